@@ -1,0 +1,161 @@
+//! Docket: meeting notes linked to the calendar, the people in it, and what came out of it.
+//!
+//! `main.rs` only parses the command line; everything else starts here. [`app`] builds the
+//! router the binary serves and the tests drive; [`start`] wires configuration, database and
+//! background work into a running server.
+
+pub mod config;
+pub mod db;
+pub mod home;
+pub mod http;
+pub mod ops;
+pub mod secrets;
+pub mod telemetry;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tower_http::services::ServeDir;
+
+use crate::config::{Config, SecretKey};
+
+/// Shared by every request. Cheap to clone; holds no per-user state (instances are stateless).
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: PgPool,
+    pub key: Arc<SecretKey>,
+    pub metrics: PrometheusHandle,
+}
+
+/// The whole application as a router, built the same way by the binary and the tests.
+pub fn app(state: AppState) -> Router {
+    let static_files = tower::ServiceBuilder::new()
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("public, max-age=3600"),
+        ))
+        .service(ServeDir::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/static"
+        )));
+    let router = Router::new()
+        .merge(ops::router())
+        .merge(home::router())
+        .nest_service("/static", static_files)
+        .fallback(|| async { http::AppError::NotFound })
+        .with_state(state.clone());
+    http::stack(router, state.config.request_timeout, state.config.https())
+}
+
+/// A server started by [`start`]: its address, and how to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await??;
+        Ok(())
+    }
+
+    /// Waits until the server stops (after [`RunningServer::shutdown_token`] is cancelled).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await??;
+        Ok(())
+    }
+
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// Connects to the database, applies migrations, binds `config.addr` and serves in the background.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding DOCKET_ADDR={}", config.addr))?;
+    start_on(config, listener).await
+}
+
+/// Like [`start`], on a listener bound by the caller (tests bind port 0 first, so that
+/// `DOCKET_PUBLIC_URL` can name the real port).
+pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<RunningServer> {
+    let db = db::connect(&config).await?;
+    db::migrate(&db).await?;
+    let key = secrets::resolve(&config, &db).await?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        config: Arc::new(config),
+        db,
+        key: Arc::new(key),
+        metrics: telemetry::metrics_handle(),
+    };
+    let shutdown = CancellationToken::new();
+    let router = app(state.clone());
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
+    });
+    tracing::info!(%addr, "Docket is listening");
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+/// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let public_url = config.public_url.clone();
+    let server = start(config).await?;
+    eprintln!("Docket is running: open {public_url}");
+    let token = server.shutdown_token();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        token.cancel();
+    });
+    let pool = server.state.db.clone();
+    server.wait().await?;
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

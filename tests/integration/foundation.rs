@@ -1,0 +1,225 @@
+//! The foundation: health, readiness, error pages, security headers, configuration errors.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+
+use crate::common::{TestApp, html, texts};
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok\n");
+}
+
+#[tokio::test]
+async fn readyz_is_ready_once_migrations_are_applied() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn readyz_is_unavailable_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    let admin = sqlx::PgPool::connect(crate::common::ADMIN_URL)
+        .await
+        .unwrap();
+    sqlx::query(&format!("drop database \"{}\" with (force)", app.db_name))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "not ready");
+    // Liveness is about the process, not its dependencies.
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn readyz_reports_pending_migrations() {
+    let app = TestApp::spawn().await;
+    sqlx::query("delete from _sqlx_migrations")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("migrations pending")
+    );
+}
+
+#[tokio::test]
+async fn unknown_page_gets_a_friendly_404_page() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let doc = html(&response.text().await.unwrap());
+    assert_eq!(texts(&doc, "h1"), ["Page not found"]);
+}
+
+#[tokio::test]
+async fn wrong_method_gets_a_405_page_with_allow() {
+    let app = TestApp::spawn().await;
+    let response = app.client.post(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(response.headers().contains_key("allow"));
+    let doc = html(&response.text().await.unwrap());
+    assert_eq!(texts(&doc, "h1"), ["Method not allowed"]);
+}
+
+#[tokio::test]
+async fn oversized_body_gets_a_413_page() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .client
+        .post(app.url("/healthz"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let doc = html(&response.text().await.unwrap());
+    assert_eq!(texts(&doc, "h1"), ["Too large"]);
+}
+
+#[tokio::test]
+async fn every_html_response_carries_security_headers() {
+    let app = TestApp::spawn().await;
+    for path in ["/", "/no/such/page"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "script-src 'self'",
+        ] {
+            assert!(csp.contains(directive), "{path}: CSP lacks {directive}");
+        }
+        assert!(
+            !csp.contains("unsafe-inline"),
+            "{path}: CSP allows inline code"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(headers.contains_key("referrer-policy"));
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("charset=utf-8")
+        );
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "no HSTS over http"
+        );
+    }
+}
+
+#[tokio::test]
+async fn request_ids_are_set_and_propagated() {
+    let app = TestApp::spawn().await;
+    let generated = app.get("/healthz").await;
+    let id = generated.headers()["x-request-id"].to_str().unwrap();
+    assert!(
+        uuid::Uuid::parse_str(id).is_ok(),
+        "generated id is a uuid: {id}"
+    );
+    let given = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "trace-me-123");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = TestApp::spawn().await;
+    app.get("/healthz").await;
+    app.get("/no/such/page").await;
+    let body = app.get("/metrics").await.text().await.unwrap();
+    assert!(body.contains("http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"));
+    assert!(body.contains("route=\"unmatched\",status=\"404\""));
+    assert!(body.contains("http_request_duration_seconds_bucket"));
+    assert!(body.contains("db_pool_connections"));
+}
+
+#[tokio::test]
+async fn static_files_are_cacheable() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/static/app.css").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+}
+
+#[tokio::test]
+async fn stopping_lets_an_in_flight_request_finish() {
+    let mut app = TestApp::spawn().await;
+    let client = app.client.clone();
+    let url = app.url("/readyz");
+    let in_flight = tokio::spawn(async move { client.get(url).send().await });
+    tokio::task::yield_now().await;
+    app.server.take().unwrap().stop().await.unwrap();
+    if let Ok(response) = in_flight.await.unwrap() {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert!(
+        app.client.get(app.url("/healthz")).send().await.is_err(),
+        "a stopped server accepts no new connections"
+    );
+}
+
+fn docket(vars: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_docket"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(vars.iter().copied())
+        .arg("migrate")
+        .output()
+        .expect("docket runs")
+}
+
+#[test]
+fn an_unreachable_database_is_a_short_clear_message() {
+    let out = docket(&[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/docket")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach PostgreSQL at 127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bad_configuration_names_the_variable_and_exits_2() {
+    let out = docket(&[("DOCKET_ENV", "production"), ("DOCKET_ADDR", "nowhere")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("DOCKET_SECRET_KEY: required"), "{stderr}");
+    assert!(
+        stderr.contains("DOCKET_ADDR: expected a socket address"),
+        "{stderr}"
+    );
+}
