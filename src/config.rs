@@ -241,6 +241,39 @@ impl Config {
         }
         let trust_proxy = r.parsed("DOCKET_TRUST_PROXY", false, "true or false");
 
+        let any_provider =
+            r.raw("GOOGLE_CLIENT_ID").is_some() || r.raw("MICROSOFT_CLIENT_ID").is_some();
+        let demo = match r.raw("DOCKET_DEMO") {
+            Some("true") => true,
+            Some("false") => false,
+            // With no provider configured, a newcomer gets the demo; production never does implicitly.
+            None => env == Environment::Development && !any_provider,
+            Some(other) => {
+                r.fail(
+                    "DOCKET_DEMO",
+                    format!("expected \"true\" or \"false\", got {other:?}"),
+                );
+                false
+            }
+        };
+        // Demo mode points every provider URL at the built-in fake under /_demo, unless a
+        // variable says otherwise.
+        let merged: HashMap<String, String>;
+        let mut r = if demo {
+            let base = format!("{}/_demo", public_url.as_str().trim_end_matches('/'));
+            merged = crate::fake_provider::env_for(&base)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .chain(vars.iter().map(|(k, v)| (k.clone(), v.clone())))
+                .collect();
+            Reader {
+                vars: &merged,
+                errors: r.errors,
+            }
+        } else {
+            r
+        };
+
         let google = ProviderConfig {
             client_id: r.raw("GOOGLE_CLIENT_ID").map(str::to_owned),
             client_secret: r
@@ -292,20 +325,6 @@ impl Config {
                 "https://login.microsoftonline.com/{tenantid}/v2.0",
             ),
             tenant,
-        };
-
-        let demo = match r.raw("DOCKET_DEMO") {
-            Some("true") => true,
-            Some("false") => false,
-            // With no provider configured, a newcomer gets the demo; production never does implicitly.
-            None => env == Environment::Development && !google.enabled() && !microsoft.enabled(),
-            Some(other) => {
-                r.fail(
-                    "DOCKET_DEMO",
-                    format!("expected \"true\" or \"false\", got {other:?}"),
-                );
-                false
-            }
         };
 
         if !r.errors.is_empty() {

@@ -1,12 +1,18 @@
-//! The home page. Signed out: what Docket is and how to sign in.
-
-use askama::Template;
-use axum::{Router, extract::State, response::Html, routing::get};
+//! The home page: signed out, what Docket is and how to sign in; signed in, today's agenda.
 
 use crate::{
     AppState,
+    auth::{next::local_path, session::SignedIn},
     http::{AppResult, layout::Layout},
 };
+use askama::Template;
+use axum::{
+    Router,
+    extract::{Query, State},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(home))
@@ -19,14 +25,40 @@ struct SignedOutPage {
     google: bool,
     microsoft: bool,
     demo: bool,
+    /// Carried to the sign-in links, already URL-encoded.
+    next: String,
 }
 
-async fn home(State(state): State<AppState>) -> AppResult<Html<String>> {
+#[derive(Deserialize)]
+struct HomeQuery {
+    next: Option<String>,
+}
+
+async fn home(
+    State(state): State<AppState>,
+    Query(query): Query<HomeQuery>,
+    user: Result<SignedIn, Response>,
+) -> AppResult<Response> {
+    if let Ok(user) = user {
+        return crate::today::page(state, user).await;
+    }
+    let next = query
+        .next
+        .as_deref()
+        .and_then(local_path)
+        .map(|n| {
+            format!(
+                "?next={}",
+                form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
     let page = SignedOutPage {
         layout: Layout::bare("Welcome"),
-        google: state.config.google.enabled() || state.config.demo,
-        microsoft: state.config.microsoft.enabled() || state.config.demo,
+        google: state.config.google.enabled(),
+        microsoft: state.config.microsoft.enabled(),
         demo: state.config.demo,
+        next,
     };
-    Ok(Html(page.render().map_err(anyhow::Error::from)?))
+    Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
 }

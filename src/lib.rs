@@ -4,13 +4,20 @@
 //! router the binary serves and the tests drive; [`start`] wires configuration, database and
 //! background work into a running server.
 
+pub mod accounts;
+pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
+pub mod fake_provider;
 pub mod home;
 pub mod http;
+pub mod notes;
 pub mod ops;
 pub mod secrets;
+pub mod settings;
 pub mod telemetry;
+pub mod today;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -21,16 +28,27 @@ use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tower_http::services::ServeDir;
+use tower_sessions::{SessionManagerLayer, service::SignedCookie};
+use tower_sessions_sqlx_store::PostgresStore;
 
-use crate::config::{Config, SecretKey};
+use crate::{
+    auth::oidc::JwksCache, config::Config, crypto::TokenCipher, fake_provider::FakeProvider,
+};
 
-/// Shared by every request. Cheap to clone; holds no per-user state (instances are stateless).
+/// Shared by every request. Cheap to clone; holds no per-user state (instances are stateless:
+/// sessions live in PostgreSQL).
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: PgPool,
-    pub key: Arc<SecretKey>,
+    pub cipher: TokenCipher,
     pub metrics: PrometheusHandle,
+    /// For calls to the providers: no redirects followed, bounded time.
+    pub http: reqwest::Client,
+    pub jwks: JwksCache,
+    pub sessions: SessionManagerLayer<PostgresStore, SignedCookie>,
+    /// Demo mode's built-in provider, served under `/_demo`.
+    pub demo: Option<FakeProvider>,
 }
 
 /// The whole application as a router, built the same way by the binary and the tests.
@@ -44,12 +62,25 @@ pub fn app(state: AppState) -> Router {
             env!("CARGO_MANIFEST_DIR"),
             "/static"
         )));
-    let router = Router::new()
-        .merge(ops::router())
+    // Everything a person uses runs inside the session and the CSRF check.
+    let pages = Router::new()
         .merge(home::router())
+        .merge(auth::router(&state))
+        .merge(settings::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf::protect,
+        ))
+        .layer(state.sessions.clone());
+    let mut router = Router::new()
+        .merge(ops::router())
+        .merge(pages)
         .nest_service("/static", static_files)
         .fallback(|| async { http::AppError::NotFound })
         .with_state(state.clone());
+    if let Some(fake) = &state.demo {
+        router = router.nest_service("/_demo", fake.router());
+    }
     http::stack(router, state.config.request_timeout, state.config.https())
 }
 
@@ -94,12 +125,27 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
     let key = secrets::resolve(&config, &db).await?;
+    let store = auth::session::store(&db).await?;
     let addr = listener.local_addr()?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(20))
+        .user_agent(concat!("Docket/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")?;
+    let demo = config
+        .demo
+        .then(|| FakeProvider::new(&config.public_link("/_demo")));
     let state = AppState {
+        sessions: auth::session::layer(store, &config, &key),
+        cipher: TokenCipher::new(&key),
         config: Arc::new(config),
         db,
-        key: Arc::new(key),
         metrics: telemetry::metrics_handle(),
+        http,
+        jwks: JwksCache::default(),
+        demo,
     };
     let shutdown = CancellationToken::new();
     let router = app(state.clone());

@@ -117,3 +117,151 @@ pub fn texts(doc: &Html, selector: &str) -> Vec<String> {
         .map(|e| e.text().collect::<String>().trim().to_owned())
         .collect()
 }
+
+/// A Docket wired to its own fake Google/Microsoft.
+pub struct World {
+    pub app: TestApp,
+    pub fake: docket::fake_provider::FakeProvider,
+}
+
+impl World {
+    pub async fn new() -> World {
+        Self::with(&[]).await
+    }
+
+    pub async fn with(extra: &[(&str, &str)]) -> World {
+        let (fake, _) = docket::fake_provider::FakeProvider::start().await;
+        let env = fake.env();
+        let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        vars.extend_from_slice(extra);
+        let app = TestApp::spawn_with(&vars).await;
+        World { app, fake }
+    }
+}
+
+/// One person's browser: a cookie jar and the sign-in dance with the fake provider.
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location on a {} response", response.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        Browser {
+            client: browser(),
+            base: app.base.clone(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{}", self.base, path)
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> Html {
+        let response = self.get(path).await;
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        html(&response.text().await.unwrap())
+    }
+
+    /// Starts a sign-in and returns the provider's authorize URL.
+    pub async fn start_sign_in(&self, provider: &str, query: &str) -> String {
+        let response = self.get(&format!("/auth/{provider}/login{query}")).await;
+        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+        location(&response)
+    }
+
+    /// At the provider: picks the account with `email`; returns the callback URL.
+    pub async fn approve(&self, authorize_url: &str, email: &str, grant_calendar: bool) -> String {
+        let page = self.client.get(authorize_url).send().await.unwrap();
+        assert!(
+            page.status().is_success(),
+            "authorize page: {}",
+            page.status()
+        );
+        let doc = html(&page.text().await.unwrap());
+        let mut form: Vec<(String, String)> = doc
+            .select(&Selector::parse("input[type=hidden]").unwrap())
+            .map(|i| {
+                (
+                    i.attr("name").unwrap().to_owned(),
+                    i.attr("value").unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        let button = doc
+            .select(&Selector::parse("button[name=user]").unwrap())
+            .find(|b| b.text().collect::<String>().contains(email))
+            .unwrap_or_else(|| panic!("{email} is not offered"));
+        form.push(("user".into(), button.attr("value").unwrap().into()));
+        if grant_calendar {
+            form.push(("grant_calendar".into(), "on".into()));
+        }
+        let response = self
+            .client
+            .post(authorize_url)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+        location(&response)
+    }
+
+    /// The whole sign-in; returns the callback's response.
+    pub async fn sign_in(&self, provider: &str, email: &str) -> Response {
+        let authorize = self.start_sign_in(provider, "").await;
+        let callback = self.approve(&authorize, email, true).await;
+        self.get(&callback).await
+    }
+
+    /// The CSRF token of the signed-in session, read from a page's forms.
+    pub async fn csrf_token(&self) -> String {
+        let doc = self.get_html("/settings").await;
+        doc.select(&Selector::parse("input[name=csrf_token]").unwrap())
+            .next()
+            .expect("a form with a CSRF token")
+            .attr("value")
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Submits a form the way the page would (with the CSRF token).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let token = self.csrf_token().await;
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        form.extend_from_slice(fields);
+        self.client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn is_signed_in(&self) -> bool {
+        let response = self.get("/settings").await;
+        response.status() == reqwest::StatusCode::OK
+    }
+}

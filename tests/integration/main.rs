@@ -1,5 +1,6 @@
 //! One integration-test binary: every test starts Docket on a random port against a fresh
 //! PostgreSQL database of its own and talks to it over real HTTP.
 
+mod auth;
 mod common;
 mod foundation;

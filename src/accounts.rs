@@ -1,0 +1,336 @@
+//! Users and their linked Google / Microsoft accounts, with sealed OAuth tokens.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::{
+    auth::{
+        oidc::Identity,
+        provider::{self, Provider, TokenError, Tokens},
+    },
+    config::Config,
+    crypto::{Sealed, TokenCipher},
+};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Account {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub provider: String,
+    pub subject: String,
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+}
+
+impl Account {
+    pub fn provider(&self) -> Provider {
+        self.provider.parse().unwrap_or(Provider::Google)
+    }
+}
+
+/// Why an account could not be linked.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("this account is already connected to another Docket user")]
+    OwnedByAnotherUser,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const ACCOUNT_COLUMNS: &str = "id, user_id, provider, subject, email, name, status, status_reason";
+
+pub async fn find(
+    db: &PgPool,
+    provider: Provider,
+    subject: &str,
+) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "select {ACCOUNT_COLUMNS} from accounts where provider = $1 and subject = $2"
+    ))
+    .bind(provider.as_str())
+    .bind(subject)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn for_user(db: &PgPool, user_id: Uuid) -> Result<Vec<Account>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "select {ACCOUNT_COLUMNS} from accounts where user_id = $1 order by created_at"
+    ))
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn get(db: &PgPool, user_id: Uuid, id: Uuid) -> Result<Option<Account>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "select {ACCOUNT_COLUMNS} from accounts where user_id = $1 and id = $2"
+    ))
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Signs in with `identity`: the user who owns that provider account, or a new user.
+/// When `current_user` is set (someone signed in is connecting another account), the account
+/// is linked to them, unless it already belongs to someone else.
+pub async fn sign_in_or_link(
+    tx: &mut Transaction<'_, Postgres>,
+    provider: Provider,
+    identity: &Identity,
+    status: &str,
+    scopes: &str,
+    current_user: Option<Uuid>,
+) -> Result<Account, LinkError> {
+    // Lock the row (if any) so two simultaneous callbacks cannot both create it.
+    let existing: Option<Account> = sqlx::query_as(&format!(
+        "select {ACCOUNT_COLUMNS} from accounts where provider = $1 and subject = $2 for update"
+    ))
+    .bind(provider.as_str())
+    .bind(&identity.subject)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let user_id = match (&existing, current_user) {
+        (Some(account), Some(user)) if account.user_id != user => {
+            return Err(LinkError::OwnedByAnotherUser);
+        }
+        (Some(account), _) => account.user_id,
+        (None, Some(user)) => user,
+        (None, None) => {
+            let user_id = Uuid::new_v4();
+            sqlx::query("insert into users (id, name, email) values ($1, $2, $3)")
+                .bind(user_id)
+                .bind(&identity.name)
+                .bind(&identity.email)
+                .execute(&mut **tx)
+                .await?;
+            user_id
+        }
+    };
+    let account: Account = sqlx::query_as(&format!(
+        "insert into accounts (id, user_id, provider, subject, email, name, status, granted_scopes)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         on conflict on constraint accounts_provider_subject_key do update
+            set email = excluded.email, name = excluded.name, status = excluded.status,
+                status_reason = null, granted_scopes = excluded.granted_scopes, updated_at = now()
+         returning {ACCOUNT_COLUMNS}"
+    ))
+    .bind(Uuid::new_v4())
+    .bind(user_id)
+    .bind(provider.as_str())
+    .bind(&identity.subject)
+    .bind(&identity.email)
+    .bind(&identity.name)
+    .bind(status)
+    .bind(scopes)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(account)
+}
+
+/// Stores freshly issued tokens. A response without a refresh token keeps the stored one
+/// (Google sends it only on first consent); a new one replaces it (Microsoft rotates).
+pub async fn store_tokens<'e, E: sqlx::PgExecutor<'e>>(
+    db: E,
+    cipher: &TokenCipher,
+    account: &Account,
+    tokens: &Tokens,
+) -> Result<(), sqlx::Error> {
+    let context = account.id.as_bytes();
+    let access = cipher.seal(&tokens.access_token, context);
+    let refresh = tokens
+        .refresh_token
+        .as_deref()
+        .map(|t| cipher.seal(t, context));
+    let expires_at = Utc::now() + Duration::seconds(tokens.expires_in_secs);
+    sqlx::query(
+        "insert into account_tokens
+            (account_id, user_id, key_id, access_nonce, access_ciphertext, access_expires_at,
+             refresh_nonce, refresh_ciphertext)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         on conflict (account_id) do update
+            set key_id = excluded.key_id,
+                access_nonce = excluded.access_nonce,
+                access_ciphertext = excluded.access_ciphertext,
+                access_expires_at = excluded.access_expires_at,
+                refresh_nonce = coalesce(excluded.refresh_nonce, account_tokens.refresh_nonce),
+                refresh_ciphertext = coalesce(excluded.refresh_ciphertext, account_tokens.refresh_ciphertext),
+                updated_at = now()",
+    )
+    .bind(account.id)
+    .bind(account.user_id)
+    .bind(&access.key_id)
+    .bind(&access.nonce)
+    .bind(&access.ciphertext)
+    .bind(expires_at)
+    .bind(refresh.as_ref().map(|s| s.nonce.clone()))
+    .bind(refresh.as_ref().map(|s| s.ciphertext.clone()))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    key_id: String,
+    access_nonce: Vec<u8>,
+    access_ciphertext: Vec<u8>,
+    access_expires_at: DateTime<Utc>,
+    refresh_nonce: Option<Vec<u8>>,
+    refresh_ciphertext: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    key_id: String,
+    refresh_nonce: Option<Vec<u8>>,
+    refresh_ciphertext: Option<Vec<u8>>,
+}
+
+pub async fn set_status(
+    db: &PgPool,
+    account_id: Uuid,
+    status: &str,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update accounts set status = $2, status_reason = $3, updated_at = now() where id = $1",
+    )
+    .bind(account_id)
+    .bind(status)
+    .bind(reason)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Why no access token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The account needs the user (reconnect); it has been marked so.
+    #[error("{0}")]
+    NeedsReconnect(String),
+    #[error("{0}")]
+    Transient(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Refresh this long before expiry, so a request never starts with a token about to die.
+const REFRESH_MARGIN_SECS: i64 = 120;
+
+/// A usable access token: the stored one while it is fresh, else a refreshed one (stored at
+/// once, with any rotated refresh token). `force` refreshes regardless (after a 401).
+pub async fn access_token(
+    db: &PgPool,
+    config: &Config,
+    http: &reqwest::Client,
+    cipher: &TokenCipher,
+    account: &Account,
+    force: bool,
+) -> Result<String, AccessError> {
+    let row: Option<TokenRow> = sqlx::query_as(
+        "select key_id, access_nonce, access_ciphertext, access_expires_at, refresh_nonce, refresh_ciphertext
+         from account_tokens where account_id = $1 and user_id = $2",
+    )
+    .bind(account.id)
+    .bind(account.user_id)
+    .fetch_optional(db)
+    .await?;
+    let needs_reconnect = |reason: String| async move {
+        set_status(db, account.id, "needs_reconnect", Some(&reason)).await?;
+        Err::<String, _>(AccessError::NeedsReconnect(reason))
+    };
+    let Some(row) = row else {
+        return needs_reconnect("no stored tokens".into()).await;
+    };
+    let context = account.id.as_bytes();
+    if !force && row.access_expires_at - Utc::now() > Duration::seconds(REFRESH_MARGIN_SECS) {
+        let sealed = Sealed {
+            key_id: row.key_id.clone(),
+            nonce: row.access_nonce,
+            ciphertext: row.access_ciphertext,
+        };
+        match cipher.open(&sealed, context) {
+            Ok(token) => return Ok(token),
+            Err(e) => return needs_reconnect(e.to_string()).await,
+        }
+    }
+    let (Some(nonce), Some(ciphertext)) = (row.refresh_nonce, row.refresh_ciphertext) else {
+        return needs_reconnect("no refresh token was granted".into()).await;
+    };
+    let refresh_token = match cipher.open(
+        &Sealed {
+            key_id: row.key_id,
+            nonce,
+            ciphertext,
+        },
+        context,
+    ) {
+        Ok(token) => token,
+        Err(e) => return needs_reconnect(e.to_string()).await,
+    };
+    match provider::refresh(account.provider(), config, http, &refresh_token).await {
+        Ok(tokens) => {
+            store_tokens(db, cipher, account, &tokens).await?;
+            Ok(tokens.access_token)
+        }
+        Err(TokenError::GrantRevoked(code)) => {
+            needs_reconnect(format!("the provider revoked access ({code})")).await
+        }
+        Err(TokenError::Transient(e)) => Err(AccessError::Transient(e)),
+    }
+}
+
+/// Disconnects an account: revokes the grant where the provider can, forgets the tokens, stops
+/// syncing. Meetings and notes stay.
+pub async fn disconnect(
+    db: &PgPool,
+    config: &Config,
+    http: &reqwest::Client,
+    cipher: &TokenCipher,
+    account: &Account,
+) -> Result<(), sqlx::Error> {
+    let refresh: Option<RefreshRow> = sqlx::query_as(
+        "select key_id, refresh_nonce, refresh_ciphertext from account_tokens where account_id = $1 and user_id = $2",
+    )
+    .bind(account.id)
+    .bind(account.user_id)
+    .fetch_optional(db)
+    .await?;
+    if let Some(RefreshRow {
+        key_id,
+        refresh_nonce: Some(nonce),
+        refresh_ciphertext: Some(ciphertext),
+    }) = refresh
+        && let Ok(token) = cipher.open(
+            &Sealed {
+                key_id,
+                nonce,
+                ciphertext,
+            },
+            account.id.as_bytes(),
+        )
+    {
+        provider::revoke(account.provider(), config, http, &token).await;
+    }
+    let mut tx = db.begin().await?;
+    sqlx::query("delete from account_tokens where account_id = $1 and user_id = $2")
+        .bind(account.id)
+        .bind(account.user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "update accounts set status = 'disconnected', status_reason = null, updated_at = now()
+         where id = $1 and user_id = $2",
+    )
+    .bind(account.id)
+    .bind(account.user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}

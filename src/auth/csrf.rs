@@ -1,0 +1,86 @@
+//! Cross-site request forgery protection for every state-changing request.
+//!
+//! Two independent checks, both required: the browser's own word about where the request came
+//! from (`Sec-Fetch-Site`, `Origin`), and a synchronizer token kept in the server-side session
+//! and echoed by every form (`csrf_token` field) or script (`x-csrf-token` header).
+//! Applied as one layer over the whole application router, so a new route cannot forget it.
+
+use axum::{
+    body::{Body, to_bytes},
+    extract::{Request, State},
+    http::{Method, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use subtle::ConstantTimeEq as _;
+use tower_sessions::Session;
+
+use crate::{
+    AppState,
+    http::{AppError, MAX_BODY_BYTES},
+};
+
+use super::session;
+
+pub const FORM_FIELD: &str = "csrf_token";
+pub const HEADER: &str = "x-csrf-token";
+
+fn forbidden(reason: &str) -> Response {
+    tracing::warn!(reason, "CSRF check refused a request");
+    AppError::Forbidden(
+        "This form has expired or did not come from Docket. Reload the page and try again.".into(),
+    )
+    .into_response()
+}
+
+pub async fn protect(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+    {
+        return forbidden("sec-fetch-site");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let ours = state.config.public_url.origin().ascii_serialization();
+        if origin.as_bytes() != ours.as_bytes() {
+            return forbidden("origin");
+        }
+    }
+    let Ok(Some(expected)) = session.get::<String>(session::CSRF).await else {
+        return forbidden("no session token");
+    };
+    let header_token = headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (parts, body) = request.into_parts();
+    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return AppError::BadRequest("The request body is too large or unreadable.".into())
+                .into_response();
+        }
+    };
+    let submitted = header_token.or_else(|| {
+        form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == FORM_FIELD)
+            .map(|(_, v)| v.into_owned())
+    });
+    let valid = submitted.is_some_and(|t| bool::from(t.as_bytes().ct_eq(expected.as_bytes())));
+    if !valid {
+        return forbidden("token mismatch");
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}

@@ -1,0 +1,333 @@
+//! Google and Microsoft as OAuth 2.0 / OpenID Connect providers: scopes, the authorize URL,
+//! the code exchange and token refresh. The same code talks to the real providers and to the
+//! local fake; only the configured URLs differ.
+
+use std::{fmt, str::FromStr};
+
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse as _,
+    TokenUrl,
+    basic::{
+        BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+        BasicTokenIntrospectionResponse, BasicTokenType,
+    },
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, ProviderConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Google,
+    Microsoft,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 2] = [Provider::Google, Provider::Microsoft];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Google => "google",
+            Provider::Microsoft => "microsoft",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Provider::Google => "Google",
+            Provider::Microsoft => "Microsoft",
+        }
+    }
+
+    pub fn config(self, config: &Config) -> &ProviderConfig {
+        match self {
+            Provider::Google => &config.google,
+            Provider::Microsoft => &config.microsoft,
+        }
+    }
+
+    /// Sign-in and read-only calendar access in one consent.
+    fn scopes(self) -> &'static [&'static str] {
+        match self {
+            Provider::Google => &[
+                "openid",
+                "email",
+                "profile",
+                "https://www.googleapis.com/auth/calendar.readonly",
+            ],
+            Provider::Microsoft => &[
+                "openid",
+                "profile",
+                "email",
+                "offline_access",
+                "Calendars.Read",
+                "User.Read",
+            ],
+        }
+    }
+
+    /// Whether the granted scopes allow reading calendars (users may untick scopes).
+    pub fn calendar_granted(self, granted: &str) -> bool {
+        let needle = match self {
+            Provider::Google => "https://www.googleapis.com/auth/calendar.readonly",
+            Provider::Microsoft => "calendars.read",
+        };
+        granted.split_whitespace().any(|s| {
+            s.eq_ignore_ascii_case(needle)
+                || s.to_ascii_lowercase()
+                    .ends_with(&format!("/{}", needle.to_ascii_lowercase()))
+        })
+    }
+
+    pub fn callback_path(self) -> String {
+        format!("/auth/{}/callback", self.as_str())
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Provider {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "google" => Ok(Provider::Google),
+            "microsoft" => Ok(Provider::Microsoft),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The token endpoint's extra field we need: the OpenID Connect ID token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdTokenField {
+    pub id_token: Option<String>,
+}
+impl ExtraTokenFields for IdTokenField {}
+
+pub type TokenResponse = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// Tokens as Docket keeps them after an exchange or refresh.
+pub struct Tokens {
+    pub access_token: String,
+    pub expires_in_secs: i64,
+    /// Present on first consent; Microsoft rotates it on every refresh.
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tokens")
+            .field("access_token", &"[redacted]")
+            .field("expires_in_secs", &self.expires_in_secs)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// Why a token request failed, in the terms sync and sign-in act on.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The grant is dead (revoked, expired, consent withdrawn): the user must sign in again.
+    #[error("the provider refused the grant ({0}); the account must be reconnected")]
+    GrantRevoked(String),
+    /// Anything else (network, 5xx, `temporarily_unavailable`): try again later.
+    #[error("token request failed: {0}")]
+    Transient(String),
+}
+
+/// What the authorize redirect needs to remember until the callback.
+pub struct AuthorizeRequest {
+    pub url: url::Url,
+    pub state: String,
+    pub pkce_verifier: String,
+    pub nonce: String,
+}
+
+fn client(provider: Provider, config: &Config) -> Result<OAuthClient, TokenError> {
+    let pc = provider.config(config);
+    let client_id = pc
+        .client_id
+        .clone()
+        .ok_or_else(|| TokenError::Transient(format!("{provider} is not configured")))?;
+    let mut client = oauth2::Client::new(ClientId::new(client_id))
+        .set_auth_uri(AuthUrl::from_url(pc.auth_url.clone()))
+        .set_token_uri(TokenUrl::from_url(pc.token_url.clone()))
+        .set_redirect_uri(
+            RedirectUrl::new(config.public_link(&provider.callback_path()))
+                .map_err(|e| TokenError::Transient(e.to_string()))?,
+        );
+    if let Some(secret) = &pc.client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.expose().clone()));
+    }
+    Ok(client)
+}
+
+/// Builds the authorize URL: code flow with PKCE S256, random `state` and OIDC `nonce`.
+/// The redirect URI always comes from configuration, never from the request's Host.
+pub fn authorize(provider: Provider, config: &Config) -> Result<AuthorizeRequest, TokenError> {
+    let client = client(provider, config)?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let nonce = CsrfToken::new_random().secret().clone();
+    let mut request = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(
+            provider
+                .scopes()
+                .iter()
+                .map(|s| Scope::new((*s).to_owned())),
+        )
+        .set_pkce_challenge(challenge)
+        .add_extra_param("nonce", nonce.clone());
+    request = match provider {
+        // offline + consent: the only way Google reliably issues a refresh token.
+        Provider::Google => request
+            .add_extra_param("access_type", "offline")
+            .add_extra_param("prompt", "consent")
+            .add_extra_param("include_granted_scopes", "true"),
+        Provider::Microsoft => request.add_extra_param("prompt", "select_account"),
+    };
+    let (url, state) = request.url();
+    Ok(AuthorizeRequest {
+        url,
+        state: state.secret().clone(),
+        pkce_verifier: verifier.secret().clone(),
+        nonce,
+    })
+}
+
+fn classify(
+    err: RequestTokenError<oauth2::HttpClientError<reqwest::Error>, BasicErrorResponse>,
+) -> TokenError {
+    match err {
+        RequestTokenError::ServerResponse(response) => {
+            let code = response.error().to_string();
+            match response.error() {
+                BasicErrorResponseType::InvalidGrant
+                | BasicErrorResponseType::UnauthorizedClient => TokenError::GrantRevoked(code),
+                BasicErrorResponseType::Extension(e)
+                    if matches!(
+                        e.as_str(),
+                        "interaction_required" | "consent_required" | "login_required"
+                    ) =>
+                {
+                    TokenError::GrantRevoked(code)
+                }
+                _ => TokenError::Transient(code),
+            }
+        }
+        RequestTokenError::Request(e) => TokenError::Transient(format!("request: {e}")),
+        RequestTokenError::Parse(e, _) => {
+            TokenError::Transient(format!("malformed token response: {e}"))
+        }
+        RequestTokenError::Other(e) => TokenError::Transient(e),
+    }
+}
+
+fn tokens(response: TokenResponse) -> Tokens {
+    Tokens {
+        access_token: response.access_token().secret().clone(),
+        // Trust the provider's lifetime; default to a conservative 5 minutes if it says nothing.
+        expires_in_secs: response
+            .expires_in()
+            .map_or(300, |d| d.as_secs().min(i64::MAX as u64) as i64),
+        refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+        id_token: response.extra_fields().id_token.clone(),
+        scope: response
+            .scopes()
+            .map(|s| s.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default(),
+    }
+}
+
+/// Exchanges an authorization code (with its PKCE verifier) for tokens.
+pub async fn exchange_code(
+    provider: Provider,
+    config: &Config,
+    http: &reqwest::Client,
+    code: String,
+    pkce_verifier: String,
+) -> Result<Tokens, TokenError> {
+    let response = client(provider, config)?
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
+        .request_async(http)
+        .await
+        .map_err(classify)?;
+    Ok(tokens(response))
+}
+
+/// Trades a refresh token for a new access token (and, with Microsoft, a new refresh token).
+pub async fn refresh(
+    provider: Provider,
+    config: &Config,
+    http: &reqwest::Client,
+    refresh_token: &str,
+) -> Result<Tokens, TokenError> {
+    let token = RefreshToken::new(refresh_token.to_owned());
+    let response = client(provider, config)?
+        .exchange_refresh_token(&token)
+        .request_async(http)
+        .await
+        .map_err(classify)?;
+    Ok(tokens(response))
+}
+
+/// Revokes a grant where the provider supports it (Google). Best effort: the account is
+/// disconnected locally whatever the provider answers.
+pub async fn revoke(provider: Provider, config: &Config, http: &reqwest::Client, token: &str) {
+    let Some(url) = provider.config(config).revoke_url.clone() else {
+        return;
+    };
+    match http.post(url).form(&[("token", token)]).send().await {
+        Ok(r) if r.status().is_success() => {}
+        Ok(r) => tracing::warn!(%provider, status = r.status().as_u16(), "revocation refused"),
+        Err(e) => tracing::warn!(%provider, error = %e, "revocation failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_scope_is_recognised_per_provider() {
+        assert!(
+            Provider::Google
+                .calendar_granted("openid https://www.googleapis.com/auth/calendar.readonly email")
+        );
+        assert!(!Provider::Google.calendar_granted("openid email profile"));
+        assert!(Provider::Microsoft.calendar_granted("openid Calendars.Read User.Read"));
+        assert!(
+            Provider::Microsoft
+                .calendar_granted("https://graph.microsoft.com/Calendars.Read offline_access")
+        );
+        assert!(!Provider::Microsoft.calendar_granted("openid User.Read"));
+    }
+}

@@ -1,0 +1,177 @@
+//! Server-side sessions in PostgreSQL (tower-sessions), the signed-in user extractor, and the
+//! session's CSRF token.
+//!
+//! The cookie holds only a signed random id: `HttpOnly`, `SameSite=Lax` (Strict would drop the
+//! cookie on the provider's redirect back and break the `state` check), `Path=/`, no `Domain`,
+//! and `Secure` with the `__Host-` prefix when Docket is served over https.
+
+use axum::{
+    extract::{FromRequestParts, OriginalUri},
+    http::request::Parts,
+    response::{IntoResponse, Redirect, Response},
+};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tower_sessions::{
+    Expiry, Session, SessionManagerLayer,
+    cookie::{SameSite, time::Duration},
+    service::SignedCookie,
+};
+use tower_sessions_sqlx_store::PostgresStore;
+use uuid::Uuid;
+
+use crate::{AppState, config::Config, crypto, http::AppError};
+
+pub const USER_ID: &str = "user_id";
+pub const SIGNED_IN_AT: &str = "signed_in_at";
+pub const CSRF: &str = "csrf_token";
+
+/// Sessions end after two weeks without use, and thirty days after sign-in whatever happens.
+const IDLE_DAYS: i64 = 14;
+const ABSOLUTE_DAYS: i64 = 30;
+
+pub fn cookie_name(config: &Config) -> &'static str {
+    if config.https() {
+        "__Host-docket_session"
+    } else {
+        "docket_session"
+    }
+}
+
+/// The PostgreSQL store; its table is created at start (idempotent) and expired rows are swept.
+pub async fn store(db: &PgPool) -> anyhow::Result<PostgresStore> {
+    let store = PostgresStore::new(db.clone());
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub fn layer(
+    store: PostgresStore,
+    config: &Config,
+    key: &crate::config::SecretKey,
+) -> SessionManagerLayer<PostgresStore, SignedCookie> {
+    SessionManagerLayer::new(store)
+        .with_name(cookie_name(config))
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.https())
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(Duration::days(IDLE_DAYS)))
+        .with_signed(crypto::cookie_key(key))
+}
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    AppError::Unavailable(format!("session store: {e}"))
+}
+
+/// The session's CSRF token, created on first use.
+pub async fn csrf_token(session: &Session) -> Result<String, AppError> {
+    if let Some(token) = session.get::<String>(CSRF).await.map_err(session_error)? {
+        return Ok(token);
+    }
+    let token = oauth2::CsrfToken::new_random().secret().clone();
+    session.insert(CSRF, &token).await.map_err(session_error)?;
+    Ok(token)
+}
+
+/// Signs `user_id` in: a new session id (no fixation), a new CSRF token, the sign-in time.
+pub async fn sign_in(session: &Session, user_id: Uuid) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID, user_id)
+        .await
+        .map_err(session_error)?;
+    session
+        .insert(SIGNED_IN_AT, Utc::now())
+        .await
+        .map_err(session_error)?;
+    session.remove_value(CSRF).await.map_err(session_error)?;
+    csrf_token(session).await?;
+    Ok(())
+}
+
+/// Ends the session server-side: the row is deleted, the old cookie is worthless.
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_error)
+}
+
+/// The signed-in user of this request, if any.
+pub async fn user_id(session: &Session) -> Result<Option<Uuid>, AppError> {
+    let Some(user_id) = session.get::<Uuid>(USER_ID).await.map_err(session_error)? else {
+        return Ok(None);
+    };
+    let signed_in_at = session
+        .get::<DateTime<Utc>>(SIGNED_IN_AT)
+        .await
+        .map_err(session_error)?;
+    if signed_in_at.is_none_or(|at| Utc::now() - at > chrono::Duration::days(ABSOLUTE_DAYS)) {
+        sign_out(session).await?;
+        return Ok(None);
+    }
+    Ok(Some(user_id))
+}
+
+/// The signed-in user. Pages that take it send anonymous visitors to sign in first, and come
+/// back afterwards.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub time_zone: String,
+    pub csrf_token: String,
+    pub session: Session,
+}
+
+/// Where an anonymous visitor goes: the home page, remembering where they wanted to be.
+pub struct SignInRequired(String);
+
+impl IntoResponse for SignInRequired {
+    fn into_response(self) -> Response {
+        let next: String = form_urlencoded::byte_serialize(self.0.as_bytes()).collect();
+        Redirect::to(&format!("/?next={next}")).into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let wanted = OriginalUri::from_request_parts(parts, state)
+            .await
+            .map(|u| u.0.to_string())
+            .unwrap_or_else(|_| "/".into());
+        let Some(user_id) = user_id(&session)
+            .await
+            .map_err(IntoResponse::into_response)?
+        else {
+            return Err(SignInRequired(wanted).into_response());
+        };
+        let row: Option<(String, String, String)> =
+            sqlx::query_as("select name, email, time_zone from users where id = $1")
+                .bind(user_id)
+                .fetch_optional(&state.db)
+                .await
+                .map_err(|e| AppError::from(e).into_response())?;
+        let Some((name, email, time_zone)) = row else {
+            // The user was deleted: the session is stale.
+            sign_out(&session).await.ok();
+            return Err(SignInRequired(wanted).into_response());
+        };
+        tracing::Span::current().record("user_id", tracing::field::display(user_id));
+        let csrf_token = csrf_token(&session)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(SignedIn {
+            id: user_id,
+            name,
+            email,
+            time_zone,
+            csrf_token,
+            session,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! Keys derived from `DOCKET_SECRET_KEY`, and encryption of OAuth tokens at rest.
+//!
+//! Tokens are sealed with XChaCha20-Poly1305 (a fresh random 24-byte nonce each time, so no
+//! nonce bookkeeping) under a key derived with HKDF-SHA256; rows store a key id, the nonce and
+//! the ciphertext, never plaintext.
+
+use chacha20poly1305::{
+    KeyInit, XChaCha20Poly1305, XNonce,
+    aead::{Aead, AeadCore, OsRng},
+};
+use hkdf::Hkdf;
+use sha2::{Digest, Sha256};
+
+use crate::config::SecretKey;
+
+/// Derives an independent 64-byte key for `purpose`, so one secret serves several uses.
+fn derive(secret: &SecretKey, purpose: &str) -> [u8; 64] {
+    let hk = Hkdf::<Sha256>::new(Some(b"docket"), secret.expose());
+    let mut out = [0u8; 64];
+    hk.expand(purpose.as_bytes(), &mut out)
+        .expect("64 bytes is a valid HKDF-SHA256 output length");
+    out
+}
+
+/// The key tower-sessions signs the session cookie with.
+pub fn cookie_key(secret: &SecretKey) -> tower_sessions::cookie::Key {
+    tower_sessions::cookie::Key::from(&derive(secret, "cookie signing v1"))
+}
+
+/// A sealed value as stored in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub key_id: String,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("sealed with another key ({0}); the account must be reconnected")]
+    UnknownKey(String),
+    #[error("ciphertext failed authentication; the account must be reconnected")]
+    Tampered,
+}
+
+/// Seals and opens OAuth tokens.
+#[derive(Clone)]
+pub struct TokenCipher {
+    aead: XChaCha20Poly1305,
+    key_id: String,
+}
+
+impl TokenCipher {
+    pub fn new(secret: &SecretKey) -> Self {
+        let material = derive(secret, "token encryption v1");
+        let key = &material[..32];
+        // The key id names the key without revealing it: a short hash of the derived key.
+        let key_id = hex::encode(&Sha256::digest(key)[..6]);
+        TokenCipher {
+            aead: XChaCha20Poly1305::new(key.into()),
+            key_id,
+        }
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// `context` (the account id) is bound as associated data, so a ciphertext copied onto
+    /// another account's row fails to open.
+    pub fn seal(&self, plaintext: &str, context: &[u8]) -> Sealed {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ciphertext = self
+            .aead
+            .encrypt(
+                &nonce,
+                chacha20poly1305::aead::Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: context,
+                },
+            )
+            .expect("encryption of a bounded message cannot fail");
+        Sealed {
+            key_id: self.key_id.clone(),
+            nonce: nonce.to_vec(),
+            ciphertext,
+        }
+    }
+
+    pub fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<String, CryptoError> {
+        if sealed.key_id != self.key_id {
+            return Err(CryptoError::UnknownKey(sealed.key_id.clone()));
+        }
+        if sealed.nonce.len() != 24 {
+            return Err(CryptoError::Tampered);
+        }
+        let plaintext = self
+            .aead
+            .decrypt(
+                XNonce::from_slice(&sealed.nonce),
+                chacha20poly1305::aead::Payload {
+                    msg: &sealed.ciphertext,
+                    aad: context,
+                },
+            )
+            .map_err(|_| CryptoError::Tampered)?;
+        String::from_utf8(plaintext).map_err(|_| CryptoError::Tampered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cipher(byte: u8) -> TokenCipher {
+        TokenCipher::new(&SecretKey::new([byte; 32]))
+    }
+
+    #[test]
+    fn sealed_tokens_open_with_the_same_key_and_context() {
+        let c = cipher(1);
+        let sealed = c.seal("ya29.token", b"account-1");
+        assert!(!sealed.ciphertext.windows(4).any(|w| w == b"ya29"));
+        assert_eq!(c.open(&sealed, b"account-1").unwrap(), "ya29.token");
+    }
+
+    #[test]
+    fn a_flipped_byte_is_refused() {
+        let c = cipher(1);
+        let mut sealed = c.seal("secret", b"a");
+        sealed.ciphertext[0] ^= 1;
+        assert_eq!(c.open(&sealed, b"a"), Err(CryptoError::Tampered));
+    }
+
+    #[test]
+    fn a_ciphertext_moved_to_another_account_is_refused() {
+        let c = cipher(1);
+        let sealed = c.seal("secret", b"a");
+        assert_eq!(c.open(&sealed, b"b"), Err(CryptoError::Tampered));
+    }
+
+    #[test]
+    fn another_key_is_named_not_guessed() {
+        let sealed = cipher(1).seal("secret", b"a");
+        assert!(matches!(
+            cipher(2).open(&sealed, b"a"),
+            Err(CryptoError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn each_seal_uses_a_fresh_nonce() {
+        let c = cipher(1);
+        assert_ne!(c.seal("x", b"a").nonce, c.seal("x", b"a").nonce);
+    }
+}

@@ -1,0 +1,707 @@
+//! The fake's calendar APIs: Google Calendar API v3 (`calendarList`, `events.list` with
+//! `singleEvents`, paging and sync tokens, 410 on an expired token) and Microsoft Graph
+//! (`/me/calendars`, `calendarView/delta` with nextLink/deltaLink and `@removed`,
+//! `calendars/{id}/calendarView`). Events are kept in one neutral shape and rendered in each
+//! provider's own JSON.
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{FakeProvider, State as Inner, Which, oauth::bearer_user};
+
+#[derive(Debug, Clone)]
+pub struct FakeCalendar {
+    pub id: String,
+    pub name: String,
+    pub primary: bool,
+    /// Google `accessRole`: `owner`, `writer`, `reader` or `freeBusyReader`.
+    pub access_role: String,
+    pub time_zone: String,
+    pub events: Vec<FakeEvent>,
+    /// Sync tokens / delta links older than this stamp are refused with 410.
+    pub tokens_valid_from: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum When {
+    At(DateTime<Utc>),
+    /// An all-day date (end exclusive), with no zone.
+    Day(NaiveDate),
+}
+
+impl When {
+    fn instant(&self) -> DateTime<Utc> {
+        match self {
+            When::At(t) => *t,
+            When::Day(d) => d.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeAttendee {
+    pub email: String,
+    pub name: String,
+    /// Google's words: `accepted`, `declined`, `tentative`, `needsAction`.
+    pub response: String,
+    pub resource: bool,
+    pub organizer: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeEvent {
+    pub id: String,
+    pub ical_uid: String,
+    /// For an instance of a recurring series: the series' id and this instance's original start.
+    pub series: Option<(String, When)>,
+    pub title: String,
+    pub description: String,
+    pub location: String,
+    pub start: When,
+    pub end: When,
+    pub time_zone: String,
+    pub organizer: (String, String),
+    pub attendees: Vec<FakeAttendee>,
+    pub join_url: Option<String>,
+    /// Google `eventType`: `default`, `focusTime`, `outOfOffice`, `workingLocation`, `birthday`.
+    pub event_type: String,
+    pub cancelled: bool,
+    /// The provider clock stamp of the last change.
+    pub changed: u64,
+}
+
+impl FakeEvent {
+    fn google_time(when: &When, zone: &str) -> Value {
+        match when {
+            When::At(t) => json!({ "dateTime": t.to_rfc3339(), "timeZone": zone }),
+            When::Day(d) => json!({ "date": d.to_string() }),
+        }
+    }
+
+    pub fn google_json(&self) -> Value {
+        if self.cancelled {
+            // Google sends almost nothing for deleted events and cancelled instances.
+            let mut v = json!({ "kind": "calendar#event", "id": self.id, "status": "cancelled" });
+            if let Some((series, original)) = &self.series {
+                v["recurringEventId"] = json!(series);
+                v["originalStartTime"] = Self::google_time(original, &self.time_zone);
+            }
+            return v;
+        }
+        let mut v = json!({
+            "kind": "calendar#event",
+            "id": self.id,
+            "iCalUID": self.ical_uid,
+            "status": "confirmed",
+            "summary": self.title,
+            "htmlLink": format!("https://calendar.example/event?eid={}", self.id),
+            "updated": Utc::now().to_rfc3339(),
+            "start": Self::google_time(&self.start, &self.time_zone),
+            "end": Self::google_time(&self.end, &self.time_zone),
+            "eventType": self.event_type,
+            "organizer": { "email": self.organizer.0, "displayName": self.organizer.1 },
+        });
+        if !self.description.is_empty() {
+            v["description"] = json!(self.description);
+        }
+        if !self.location.is_empty() {
+            v["location"] = json!(self.location);
+        }
+        if let Some(url) = &self.join_url {
+            v["hangoutLink"] = json!(url);
+            v["conferenceData"] =
+                json!({ "entryPoints": [{ "entryPointType": "video", "uri": url }] });
+        }
+        if !self.attendees.is_empty() {
+            v["attendees"] = self
+                .attendees
+                .iter()
+                .map(|a| {
+                    let mut x = json!({ "email": a.email, "responseStatus": a.response });
+                    if !a.name.is_empty() {
+                        x["displayName"] = json!(a.name);
+                    }
+                    if a.resource {
+                        x["resource"] = json!(true);
+                    }
+                    if a.organizer {
+                        x["organizer"] = json!(true);
+                    }
+                    x
+                })
+                .collect();
+        }
+        if let Some((series, original)) = &self.series {
+            v["recurringEventId"] = json!(series);
+            v["originalStartTime"] = Self::google_time(original, &self.time_zone);
+        }
+        v
+    }
+
+    fn graph_time(when: &When) -> Value {
+        match when {
+            When::At(t) => {
+                json!({ "dateTime": t.format("%Y-%m-%dT%H:%M:%S%.7f").to_string(), "timeZone": "UTC" })
+            }
+            When::Day(d) => {
+                json!({ "dateTime": format!("{d}T00:00:00.0000000"), "timeZone": "UTC" })
+            }
+        }
+    }
+
+    pub fn graph_json(&self) -> Value {
+        if self.cancelled {
+            return json!({ "id": self.id, "@removed": { "reason": "deleted" } });
+        }
+        let response = |r: &str| match r {
+            "accepted" => "accepted",
+            "declined" => "declined",
+            "tentative" => "tentativelyAccepted",
+            _ => "none",
+        };
+        let mut v = json!({
+            "id": self.id,
+            "iCalUId": self.ical_uid,
+            "subject": self.title,
+            "bodyPreview": self.description.chars().take(255).collect::<String>(),
+            "body": { "contentType": "text", "content": self.description },
+            "start": Self::graph_time(&self.start),
+            "end": Self::graph_time(&self.end),
+            "originalStartTimeZone": "GMT Standard Time",
+            "isAllDay": matches!(self.start, When::Day(_)),
+            "isCancelled": false,
+            "showAs": if self.event_type == "outOfOffice" { "oof" } else { "busy" },
+            "type": if self.series.is_some() { "occurrence" } else { "singleInstance" },
+            "location": { "displayName": self.location },
+            "webLink": format!("https://outlook.example/calendar/item/{}", self.id),
+            "lastModifiedDateTime": Utc::now().to_rfc3339(),
+            "organizer": { "emailAddress": { "name": self.organizer.1, "address": self.organizer.0 } },
+            "attendees": self.attendees.iter().map(|a| json!({
+                "type": if a.resource { "resource" } else { "required" },
+                "status": { "response": if a.organizer { "organizer" } else { response(&a.response) }, "time": "0001-01-01T00:00:00Z" },
+                "emailAddress": { "name": a.name, "address": a.email },
+            })).collect::<Vec<_>>(),
+        });
+        if let Some(url) = &self.join_url {
+            v["onlineMeeting"] = json!({ "joinUrl": url });
+            v["isOnlineMeeting"] = json!(true);
+        }
+        if let Some((series, _)) = &self.series {
+            v["seriesMasterId"] = json!(series);
+        }
+        v
+    }
+}
+
+pub(super) fn router() -> Router<FakeProvider> {
+    Router::new()
+        .route(
+            "/google/calendar/v3/users/me/calendarList",
+            get(google_calendar_list),
+        )
+        .route(
+            "/google/calendar/v3/calendars/{calendar}/events",
+            get(google_events),
+        )
+        .route("/microsoft/graph/v1.0/me/calendars", get(graph_calendars))
+        .route(
+            "/microsoft/graph/v1.0/me/calendarView/delta",
+            get(graph_delta),
+        )
+        .route(
+            "/microsoft/graph/v1.0/me/calendars/{calendar}/calendarView",
+            get(graph_view),
+        )
+}
+
+fn google_error(status: StatusCode, reason: &str, message: &str) -> Response {
+    (
+        status,
+        Json(
+            json!({ "error": { "code": status.as_u16(), "message": message,
+            "errors": [{ "domain": "global", "reason": reason, "message": message }] } }),
+        ),
+    )
+        .into_response()
+}
+
+pub(crate) fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response()
+}
+
+/// Authentication and injected faults, shared by every API call. Returns the user index.
+fn enter(
+    state: &mut Inner,
+    headers: &HeaderMap,
+    which: Which,
+    call: String,
+) -> Result<usize, Response> {
+    state.api_calls.push(call);
+    let fail = |status: u16| {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let mut r = match which {
+            Which::Google => google_error(status, "backendError", "Injected failure"),
+            Which::Microsoft => graph_error(status, "ServiceUnavailable", "Injected failure"),
+        };
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert("retry-after", "1".parse().expect("valid header"));
+        }
+        r
+    };
+    if let Some(status) = state.faults.api_outage {
+        return Err(fail(status));
+    }
+    if !state.faults.api_failures.is_empty() {
+        let status = state.faults.api_failures.remove(0);
+        return Err(fail(status));
+    }
+    let Some(user) = bearer_user(state, headers, which) else {
+        return Err(match which {
+            Which::Google => {
+                google_error(StatusCode::UNAUTHORIZED, "authError", "Invalid Credentials")
+            }
+            Which::Microsoft => graph_error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "Access token has expired or is not yet valid.",
+            ),
+        });
+    };
+    Ok(user)
+}
+
+fn malformed(state: &mut Inner) -> Option<Response> {
+    std::mem::take(&mut state.faults.malformed_next).then(|| {
+        (
+            StatusCode::OK,
+            Json(json!({ "items": "this is not a list", "value": 42 })),
+        )
+            .into_response()
+    })
+}
+
+async fn google_calendar_list(State(fake): State<FakeProvider>, headers: HeaderMap) -> Response {
+    let mut state = fake.lock();
+    let user = match enter(
+        &mut state,
+        &headers,
+        Which::Google,
+        "google calendarList".into(),
+    ) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Some(r) = malformed(&mut state) {
+        return r;
+    }
+    let items: Vec<Value> = state.users[user]
+        .calendars
+        .iter()
+        .map(|c| {
+            json!({ "kind": "calendar#calendarListEntry", "id": c.id, "summary": c.name,
+                "primary": c.primary, "accessRole": c.access_role, "timeZone": c.time_zone,
+                "selected": true })
+        })
+        .collect();
+    Json(json!({ "kind": "calendar#calendarList", "items": items, "nextSyncToken": "list-sync" }))
+        .into_response()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct EventsQuery {
+    single_events: Option<String>,
+    time_min: Option<String>,
+    time_max: Option<String>,
+    max_results: Option<usize>,
+    page_token: Option<String>,
+    sync_token: Option<String>,
+}
+
+fn parse_time(s: &Option<String>) -> Option<DateTime<Utc>> {
+    s.as_deref()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+async fn google_events(
+    State(fake): State<FakeProvider>,
+    Path(calendar_id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Response {
+    let mut state = fake.lock();
+    let call = format!(
+        "google events {calendar_id} sync={} page={}",
+        q.sync_token.is_some(),
+        q.page_token.as_deref().unwrap_or("-")
+    );
+    let user = match enter(&mut state, &headers, Which::Google, call) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Some(r) = malformed(&mut state) {
+        return r;
+    }
+    if q.sync_token.is_some() && (q.time_min.is_some() || q.time_max.is_some()) {
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "timeMin/timeMax are not allowed with syncToken",
+        );
+    }
+    if q.single_events.as_deref() != Some("true") {
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "this fake only serves singleEvents=true",
+        );
+    }
+    let clock = state.clock;
+    let calendars = &state.users[user].calendars;
+    let Some(calendar) = calendars
+        .iter()
+        .find(|c| c.id == calendar_id || (calendar_id == "primary" && c.primary))
+    else {
+        return google_error(StatusCode::NOT_FOUND, "notFound", "Not Found");
+    };
+    if calendar.access_role == "freeBusyReader" {
+        return google_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not allowed to read events",
+        );
+    }
+    // The page token encodes (offset, snapshot clock, since): a listing stays consistent.
+    let (offset, snapshot, since) = match q.page_token.as_deref() {
+        Some(token) => {
+            let parts: Vec<u64> = token.split('-').filter_map(|p| p.parse().ok()).collect();
+            match parts[..] {
+                [o, s, f] => (o as usize, s, f),
+                _ => return google_error(StatusCode::BAD_REQUEST, "invalid", "Invalid page token"),
+            }
+        }
+        None => match q.sync_token.as_deref() {
+            Some(token) => match token
+                .strip_prefix("sync-")
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                Some(n) if n >= calendar.tokens_valid_from => (0, clock, n),
+                Some(_) => {
+                    return google_error(
+                        StatusCode::GONE,
+                        "fullSyncRequired",
+                        "Sync token is no longer valid, a full sync is required.",
+                    );
+                }
+                None => {
+                    return google_error(StatusCode::BAD_REQUEST, "invalid", "Invalid sync token");
+                }
+            },
+            None => (0, clock, 0),
+        },
+    };
+    let incremental = since > 0;
+    let (min, max) = (parse_time(&q.time_min), parse_time(&q.time_max));
+    let mut matching: Vec<&FakeEvent> = calendar
+        .events
+        .iter()
+        .filter(|e| e.changed <= snapshot)
+        .filter(|e| {
+            if incremental {
+                e.changed > since
+            } else {
+                !e.cancelled
+                    && min.is_none_or(|m| e.end.instant() > m)
+                    && max.is_none_or(|m| e.start.instant() < m)
+            }
+        })
+        .collect();
+    matching.sort_by_key(|e| (e.start.instant(), e.id.clone()));
+    let page_size = q.max_results.unwrap_or(250).clamp(1, 2500);
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(page_size)
+        .map(|e| e.google_json())
+        .collect();
+    let mut body = json!({
+        "kind": "calendar#events", "summary": calendar.name, "timeZone": calendar.time_zone,
+        "items": page,
+    });
+    if offset + page_size < matching.len() {
+        body["nextPageToken"] = json!(format!("{}-{snapshot}-{since}", offset + page_size));
+    } else {
+        body["nextSyncToken"] = json!(format!("sync-{snapshot}"));
+    }
+    Json(body).into_response()
+}
+
+async fn graph_calendars(State(fake): State<FakeProvider>, headers: HeaderMap) -> Response {
+    let mut state = fake.lock();
+    let user = match enter(
+        &mut state,
+        &headers,
+        Which::Microsoft,
+        "graph calendars".into(),
+    ) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Some(r) = malformed(&mut state) {
+        return r;
+    }
+    let u = &state.users[user];
+    let value: Vec<Value> = u
+        .calendars
+        .iter()
+        .map(|c| {
+            json!({ "id": c.id, "name": c.name, "isDefaultCalendar": c.primary,
+                "canEdit": c.access_role == "owner",
+                "owner": { "name": u.name, "address": u.email } })
+        })
+        .collect();
+    Json(json!({ "value": value })).into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct GraphQuery {
+    #[serde(rename = "startDateTime")]
+    start: Option<String>,
+    #[serde(rename = "endDateTime")]
+    end: Option<String>,
+    #[serde(rename = "$skiptoken")]
+    skip_token: Option<String>,
+    #[serde(rename = "$deltatoken")]
+    delta_token: Option<String>,
+    #[serde(rename = "$skip")]
+    skip: Option<usize>,
+}
+
+fn graph_page_size(headers: &HeaderMap) -> usize {
+    // Graph's default page is 10 events: clients that ignore nextLink lose the rest.
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| {
+            p.trim()
+                .strip_prefix("odata.maxpagesize=")
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(10)
+}
+
+fn parse_graph_time(s: &Option<String>) -> Option<DateTime<Utc>> {
+    let s = s.as_deref()?;
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+/// `calendarView/delta` on the default calendar. Tokens carry (offset, snapshot, since,
+/// window) so the whole round is self-describing, like Graph's opaque ones.
+async fn graph_delta(
+    State(fake): State<FakeProvider>,
+    headers: HeaderMap,
+    Query(q): Query<GraphQuery>,
+) -> Response {
+    let mut state = fake.lock();
+    let call = format!(
+        "graph delta skip={} delta={}",
+        q.skip_token.is_some(),
+        q.delta_token.is_some()
+    );
+    let user = match enter(&mut state, &headers, Which::Microsoft, call) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Some(r) = malformed(&mut state) {
+        return r;
+    }
+    let clock = state.clock;
+    let base = state.base.clone();
+    let Some(calendar) = state.users[user].calendars.iter().find(|c| c.primary) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "ErrorItemNotFound",
+            "No default calendar",
+        );
+    };
+    let token = q.skip_token.as_deref().or(q.delta_token.as_deref());
+    let (offset, snapshot, since, start, end) = match token {
+        Some(t) => {
+            let parts: Vec<&str> = t.split('~').collect();
+            let [o, s, f, a, b] = parts[..] else {
+                return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid token");
+            };
+            let (Ok(o), Ok(s), Ok(f), Ok(a), Ok(b)) = (
+                o.parse::<usize>(),
+                s.parse::<u64>(),
+                f.parse::<u64>(),
+                a.parse::<i64>(),
+                b.parse::<i64>(),
+            ) else {
+                return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid token");
+            };
+            // The provider forgot this sync state (mid-round too): the client must start over.
+            if s < calendar.tokens_valid_from {
+                return graph_error(
+                    StatusCode::GONE,
+                    "SyncStateNotFound",
+                    "The sync state generation is not found.",
+                );
+            }
+            // A deltatoken starts a new round at the current clock.
+            let (o, s, f) = if q.delta_token.is_some() {
+                (0, clock, s)
+            } else {
+                (o, s, f)
+            };
+            (
+                o,
+                s,
+                f,
+                DateTime::from_timestamp(a, 0),
+                DateTime::from_timestamp(b, 0),
+            )
+        }
+        None => {
+            let (Some(start), Some(end)) = (parse_graph_time(&q.start), parse_graph_time(&q.end))
+            else {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "ErrorInvalidParameter",
+                    "startDateTime and endDateTime are required",
+                );
+            };
+            (0, clock, 0, Some(start), Some(end))
+        }
+    };
+    let (Some(start), Some(end)) = (start, end) else {
+        return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid token");
+    };
+    let incremental = since > 0;
+    let mut matching: Vec<&FakeEvent> = calendar
+        .events
+        .iter()
+        .filter(|e| e.changed <= snapshot)
+        .filter(|e| {
+            if incremental {
+                // Deletions are reported even outside the window (clients must ignore unknown ids).
+                e.changed > since
+                    && (e.cancelled || (e.end.instant() > start && e.start.instant() < end))
+            } else {
+                !e.cancelled && e.end.instant() > start && e.start.instant() < end
+            }
+        })
+        .collect();
+    matching.sort_by_key(|e| (e.start.instant(), e.id.clone()));
+    let size = graph_page_size(&headers);
+    let value: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|e| e.graph_json())
+        .collect();
+    let link = |kind: &str, o: usize| {
+        format!(
+            "{base}/microsoft/graph/v1.0/me/calendarView/delta?${kind}={o}~{snapshot}~{since}~{}~{}",
+            start.timestamp(),
+            end.timestamp()
+        )
+    };
+    let mut body = json!({ "value": value });
+    if offset + size < matching.len() {
+        body["@odata.nextLink"] = json!(link("skiptoken", offset + size));
+    } else {
+        body["@odata.deltaLink"] = json!(link("deltatoken", 0));
+    }
+    Json(body).into_response()
+}
+
+async fn graph_view(
+    State(fake): State<FakeProvider>,
+    Path(calendar_id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<GraphQuery>,
+) -> Response {
+    let mut state = fake.lock();
+    let user = match enter(
+        &mut state,
+        &headers,
+        Which::Microsoft,
+        format!("graph view {calendar_id}"),
+    ) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Some(r) = malformed(&mut state) {
+        return r;
+    }
+    let base = state.base.clone();
+    let Some(calendar) = state.users[user]
+        .calendars
+        .iter()
+        .find(|c| c.id == calendar_id)
+    else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "ErrorItemNotFound",
+            "The specified object was not found in the store.",
+        );
+    };
+    let (Some(start), Some(end)) = (parse_graph_time(&q.start), parse_graph_time(&q.end)) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "ErrorInvalidParameter",
+            "startDateTime and endDateTime are required",
+        );
+    };
+    let mut matching: Vec<&FakeEvent> = calendar
+        .events
+        .iter()
+        .filter(|e| !e.cancelled && e.end.instant() > start && e.start.instant() < end)
+        .collect();
+    matching.sort_by_key(|e| (e.start.instant(), e.id.clone()));
+    let size = graph_page_size(&headers);
+    let offset = q.skip.unwrap_or(0);
+    let value: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(size)
+        .map(|e| e.graph_json())
+        .collect();
+    let mut body = json!({ "value": value });
+    if offset + size < matching.len() {
+        let mut next = url::Url::parse(&format!(
+            "{base}/microsoft/graph/v1.0/me/calendars/{calendar_id}/calendarView"
+        ))
+        .expect("base is a URL");
+        next.query_pairs_mut()
+            .append_pair("startDateTime", &start.to_rfc3339())
+            .append_pair("endDateTime", &end.to_rfc3339())
+            .append_pair("$skip", &(offset + size).to_string());
+        body["@odata.nextLink"] = json!(next.as_str());
+    }
+    Json(body).into_response()
+}

@@ -1,0 +1,4 @@
+//! Notes: Markdown text per meeting (or standing alone), whose lines become action items,
+//! decisions and questions.
+
+pub mod grammar;

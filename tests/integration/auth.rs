@@ -1,0 +1,522 @@
+//! Sign-in with Google and Microsoft against the local fake provider, over real HTTP.
+
+use docket::fake_provider::IdTokenTweak;
+use reqwest::StatusCode;
+
+use crate::common::{Browser, World, html, location, texts};
+
+const ADA: &str = "ada@northwind.example";
+const ALAN: &str = "alan@bletchley.example";
+const GRACE: &str = "grace@contoso.example";
+
+async fn count(world: &World, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn google_sign_in_lands_on_today_signed_in() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    let authorize = browser.start_sign_in("google", "").await;
+    assert!(
+        authorize.contains("code_challenge_method=S256"),
+        "{authorize}"
+    );
+    assert!(authorize.contains("access_type=offline"));
+    assert!(authorize.contains("nonce="));
+    let callback = browser.approve(&authorize, ADA, true).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/");
+    let doc = browser.get_html("/").await;
+    assert_eq!(texts(&doc, "h1"), ["Today"]);
+    assert_eq!(texts(&doc, ".account a"), ["Ada Lovelace"]);
+    let subject: String = sqlx::query_scalar("select subject from accounts")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        subject, "110248495921238986420",
+        "identity is the provider's sub"
+    );
+}
+
+#[tokio::test]
+async fn microsoft_sign_in_uses_tenant_and_object_id() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    let authorize = browser.start_sign_in("microsoft", "").await;
+    assert!(authorize.contains("offline_access"));
+    assert!(authorize.contains("Calendars.Read"));
+    let callback = browser.approve(&authorize, GRACE, true).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(browser.is_signed_in().await);
+    let subject: String = sqlx::query_scalar("select subject from accounts")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        subject,
+        "3c7a1e52-5f4d-4e8b-9c2a-7b6d5e4f3a21/8d1c5e3a-6b2f-4c1e-9a7d-3f0b2e4c6a18"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_with_the_wrong_state_is_refused_and_signs_nobody_in() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    let authorize = browser.start_sign_in("google", "").await;
+    let callback = browser.approve(&authorize, ADA, true).await;
+    let forged = regex_replace_state(&callback, "forged-state");
+    let response = browser.get(&forged).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let doc = html(&response.text().await.unwrap());
+    assert!(texts(&doc, "main p")[0].contains("does not belong to this browser"));
+    assert!(!browser.is_signed_in().await);
+    assert_eq!(count(&world, "select count(*) from users").await, 0);
+    // The state check failed before any token exchange: the code is still unredeemed, and the
+    // pending sign-in is spent, so even the genuine callback now fails.
+    let genuine = browser.get(&callback).await;
+    assert_eq!(genuine.status(), StatusCode::BAD_REQUEST);
+}
+
+fn regex_replace_state(url: &str, new_state: &str) -> String {
+    let mut parsed = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "state" {
+                new_state.to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+#[tokio::test]
+async fn a_callback_in_another_browser_is_refused() {
+    let world = World::new().await;
+    let victim = Browser::new(&world.app);
+    let attacker = Browser::new(&world.app);
+    let authorize = attacker.start_sign_in("google", "").await;
+    let callback = attacker.approve(&authorize, ALAN, true).await;
+    // Login CSRF: the attacker's callback URL opened in the victim's browser.
+    let response = victim.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(!victim.is_signed_in().await);
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_refused_and_creates_nothing() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    let authorize = browser.start_sign_in("google", "").await;
+    let callback = browser.approve(&authorize, ADA, true).await;
+    assert_eq!(browser.get(&callback).await.status(), StatusCode::SEE_OTHER);
+    // Replay the same code with a fresh, valid state from a new sign-in in another browser.
+    let replayer = Browser::new(&world.app);
+    let fresh = replayer.start_sign_in("google", "").await;
+    let fresh_state = url::Url::parse(&fresh)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let replay = regex_replace_state(&callback, &fresh_state);
+    let response = replayer.get(&replay).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(!replayer.is_signed_in().await);
+    assert_eq!(count(&world, "select count(*) from accounts").await, 1);
+    assert_eq!(count(&world, "select count(*) from users").await, 1);
+}
+
+#[tokio::test]
+async fn a_code_redeemed_with_another_flows_pkce_verifier_is_refused() {
+    let world = World::new().await;
+    let first = Browser::new(&world.app);
+    let second = Browser::new(&world.app);
+    let a = first.start_sign_in("google", "").await;
+    let b = second.start_sign_in("google", "").await;
+    let a_state = url::Url::parse(&a)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    // An injected code: issued for the second flow's challenge, delivered to the first flow.
+    let b_callback = second.approve(&b, ADA, true).await;
+    let injected = regex_replace_state(&b_callback, &a_state);
+    let response = first.get(&injected).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(!first.is_signed_in().await);
+    assert_eq!(count(&world, "select count(*) from users").await, 0);
+}
+
+#[tokio::test]
+async fn invalid_id_tokens_are_refused() {
+    for tweak in [
+        IdTokenTweak::WrongAudience,
+        IdTokenTweak::Expired,
+        IdTokenTweak::WrongNonce,
+        IdTokenTweak::OtherIssuer,
+        IdTokenTweak::UnknownKey,
+    ] {
+        for (provider, email) in [("google", ADA), ("microsoft", GRACE)] {
+            let world = World::new().await;
+            let browser = Browser::new(&world.app);
+            world.fake.tweak_next_id_token(tweak);
+            let response = browser.sign_in(provider, email).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::BAD_REQUEST,
+                "{provider} {tweak:?}"
+            );
+            let doc = html(&response.text().await.unwrap());
+            assert!(
+                texts(&doc, "main p")[0].contains("could not verify the identity"),
+                "{provider} {tweak:?}"
+            );
+            assert!(!browser.is_signed_in().await, "{provider} {tweak:?}");
+            assert_eq!(count(&world, "select count(*) from users").await, 0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn cancelling_at_the_provider_explains_and_changes_nothing() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    let authorize = browser.start_sign_in("google", "").await;
+    let page = browser.client.get(&authorize).send().await.unwrap();
+    let doc = html(&page.text().await.unwrap());
+    let mut form: Vec<(String, String)> = doc
+        .select(&scraper::Selector::parse("input[type=hidden]").unwrap())
+        .map(|i| {
+            (
+                i.attr("name").unwrap().into(),
+                i.attr("value").unwrap().into(),
+            )
+        })
+        .collect();
+    form.push(("deny".into(), "1".into()));
+    let denied = browser
+        .client
+        .post(&authorize)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let response = browser.get(&location(&denied)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Sign-in was cancelled")
+    );
+    assert_eq!(count(&world, "select count(*) from users").await, 0);
+}
+
+#[tokio::test]
+async fn a_second_account_links_to_the_same_user() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    browser.sign_in("google", ADA).await;
+    let authorize = browser.start_sign_in("microsoft", "?next=/settings").await;
+    let callback = browser.approve(&authorize, GRACE, true).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(location(&response), "/settings");
+    assert_eq!(count(&world, "select count(*) from users").await, 1);
+    assert_eq!(
+        count(&world, "select count(distinct user_id) from accounts").await,
+        1
+    );
+    assert_eq!(count(&world, "select count(*) from accounts").await, 2);
+    // Signing in later with the linked account reaches the same user.
+    let other = Browser::new(&world.app);
+    other.sign_in("microsoft", GRACE).await;
+    let doc = other.get_html("/settings").await;
+    let rows = texts(&doc, "tbody td:first-child");
+    assert_eq!(
+        rows,
+        [format!("Google · {ADA}"), format!("Microsoft · {GRACE}")]
+    );
+}
+
+#[tokio::test]
+async fn one_provider_account_is_never_linked_to_two_users() {
+    let world = World::new().await;
+    let ada = Browser::new(&world.app);
+    ada.sign_in("google", ADA).await;
+    let alan = Browser::new(&world.app);
+    alan.sign_in("google", ALAN).await;
+    // Alan tries to connect Ada's Google account to his Docket user.
+    let response = alan.sign_in("google", ADA).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("already connected to another Docket user")
+    );
+    let owner: String = sqlx::query_scalar(
+        "select u.name from accounts a join users u on u.id = a.user_id where a.email = $1",
+    )
+    .bind(ADA)
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    assert_eq!(owner, "Ada Lovelace");
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_sign_in_and_the_old_one_is_dead() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    let login = browser.get("/auth/google/login").await;
+    let before = session_cookie(&login).expect("a pre-sign-in session");
+    let authorize = location(&login);
+    let callback = browser.approve(&authorize, ADA, true).await;
+    let response = browser.get(&callback).await;
+    let after = session_cookie(&response).expect("a new session at sign-in");
+    assert_ne!(before, after);
+    let stale = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let reuse = stale
+        .get(world.app.url("/settings"))
+        .header("cookie", format!("docket_session={before}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reuse.status(),
+        StatusCode::SEE_OTHER,
+        "old id signs nobody in"
+    );
+    let fresh = stale
+        .get(world.app.url("/settings"))
+        .header("cookie", format!("docket_session={after}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), StatusCode::OK);
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("docket_session="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn logout_ends_the_server_side_session() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    let response = browser.sign_in("google", ADA).await;
+    let cookie = session_cookie(&response).unwrap();
+    let sessions_before = count(&world, "select count(*) from tower_sessions.session").await;
+    let logout = browser.post_form("/auth/logout", &[]).await;
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    assert!(!browser.is_signed_in().await);
+    assert_eq!(
+        count(&world, "select count(*) from tower_sessions.session").await,
+        sessions_before - 1
+    );
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(world.app.url("/settings"))
+        .header("cookie", format!("docket_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn posts_without_a_valid_csrf_token_or_from_another_site_are_refused() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    browser.sign_in("google", ADA).await;
+    let token = browser.csrf_token().await;
+    let other = Browser::new(&world.app);
+    other.sign_in("google", ALAN).await;
+    let other_token = other.csrf_token().await;
+    let url = world.app.url("/auth/logout");
+    let attempts = [
+        browser.client.post(&url).form(&[("x", "1")]),
+        browser
+            .client
+            .post(&url)
+            .form(&[("csrf_token", other_token.as_str())]),
+        browser
+            .client
+            .post(&url)
+            .header("origin", "https://evil.example")
+            .form(&[("csrf_token", token.as_str())]),
+        browser
+            .client
+            .post(&url)
+            .header("sec-fetch-site", "cross-site")
+            .form(&[("csrf_token", token.as_str())]),
+    ];
+    for attempt in attempts {
+        let response = attempt.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(browser.is_signed_in().await, "state did not change");
+    }
+    let accepted = browser
+        .client
+        .post(&url)
+        .header("origin", &world.app.base)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::SEE_OTHER);
+    assert!(!browser.is_signed_in().await);
+}
+
+#[tokio::test]
+async fn next_is_honoured_only_for_local_paths() {
+    let world = World::new().await;
+    for (next, expected) in [
+        ("/settings", "/settings"),
+        ("https://evil.example", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https:evil.example", "/"),
+        ("%2F%2Fevil.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ] {
+        let browser = Browser::new(&world.app);
+        let query = format!(
+            "?next={}",
+            form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+        );
+        let authorize = browser.start_sign_in("google", &query).await;
+        let callback = browser.approve(&authorize, ADA, true).await;
+        let response = browser.get(&callback).await;
+        assert_eq!(location(&response), expected, "next={next}");
+    }
+}
+
+#[tokio::test]
+async fn the_redirect_uri_comes_from_configuration_not_the_host_header() {
+    let world = World::new().await;
+    let response = world
+        .app
+        .client
+        .get(world.app.url("/auth/google/login"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    let authorize = url::Url::parse(&location(&response)).unwrap();
+    let redirect_uri = authorize
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(redirect_uri, world.app.url("/auth/google/callback"));
+}
+
+#[tokio::test]
+async fn session_cookie_flags_over_http() {
+    let world = World::new().await;
+    let response = world.app.get("/auth/google/login").await;
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("docket_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Lax"));
+    assert!(cookie.contains("Path=/"));
+    assert!(!cookie.contains("Domain"));
+    assert!(!cookie.contains("Secure"));
+}
+
+#[tokio::test]
+async fn session_cookie_flags_over_https() {
+    let world = World::with(&[("DOCKET_PUBLIC_URL", "https://docket.example")]).await;
+    let response = world.app.get("/auth/google/login").await;
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-docket_session="), "{cookie}");
+    assert!(cookie.contains("Secure"));
+    assert!(cookie.contains("HttpOnly"));
+    assert!(cookie.contains("Path=/"));
+    assert!(!cookie.contains("Domain"));
+    assert!(response.headers().contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn sign_in_routes_are_rate_limited_per_client() {
+    let world = World::new().await;
+    let mut limited = None;
+    for i in 0..50 {
+        let response = world
+            .app
+            .client
+            .get(world.app.url("/auth/google/login"))
+            // A forged header must not buy a fresh allowance.
+            .header("x-forwarded-for", format!("10.0.0.{i}"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(response);
+            break;
+        }
+    }
+    let response = limited.expect("50 sign-in requests were all allowed");
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+}
+
+#[tokio::test]
+async fn unticking_calendar_access_asks_for_permission() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    let authorize = browser.start_sign_in("google", "").await;
+    let callback = browser.approve(&authorize, ADA, false).await;
+    browser.get(&callback).await;
+    let doc = browser.get_html("/").await;
+    let banner = texts(&doc, ".banner span");
+    assert!(
+        banner[0].contains("may not read the calendar"),
+        "{banner:?}"
+    );
+    let status: String = sqlx::query_scalar("select status from accounts")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "needs_permission");
+}
