@@ -520,3 +520,202 @@ async fn unticking_calendar_access_asks_for_permission() {
         .unwrap();
     assert_eq!(status, "needs_permission");
 }
+
+async fn only_account(world: &World) -> docket::accounts::Account {
+    let user_id: uuid::Uuid = sqlx::query_scalar("select user_id from accounts limit 1")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    docket::accounts::for_user(&world.app.db, user_id)
+        .await
+        .unwrap()
+        .remove(0)
+}
+
+async fn access_token(
+    world: &World,
+    account: &docket::accounts::Account,
+    force: bool,
+) -> Result<String, docket::accounts::AccessError> {
+    let state = &world.app.server.as_ref().unwrap().state;
+    docket::accounts::access_token(
+        &state.db,
+        &state.config,
+        &state.http,
+        &state.cipher,
+        account,
+        force,
+    )
+    .await
+}
+
+async fn stored_refresh_ciphertext(world: &World) -> Vec<u8> {
+    sqlx::query_scalar("select refresh_ciphertext from account_tokens")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_token_table_holds_no_plaintext() {
+    let world = World::new().await;
+    Browser::new(&world.app).sign_in("google", ADA).await;
+    let row: (String, Vec<u8>, Vec<u8>, Vec<u8>) = sqlx::query_as(
+        "select key_id, access_nonce, access_ciphertext, refresh_ciphertext from account_tokens",
+    )
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    assert!(!row.0.is_empty());
+    assert_eq!(row.1.len(), 24, "XChaCha20 nonce");
+    for ciphertext in [&row.2, &row.3] {
+        assert!(
+            !ciphertext.windows(5).any(|w| w == b"fake-"),
+            "plaintext token stored"
+        );
+    }
+}
+
+#[tokio::test]
+async fn microsoft_refresh_stores_the_rotated_refresh_token() {
+    let world = World::new().await;
+    Browser::new(&world.app).sign_in("microsoft", GRACE).await;
+    let account = only_account(&world).await;
+    let first = access_token(&world, &account, false).await.unwrap();
+    assert_eq!(
+        access_token(&world, &account, false).await.unwrap(),
+        first,
+        "fresh token reused"
+    );
+    let before = stored_refresh_ciphertext(&world).await;
+    let refreshed = access_token(&world, &account, true).await.unwrap();
+    assert_ne!(refreshed, first);
+    assert_ne!(
+        stored_refresh_ciphertext(&world).await,
+        before,
+        "rotated refresh token stored"
+    );
+    assert_eq!(
+        world.fake.live_refresh_tokens(GRACE),
+        2,
+        "the old one is not revoked at once"
+    );
+    // The stored (rotated) refresh token works for the next refresh.
+    assert!(access_token(&world, &account, true).await.is_ok());
+}
+
+#[tokio::test]
+async fn google_refresh_keeps_the_stored_refresh_token() {
+    let world = World::new().await;
+    Browser::new(&world.app).sign_in("google", ADA).await;
+    let account = only_account(&world).await;
+    let before = stored_refresh_ciphertext(&world).await;
+    // An access token about to expire is refreshed before use.
+    sqlx::query("update account_tokens set access_expires_at = now() + interval '30 seconds'")
+        .execute(&world.app.db)
+        .await
+        .unwrap();
+    let first = access_token(&world, &account, false).await.unwrap();
+    let second = access_token(&world, &account, false).await.unwrap();
+    assert_eq!(first, second, "the refreshed token is stored and reused");
+    assert_eq!(stored_refresh_ciphertext(&world).await, before);
+}
+
+#[tokio::test]
+async fn a_revoked_grant_marks_the_account_for_reconnect_and_keeps_everything() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    browser.sign_in("google", ADA).await;
+    let account = only_account(&world).await;
+    world.fake.revoke_user(ADA);
+    let err = access_token(&world, &account, true).await.unwrap_err();
+    assert!(
+        matches!(err, docket::accounts::AccessError::NeedsReconnect(_)),
+        "{err:?}"
+    );
+    let (status, accounts): (String, i64) =
+        sqlx::query_as("select status, (select count(*) from accounts) from accounts")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "needs_reconnect");
+    assert_eq!(accounts, 1, "nothing deleted");
+    assert!(browser.is_signed_in().await, "the user stays signed in");
+    let doc = browser.get_html("/").await;
+    assert!(texts(&doc, ".banner span")[0].contains("lost access"));
+    assert_eq!(texts(&doc, ".banner a"), ["Reconnect"]);
+    // Reconnecting restores the account.
+    browser.sign_in("google", ADA).await;
+    let status: String = sqlx::query_scalar("select status from accounts")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "active");
+}
+
+#[tokio::test]
+async fn a_tampered_ciphertext_means_reconnect_not_a_crash() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    browser.sign_in("google", ADA).await;
+    let account = only_account(&world).await;
+    sqlx::query("update account_tokens set access_ciphertext = overlay(access_ciphertext placing '\\x00'::bytea from 1 for 1)")
+        .execute(&world.app.db)
+        .await
+        .unwrap();
+    let err = access_token(&world, &account, false).await.unwrap_err();
+    assert!(matches!(
+        err,
+        docket::accounts::AccessError::NeedsReconnect(_)
+    ));
+    assert_eq!(browser.get("/").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn disconnecting_revokes_at_the_provider_and_keeps_the_account_row() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    browser.sign_in("google", ADA).await;
+    let account = only_account(&world).await;
+    assert_eq!(world.fake.live_refresh_tokens(ADA), 1);
+    let response = browser
+        .post_form(
+            &format!("/settings/accounts/{}/disconnect", account.id),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(world.fake.live_refresh_tokens(ADA), 0, "revoked at Google");
+    assert_eq!(
+        count(&world, "select count(*) from account_tokens").await,
+        0
+    );
+    let status: String = sqlx::query_scalar("select status from accounts")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "disconnected");
+}
+
+#[tokio::test]
+async fn another_users_account_cannot_be_disconnected() {
+    let world = World::new().await;
+    let ada = Browser::new(&world.app);
+    ada.sign_in("google", ADA).await;
+    let ada_account = only_account(&world).await;
+    let alan = Browser::new(&world.app);
+    alan.sign_in("google", ALAN).await;
+    let response = alan
+        .post_form(
+            &format!("/settings/accounts/{}/disconnect", ada_account.id),
+            &[],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let status: String = sqlx::query_scalar("select status from accounts where id = $1")
+        .bind(ada_account.id)
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "active");
+}
