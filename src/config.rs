@@ -86,6 +86,8 @@ pub struct Config {
     pub google: ProviderConfig,
     pub microsoft: ProviderConfig,
     pub sync_interval: Duration,
+    /// Run the background sync worker in this instance.
+    pub sync_worker: bool,
     pub sync_days_back: i64,
     pub sync_days_ahead: i64,
     /// Requests per minute allowed to `/auth/*` from one client address.
@@ -233,6 +235,7 @@ impl Config {
             Duration::from_secs(r.parsed("DOCKET_REQUEST_TIMEOUT_SECS", 30, "seconds"));
         let sync_interval =
             Duration::from_secs(r.parsed("DOCKET_SYNC_INTERVAL_SECS", 300, "seconds"));
+        let sync_worker = r.parsed("DOCKET_SYNC_WORKER", true, "true or false");
         let sync_days_back = r.parsed("DOCKET_SYNC_DAYS_BACK", 90i64, "a number of days");
         let sync_days_ahead = r.parsed("DOCKET_SYNC_DAYS_AHEAD", 365i64, "a number of days");
         let auth_rate_per_minute = r.parsed("DOCKET_AUTH_RATE_PER_MINUTE", 30u32, "requests");
@@ -345,6 +348,7 @@ impl Config {
             google,
             microsoft,
             sync_interval,
+            sync_worker,
             sync_days_back,
             sync_days_ahead,
             auth_rate_per_minute,

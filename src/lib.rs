@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod calendar;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -16,6 +17,7 @@ pub mod notes;
 pub mod ops;
 pub mod secrets;
 pub mod settings;
+pub mod sync;
 pub mod telemetry;
 pub mod today;
 
@@ -49,6 +51,7 @@ pub struct AppState {
     pub sessions: SessionManagerLayer<PostgresStore, SignedCookie>,
     /// Demo mode's built-in provider, served under `/_demo`.
     pub demo: Option<FakeProvider>,
+    pub sync_waker: sync::Waker,
 }
 
 /// The whole application as a router, built the same way by the binary and the tests.
@@ -67,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .merge(home::router())
         .merge(auth::router(&state))
         .merge(settings::router())
+        .merge(sync::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf::protect,
@@ -146,9 +150,13 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         http,
         jwks: JwksCache::default(),
         demo,
+        sync_waker: sync::Waker::default(),
     };
     let shutdown = CancellationToken::new();
     let router = app(state.clone());
+    if state.config.sync_worker {
+        sync::spawn_worker(state.clone(), shutdown.clone());
+    }
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
         axum::serve(

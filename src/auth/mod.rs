@@ -253,6 +253,9 @@ async fn callback(
     tracing::info!(%provider, account_id = %account.id, linked = current_user.is_some(), "signed in");
 
     session::sign_in(&session, account.user_id).await?;
+    // Sync right away after sign-in or reconnect.
+    crate::sync::queue_user(&state.db, account.user_id).await?;
+    state.sync_waker.wake();
     let target = match (current_user, pending.next) {
         (_, Some(next)) => next,
         (Some(_), None) => "/settings".to_owned(),

@@ -149,7 +149,7 @@ impl FakeEvent {
     fn graph_time(when: &When) -> Value {
         match when {
             When::At(t) => {
-                json!({ "dateTime": t.format("%Y-%m-%dT%H:%M:%S%.7f").to_string(), "timeZone": "UTC" })
+                json!({ "dateTime": format!("{}.0000000", t.format("%Y-%m-%dT%H:%M:%S")), "timeZone": "UTC" })
             }
             When::Day(d) => {
                 json!({ "dateTime": format!("{d}T00:00:00.0000000"), "timeZone": "UTC" })
@@ -264,8 +264,9 @@ fn enter(
     if let Some(status) = state.faults.api_outage {
         return Err(fail(status));
     }
-    if !state.faults.api_failures.is_empty() {
-        let status = state.faults.api_failures.remove(0);
+    if !state.faults.script.is_empty()
+        && let Some(status) = state.faults.script.remove(0)
+    {
         return Err(fail(status));
     }
     let Some(user) = bearer_user(state, headers, which) else {
@@ -431,7 +432,11 @@ async fn google_events(
         })
         .collect();
     matching.sort_by_key(|e| (e.start.instant(), e.id.clone()));
-    let page_size = q.max_results.unwrap_or(250).clamp(1, 2500);
+    let page_size = q
+        .max_results
+        .unwrap_or(250)
+        .clamp(1, 2500)
+        .min(state.faults.page_size.unwrap_or(usize::MAX));
     let page: Vec<Value> = matching
         .iter()
         .skip(offset)
@@ -616,7 +621,7 @@ async fn graph_delta(
         })
         .collect();
     matching.sort_by_key(|e| (e.start.instant(), e.id.clone()));
-    let size = graph_page_size(&headers);
+    let size = graph_page_size(&headers).min(state.faults.page_size.unwrap_or(usize::MAX));
     let value: Vec<Value> = matching
         .iter()
         .skip(offset)
@@ -683,7 +688,7 @@ async fn graph_view(
         .filter(|e| !e.cancelled && e.end.instant() > start && e.start.instant() < end)
         .collect();
     matching.sort_by_key(|e| (e.start.instant(), e.id.clone()));
-    let size = graph_page_size(&headers);
+    let size = graph_page_size(&headers).min(state.faults.page_size.unwrap_or(usize::MAX));
     let offset = q.skip.unwrap_or(0);
     let value: Vec<Value> = matching
         .iter()

@@ -47,8 +47,11 @@ pub struct FakeUser {
 /// What tests can break on purpose.
 #[derive(Debug, Default, Clone)]
 pub struct Faults {
-    /// The next N API calls (not OAuth) answer with this status.
-    pub api_failures: Vec<u16>,
+    /// A script for the next API calls (not OAuth), one entry per call: `None` answers
+    /// normally, `Some(status)` fails with that status. Calls past the script answer normally.
+    pub script: Vec<Option<u16>>,
+    /// Serve at most this many events per page, whatever the client asked for.
+    pub page_size: Option<usize>,
     /// Every API call answers with this status until cleared (an outage).
     pub api_outage: Option<u16>,
     /// Answer the next API call with a body that is not the documented JSON.

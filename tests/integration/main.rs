@@ -4,3 +4,4 @@
 mod auth;
 mod common;
 mod foundation;
+mod sync;

@@ -1,0 +1,480 @@
+//! The sync worker: runs inside every app instance, claims accounts through PostgreSQL leases
+//! (`FOR UPDATE SKIP LOCKED`), syncs each selected calendar, and reschedules with backoff.
+//!
+//! Several instances never sync one account at once (the lease), a crashed instance's lease
+//! expires, one failing calendar never blocks the others, and a failure never writes partial
+//! data (see `calendar::store::apply`).
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::State,
+    response::{IntoResponse, Redirect, Response},
+    routing::post,
+};
+use chrono::{DateTime, Utc};
+use rand::Rng as _;
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    accounts::{self, AccessError, Account},
+    auth::{provider::Provider, session::SignedIn},
+    calendar::{
+        api::ApiError,
+        google, microsoft,
+        store::{self, CalendarRow, Listing},
+    },
+    http::AppResult,
+};
+
+/// How long a claimed account stays ours without a heartbeat.
+const LEASE_SECS: i64 = 300;
+/// How often an idle worker looks for due work (another instance may have queued some).
+const POLL: Duration = Duration::from_secs(5);
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/sync", post(sync_now))
+}
+
+/// Wakes this instance's worker at once (other instances find the work on their next poll).
+#[derive(Clone, Default)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Makes every account of `user_id` due now.
+pub async fn queue_user(db: &PgPool, user_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into sync_state (account_id, user_id, due_at)
+         select id, user_id, now() from accounts where user_id = $1 and status = 'active'
+         on conflict (account_id) do update set due_at = now(), attempts = 0",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+async fn sync_now(State(state): State<AppState>, user: SignedIn) -> AppResult<Response> {
+    queue_user(&state.db, user.id).await?;
+    state.sync_waker.wake();
+    Ok(Redirect::to("/").into_response())
+}
+
+/// Spawns the background worker; it stops when `shutdown` is cancelled.
+pub fn spawn_worker(state: AppState, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let worker = format!("instance-{}", Uuid::new_v4().simple());
+        loop {
+            match run_due(&state, &worker).await {
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sync worker could not claim work"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = state.sync_waker.0.notified() => {},
+                () = tokio::time::sleep(POLL) => {},
+            }
+        }
+    });
+}
+
+/// Claims and syncs due accounts until none is left; returns how many were synced.
+pub async fn run_due(state: &AppState, worker: &str) -> sqlx::Result<usize> {
+    let mut done = 0;
+    while let Some((account_id, attempts)) = claim(&state.db, worker).await? {
+        let outcome = sync_account(state, account_id)
+            .instrument(tracing::info_span!("sync", %account_id))
+            .await;
+        finish(state, account_id, worker, attempts, outcome).await?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+async fn claim(db: &PgPool, worker: &str) -> sqlx::Result<Option<(Uuid, i32)>> {
+    sqlx::query_as(
+        "update sync_state s set lease_until = now() + make_interval(secs => $2), leased_by = $1, progress = 0
+         where s.account_id = (
+             select s2.account_id from sync_state s2 join accounts a on a.id = s2.account_id
+             where a.status = 'active' and s2.due_at <= now()
+               and (s2.lease_until is null or s2.lease_until < now())
+             order by s2.due_at
+             limit 1
+             for update of s2 skip locked)
+         returning s.account_id, s.attempts",
+    )
+    .bind(worker)
+    .bind(LEASE_SECS as f64)
+    .fetch_optional(db)
+    .await
+}
+
+/// What happened to one account's sync.
+#[derive(Debug)]
+enum Outcome {
+    Done,
+    /// The user must act (reconnect); nothing to retry.
+    NeedsUser,
+    /// Try again later, not before `retry_after` if the provider said so.
+    Retry {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// Exponential backoff with full jitter, capped at the sync interval: retries spread out and
+/// never hammer a provider that is struggling.
+fn backoff(attempts: i32, interval: Duration, retry_after: Option<Duration>) -> Duration {
+    let exp = Duration::from_secs(15).saturating_mul(1u32 << attempts.clamp(0, 10));
+    let cap = exp.min(interval.max(Duration::from_secs(60)));
+    let jittered =
+        Duration::from_secs_f64(cap.as_secs_f64() * rand::thread_rng().gen_range(0.5..1.0));
+    jittered.max(retry_after.unwrap_or_default())
+}
+
+async fn finish(
+    state: &AppState,
+    account_id: Uuid,
+    worker: &str,
+    attempts: i32,
+    outcome: Outcome,
+) -> sqlx::Result<()> {
+    let interval = state.config.sync_interval;
+    let (due_in, error, success) = match &outcome {
+        Outcome::Done => (interval, None, true),
+        Outcome::NeedsUser => (Duration::from_secs(24 * 3600), None, false),
+        Outcome::Retry { error, retry_after } => (
+            backoff(attempts, interval, *retry_after),
+            Some(error.clone()),
+            false,
+        ),
+    };
+    if let Outcome::Retry { error, .. } = &outcome {
+        tracing::warn!(%account_id, %error, retry_in_secs = due_in.as_secs(), "sync failed; will retry");
+    }
+    sqlx::query(
+        "update sync_state set
+            lease_until = null, leased_by = null,
+            due_at = now() + make_interval(secs => $3),
+            attempts = case when $5 then 0 else attempts + 1 end,
+            last_error = $4,
+            last_success_at = case when $5 then now() else last_success_at end
+         where account_id = $1 and leased_by = $2",
+    )
+    .bind(account_id)
+    .bind(worker)
+    .bind(due_in.as_secs_f64())
+    .bind(error)
+    .bind(success)
+    .execute(&state.db)
+    .await?;
+    Ok(())
+}
+
+/// A usable token, refreshing on demand; `None` when the account now needs the user.
+async fn token(
+    state: &AppState,
+    account: &Account,
+    force: bool,
+) -> Result<Option<String>, Outcome> {
+    match accounts::access_token(
+        &state.db,
+        &state.config,
+        &state.http,
+        &state.cipher,
+        account,
+        force,
+    )
+    .await
+    {
+        Ok(t) => Ok(Some(t)),
+        Err(AccessError::NeedsReconnect(reason)) => {
+            tracing::warn!(account_id = %account.id, %reason, "account needs reconnecting");
+            Ok(None)
+        }
+        Err(AccessError::Transient(e)) => Err(Outcome::Retry {
+            error: format!("token refresh: {e}"),
+            retry_after: None,
+        }),
+        Err(AccessError::Db(e)) => Err(Outcome::Retry {
+            error: format!("database: {e}"),
+            retry_after: None,
+        }),
+    }
+}
+
+async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
+    let account: Option<Account> = match sqlx::query_as(
+        "select id, user_id, provider, subject, email, name, status, status_reason from accounts where id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(&state.db)
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => return Outcome::Retry { error: format!("database: {e}"), retry_after: None },
+    };
+    let Some(account) = account.filter(|a| a.status == "active") else {
+        return Outcome::NeedsUser;
+    };
+    let mut access = match token(state, &account, false).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return Outcome::NeedsUser,
+        Err(outcome) => return outcome,
+    };
+    let provider = account.provider();
+    let api = provider
+        .config(&state.config)
+        .api_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+
+    // The calendar list, with one token refresh on 401.
+    let mut refreshed = false;
+    let infos = loop {
+        let listed = match provider {
+            Provider::Google => google::list_calendars(&state.http, &api, &access).await,
+            Provider::Microsoft => microsoft::list_calendars(&state.http, &api, &access).await,
+        };
+        match listed {
+            Ok(infos) => break infos,
+            Err(ApiError::Unauthorized) if !refreshed => {
+                refreshed = true;
+                access = match token(state, &account, true).await {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return Outcome::NeedsUser,
+                    Err(outcome) => return outcome,
+                };
+            }
+            Err(ApiError::Unauthorized) => {
+                let _ = accounts::set_status(
+                    &state.db,
+                    account.id,
+                    "needs_reconnect",
+                    Some("the provider keeps refusing Docket's access"),
+                )
+                .await;
+                return Outcome::NeedsUser;
+            }
+            Err(ApiError::Forbidden(_)) => {
+                let _ = accounts::set_status(&state.db, account.id, "needs_permission", None).await;
+                return Outcome::NeedsUser;
+            }
+            Err(e) => return retry(e),
+        }
+    };
+    let calendars =
+        match store::upsert_calendars(&state.db, account.user_id, account.id, &infos).await {
+            Ok(c) => c,
+            Err(e) => {
+                return Outcome::Retry {
+                    error: format!("database: {e}"),
+                    retry_after: None,
+                };
+            }
+        };
+    if let Some(zone) = calendars
+        .iter()
+        .find(|c| c.is_primary)
+        .and_then(|c| c.time_zone.clone())
+        && zone.parse::<chrono_tz::Tz>().is_ok()
+    {
+        let _ =
+            sqlx::query("update users set time_zone = $2 where id = $1 and not time_zone_chosen")
+                .bind(account.user_id)
+                .bind(zone)
+                .execute(&state.db)
+                .await;
+    }
+
+    let now = Utc::now();
+    let window = (
+        now - chrono::Duration::days(state.config.sync_days_back),
+        now + chrono::Duration::days(state.config.sync_days_ahead),
+    );
+    let mut first_transient: Option<Outcome> = None;
+    for calendar in calendars.iter().filter(|c| c.selected && c.readable()) {
+        match sync_calendar(state, &account, calendar, &mut access, window).await {
+            Ok(n) => tracing::info!(calendar = %calendar.name, changes = n, "calendar synced"),
+            Err(CalendarFailure::NeedsUser) => return Outcome::NeedsUser,
+            Err(CalendarFailure::Api(e)) => {
+                // One calendar failing never blocks the others: record it and go on.
+                tracing::warn!(calendar = %calendar.name, error = %e, "calendar sync failed");
+                let message = match &e {
+                    ApiError::NotFound => "This calendar is no longer accessible.".to_owned(),
+                    ApiError::Forbidden(_) => "Docket may not read this calendar.".to_owned(),
+                    other => other.to_string(),
+                };
+                let _ = store::record_error(&state.db, calendar, Some(&message)).await;
+                if e.is_transient() && first_transient.is_none() {
+                    first_transient = Some(retry(e));
+                }
+            }
+            Err(CalendarFailure::Db(e)) => {
+                first_transient.get_or_insert(Outcome::Retry {
+                    error: format!("database: {e}"),
+                    retry_after: None,
+                });
+            }
+        }
+    }
+    first_transient.unwrap_or(Outcome::Done)
+}
+
+fn retry(e: ApiError) -> Outcome {
+    let retry_after = match &e {
+        ApiError::Throttled { retry_after } => *retry_after,
+        _ => None,
+    };
+    Outcome::Retry {
+        error: e.to_string(),
+        retry_after,
+    }
+}
+
+enum CalendarFailure {
+    NeedsUser,
+    Api(ApiError),
+    Db(sqlx::Error),
+}
+
+/// Lists and applies one calendar: incremental from its cursor, a full round (with sweep) when
+/// there is none or the provider says the cursor is gone; one token refresh on 401.
+async fn sync_calendar(
+    state: &AppState,
+    account: &Account,
+    calendar: &CalendarRow,
+    access: &mut String,
+    window: (DateTime<Utc>, DateTime<Utc>),
+) -> Result<usize, CalendarFailure> {
+    let provider = account.provider();
+    let api = provider
+        .config(&state.config)
+        .api_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let mut cursor = calendar.sync_cursor.clone();
+    let mut refreshed = false;
+    let mut reset = false;
+    loop {
+        let db = state.db.clone();
+        let account_id = account.id;
+        let mut seen = 0usize;
+        // Progress for the first sync's "events so far": written after every page.
+        let mut on_page = |n: usize| {
+            seen += n;
+            let db = db.clone();
+            let count = seen as i32;
+            tokio::spawn(async move {
+                let _ = sqlx::query("update sync_state set progress = $2, lease_until = now() + make_interval(secs => $3) where account_id = $1")
+                    .bind(account_id)
+                    .bind(count)
+                    .bind(LEASE_SECS as f64)
+                    .execute(&db)
+                    .await;
+            });
+        };
+        let listed: Result<Listing, ApiError> = match provider {
+            Provider::Google => {
+                google::list_events(
+                    &state.http,
+                    &api,
+                    access,
+                    &calendar.provider_calendar_id,
+                    cursor.as_deref(),
+                    window,
+                    &mut on_page,
+                )
+                .await
+            }
+            Provider::Microsoft if calendar.is_primary => {
+                microsoft::delta(
+                    &state.http,
+                    &api,
+                    access,
+                    cursor.as_deref(),
+                    window,
+                    &mut on_page,
+                )
+                .await
+            }
+            Provider::Microsoft => {
+                microsoft::view(
+                    &state.http,
+                    &api,
+                    access,
+                    &calendar.provider_calendar_id,
+                    window,
+                    &mut on_page,
+                )
+                .await
+            }
+        };
+        match listed {
+            Ok(listing) => {
+                return store::apply(&state.db, calendar, &listing)
+                    .await
+                    .map_err(CalendarFailure::Db);
+            }
+            Err(ApiError::Gone) if !reset => {
+                // The provider forgot our cursor: start a full round, swept when complete.
+                tracing::info!(calendar = %calendar.name, "full resync requested by the provider");
+                store::clear_cursor(&state.db, calendar)
+                    .await
+                    .map_err(CalendarFailure::Db)?;
+                cursor = None;
+                reset = true;
+            }
+            Err(ApiError::Unauthorized) if !refreshed => {
+                refreshed = true;
+                *access = match token(state, account, true).await {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return Err(CalendarFailure::NeedsUser),
+                    Err(_) => {
+                        return Err(CalendarFailure::Api(ApiError::Transient(
+                            "token refresh failed".into(),
+                        )));
+                    }
+                };
+            }
+            Err(ApiError::Unauthorized) => {
+                let _ = accounts::set_status(
+                    &state.db,
+                    account.id,
+                    "needs_reconnect",
+                    Some("the provider keeps refusing Docket's access"),
+                )
+                .await;
+                return Err(CalendarFailure::NeedsUser);
+            }
+            Err(e) => return Err(CalendarFailure::Api(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let interval = Duration::from_secs(300);
+        assert!(backoff(0, interval, None) <= Duration::from_secs(15));
+        assert!(backoff(20, interval, None) <= interval);
+        assert!(backoff(20, interval, None) >= interval / 2);
+        assert!(backoff(0, interval, Some(Duration::from_secs(120))) >= Duration::from_secs(120));
+    }
+}

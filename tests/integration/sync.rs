@@ -1,0 +1,585 @@
+//! Calendar sync against the fake Google and Microsoft: full and incremental sync, resync on
+//! 410, outages and malformed answers, per-calendar failures, leases.
+
+use docket::fake_provider::{FakeCalendar, FakeProvider};
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use crate::common::{Browser, World, texts};
+
+const ADA: &str = "ada@northwind.example";
+const GRACE: &str = "grace@contoso.example";
+
+/// A world whose background worker is off, so each test decides when a sync runs.
+async fn world() -> World {
+    World::with(&[("DOCKET_SYNC_WORKER", "false")]).await
+}
+
+async fn signed_in(world: &World, provider: &str, email: &str) -> Browser {
+    let browser = Browser::new(&world.app);
+    let response = browser.sign_in(provider, email).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    browser
+}
+
+/// Makes every account due and runs the same code the worker runs.
+async fn sync(world: &World) -> usize {
+    sqlx::query("update sync_state set due_at = now()")
+        .execute(&world.app.db)
+        .await
+        .unwrap();
+    let state = &world.app.server.as_ref().unwrap().state;
+    docket::sync::run_due(state, "test-worker").await.unwrap()
+}
+
+async fn scalar<T>(world: &World, sql: &str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+{
+    sqlx::query_scalar(sql)
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap()
+}
+
+async fn live_meetings(world: &World) -> i64 {
+    scalar(
+        world,
+        "select count(*) from meetings where status <> 'cancelled'",
+    )
+    .await
+}
+
+fn edit(
+    fake: &FakeProvider,
+    email: &str,
+    change: impl FnOnce(&mut Vec<FakeCalendar>, &mut dyn FnMut() -> u64),
+) {
+    fake.edit_calendars(email, change);
+}
+
+#[tokio::test]
+async fn first_google_sync_imports_meetings_people_and_organizations() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    assert_eq!(sync(&world).await, 1);
+
+    assert!(live_meetings(&world).await > 40);
+    let (join_url, attendees): (Option<String>, i64) = sqlx::query_as(
+        "select m.join_url, (select count(*) from attendees a where a.meeting_id = m.id)
+         from meetings m where m.title = 'Q1 planning review'",
+    )
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        join_url.as_deref(),
+        Some("https://meet.google.com/pln-qone-rev")
+    );
+    assert_eq!(
+        attendees, 3,
+        "organizer and two people; the room is not a person"
+    );
+    // A Teams link that lives only in the description is found.
+    let globex: Option<String> = scalar(
+        &world,
+        "select join_url from meetings where title = 'Globex renewal'",
+    )
+    .await;
+    assert!(
+        globex
+            .unwrap()
+            .starts_with("https://teams.microsoft.com/l/meetup-join/")
+    );
+    // People: named, the user is "me", rooms are not people.
+    let charles: String = scalar(
+        &world,
+        "select name from people where email = 'charles@northwind.example'",
+    )
+    .await;
+    assert_eq!(charles, "Charles Babbage");
+    assert!(
+        scalar::<bool>(
+            &world,
+            "select is_me from people where email = 'ada@northwind.example'"
+        )
+        .await
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from people where email like '%resource%'"
+        )
+        .await,
+        0
+    );
+    // Organizations: company domains, not free mail, not the user's own.
+    let orgs: Vec<String> = sqlx::query_scalar("select domain from organizations order by domain")
+        .fetch_all(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(orgs, ["acme.example", "globex.example"]);
+    // Focus time and out of office are stored but are not meetings.
+    assert!(
+        !scalar::<bool>(
+            &world,
+            "select bool_or(is_meeting) from meetings where event_type = 'focusTime'"
+        )
+        .await
+    );
+    // All-day events are floating dates.
+    let (all_day, days): (bool, i32) = sqlx::query_as(
+        "select all_day, end_date - start_date from meetings where title = 'Northwind offsite'",
+    )
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    assert!(all_day);
+    assert_eq!(days, 2);
+    // Recurring instances are linked to their series.
+    let standups: i64 = scalar(
+        &world,
+        "select count(*) from meetings m join series s on s.id = m.series_id where s.provider_series_id = 'standup7q2'",
+    )
+    .await;
+    assert!(standups > 20);
+    // Only the primary calendar is selected by default; free/busy calendars are never read.
+    let calls = world.fake.api_calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("google events ada@northwind.example"))
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.contains("team-holidays") || c.contains("exec-board"))
+    );
+    // The user's time zone comes from the primary calendar.
+    assert_eq!(
+        scalar::<String>(&world, "select time_zone from users").await,
+        "Europe/London"
+    );
+}
+
+#[tokio::test]
+async fn incremental_sync_applies_changes_with_the_sync_token() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let before = live_meetings(&world).await;
+    let renamed_id: Uuid = scalar(
+        &world,
+        "select id from meetings where title = 'Globex renewal'",
+    )
+    .await;
+    edit(&world.fake, ADA, |calendars, tick| {
+        let events = &mut calendars[0].events;
+        let globex = events
+            .iter_mut()
+            .find(|e| e.title == "Globex renewal")
+            .unwrap();
+        globex.title = "Globex renewal (moved)".into();
+        globex.changed = tick();
+        let interview = events
+            .iter_mut()
+            .find(|e| e.title.starts_with("Interview"))
+            .unwrap();
+        interview.cancelled = true;
+        interview.changed = tick();
+        let mut new = events[0].clone();
+        new.id = "brandnew1".into();
+        new.series = None;
+        new.title = "Hiring sync".into();
+        new.changed = tick();
+        events.push(new);
+    });
+    sync(&world).await;
+    let calls = world.fake.api_calls();
+    assert!(calls.last().unwrap().contains("sync=true"), "{calls:?}");
+    // Same row, new title: identity (and so any notes) survives.
+    let title: String = sqlx::query_scalar("select title from meetings where id = $1")
+        .bind(renamed_id)
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(title, "Globex renewal (moved)");
+    let interview: String = scalar(
+        &world,
+        "select status from meetings where title like 'Interview%'",
+    )
+    .await;
+    assert_eq!(interview, "cancelled");
+    assert_eq!(
+        live_meetings(&world).await,
+        before,
+        "one cancelled, one added"
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) - count(distinct (calendar_id, provider_event_id)) from meetings"
+        )
+        .await,
+        0,
+        "no duplicates"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_instance_hides_one_occurrence_and_a_deleted_series_all_of_them() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let charles_total: i64 = scalar(
+        &world,
+        "select count(*) from meetings where title = 'Ada / Charles 1:1' and status <> 'cancelled'",
+    )
+    .await;
+    edit(&world.fake, ADA, |calendars, tick| {
+        let instance = calendars[0]
+            .events
+            .iter_mut()
+            .find(|e| e.title == "Ada / Charles 1:1")
+            .unwrap();
+        instance.cancelled = true;
+        instance.changed = tick();
+    });
+    sync(&world).await;
+    let after: i64 = scalar(
+        &world,
+        "select count(*) from meetings where title = 'Ada / Charles 1:1' and status <> 'cancelled'",
+    )
+    .await;
+    assert_eq!(after, charles_total - 1);
+    // Deleting the whole series: Google may send only the series id, cancelled.
+    edit(&world.fake, ADA, |calendars, tick| {
+        let mut master = calendars[0]
+            .events
+            .iter()
+            .find(|e| e.title == "Acme Corp — integration sync")
+            .unwrap()
+            .clone();
+        master.id = "acmesync".into();
+        master.series = None;
+        master.cancelled = true;
+        master.changed = tick();
+        calendars[0].events.push(master);
+    });
+    sync(&world).await;
+    let acme: i64 = scalar(
+        &world,
+        "select count(*) from meetings where title like 'Acme%' and status <> 'cancelled'",
+    )
+    .await;
+    assert_eq!(acme, 0);
+}
+
+#[tokio::test]
+async fn a_410_starts_a_full_resync_that_sweeps_what_vanished_and_keeps_ids() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let kept: Uuid = scalar(
+        &world,
+        "select id from meetings where title = 'Q1 planning review'",
+    )
+    .await;
+    edit(&world.fake, ADA, |calendars, tick| {
+        // An event vanishes without a cancellation, and the provider forgets our token.
+        calendars[0].events.retain(|e| e.title != "Globex renewal");
+        calendars[0].tokens_valid_from = tick() + 1;
+        tick();
+    });
+    sync(&world).await;
+    let status: String = scalar(
+        &world,
+        "select status from meetings where title = 'Globex renewal'",
+    )
+    .await;
+    assert_eq!(status, "cancelled", "swept, not deleted");
+    let still: Uuid = scalar(
+        &world,
+        "select id from meetings where title = 'Q1 planning review'",
+    )
+    .await;
+    assert_eq!(still, kept, "a full resync never recreates rows");
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from meetings where title = 'Q1 planning review'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_outage_half_way_stores_nothing_and_the_next_sync_completes() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    world.fake.faults(|f| {
+        f.page_size = Some(5);
+        f.script = vec![None, None, None, Some(503)];
+    });
+    sync(&world).await;
+    assert_eq!(
+        scalar::<i64>(&world, "select count(*) from meetings").await,
+        0,
+        "no partial data"
+    );
+    assert!(
+        scalar::<Option<String>>(&world, "select sync_cursor from calendars where is_primary")
+            .await
+            .is_none()
+    );
+    let (attempts, error): (i32, Option<String>) =
+        sqlx::query_as("select attempts, last_error from sync_state")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 1);
+    assert!(
+        error.unwrap().contains("throttled"),
+        "503 with Retry-After is throttling"
+    );
+    sync(&world).await;
+    assert!(live_meetings(&world).await > 40);
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) - count(distinct provider_event_id) from meetings"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar::<i32>(&world, "select attempts from sync_state").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_answer_keeps_the_last_good_state() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let before = live_meetings(&world).await;
+    let cursor: Option<String> =
+        scalar(&world, "select sync_cursor from calendars where is_primary").await;
+    world.fake.faults(|f| f.malformed_next = true);
+    sync(&world).await;
+    assert_eq!(live_meetings(&world).await, before);
+    assert_eq!(
+        scalar::<Option<String>>(&world, "select sync_cursor from calendars where is_primary")
+            .await,
+        cursor
+    );
+    assert!(
+        scalar::<Option<String>>(&world, "select last_error from sync_state")
+            .await
+            .unwrap()
+            .contains("malformed")
+    );
+}
+
+#[tokio::test]
+async fn one_failing_calendar_does_not_block_the_others() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    sqlx::query("update calendars set selected = true where name = 'Team holidays'")
+        .execute(&world.app.db)
+        .await
+        .unwrap();
+    edit(&world.fake, ADA, |calendars, tick| {
+        calendars.retain(|c| c.name != "Team holidays");
+        let e = calendars[0]
+            .events
+            .iter_mut()
+            .find(|e| e.title == "Globex renewal")
+            .unwrap();
+        e.title = "Globex renewal v2".into();
+        e.changed = tick();
+    });
+    let holidays: Uuid = scalar(
+        &world,
+        "select id from calendars where name = 'Team holidays'",
+    )
+    .await;
+    sync(&world).await;
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from meetings where title = 'Globex renewal v2'"
+        )
+        .await,
+        1
+    );
+    let error: Option<String> =
+        sqlx::query_scalar("select last_error from calendars where id = $1")
+            .bind(holidays)
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        error.as_deref(),
+        Some("This calendar is no longer accessible.")
+    );
+    assert_eq!(
+        scalar::<Option<String>>(&world, "select last_error from sync_state").await,
+        None,
+        "not retried as an outage"
+    );
+}
+
+#[tokio::test]
+async fn microsoft_delta_follows_every_next_link_then_applies_removals() {
+    let world = world().await;
+    signed_in(&world, "microsoft", GRACE).await;
+    world.fake.faults(|f| f.page_size = Some(3));
+    sync(&world).await;
+    let pages = world
+        .fake
+        .api_calls()
+        .iter()
+        .filter(|c| c.starts_with("graph delta"))
+        .count();
+    assert!(pages > 3, "followed nextLinks: {pages} pages");
+    let first = live_meetings(&world).await;
+    let expected = world
+        .fake
+        .users()
+        .iter()
+        .find(|u| u.email == GRACE)
+        .unwrap()
+        .calendars[0]
+        .events
+        .iter()
+        .filter(|e| !e.cancelled)
+        .count() as i64;
+    assert_eq!(first, expected, "no occurrence lost on later pages");
+    let cursor: String = scalar(&world, "select sync_cursor from calendars where is_primary").await;
+    assert!(
+        cursor.contains("$deltatoken="),
+        "the whole deltaLink is stored: {cursor}"
+    );
+    edit(&world.fake, GRACE, |calendars, tick| {
+        let e = calendars[0]
+            .events
+            .iter_mut()
+            .find(|e| e.title == "Grace / Satya 1:1")
+            .unwrap();
+        e.cancelled = true;
+        e.changed = tick();
+    });
+    sync(&world).await;
+    assert!(
+        world
+            .fake
+            .api_calls()
+            .last()
+            .unwrap()
+            .contains("delta=true")
+    );
+    assert_eq!(live_meetings(&world).await, first - 1);
+    let status: String = scalar(
+        &world,
+        "select status from meetings where title = 'Grace / Satya 1:1'",
+    )
+    .await;
+    assert_eq!(status, "cancelled");
+    // Graph's Windows time zone name is recorded as an IANA zone on each meeting.
+    assert_eq!(
+        scalar::<String>(
+            &world,
+            "select time_zone from meetings where title = 'Platform review' limit 1"
+        )
+        .await,
+        "Europe/London"
+    );
+}
+
+#[tokio::test]
+async fn microsoft_sync_state_not_found_restarts_the_round() {
+    let world = world().await;
+    signed_in(&world, "microsoft", GRACE).await;
+    sync(&world).await;
+    let before = live_meetings(&world).await;
+    edit(&world.fake, GRACE, |calendars, tick| {
+        calendars[0].tokens_valid_from = tick() + 1;
+        tick();
+    });
+    sync(&world).await;
+    assert_eq!(live_meetings(&world).await, before);
+    assert_eq!(
+        scalar::<Option<String>>(&world, "select last_error from sync_state").await,
+        None
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) - count(distinct provider_event_id) from meetings"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_once_and_a_revoked_grant_needs_reconnect() {
+    let world = world().await;
+    let browser = signed_in(&world, "google", ADA).await;
+    world.fake.expire_access_tokens();
+    sync(&world).await;
+    assert!(live_meetings(&world).await > 0, "refreshed after the 401");
+    let meetings = live_meetings(&world).await;
+    world.fake.revoke_user(ADA);
+    sync(&world).await;
+    assert_eq!(
+        scalar::<String>(&world, "select status from accounts").await,
+        "needs_reconnect"
+    );
+    assert_eq!(live_meetings(&world).await, meetings, "nothing deleted");
+    let doc = browser.get_html("/").await;
+    assert!(
+        texts(&doc, ".banner span")[0].contains("Reconnect")
+            || !texts(&doc, ".banner a").is_empty()
+    );
+}
+
+#[tokio::test]
+async fn two_workers_never_sync_one_account_at_once() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    let state = &world.app.server.as_ref().unwrap().state;
+    let (a, b) = tokio::join!(
+        docket::sync::run_due(state, "worker-a"),
+        docket::sync::run_due(state, "worker-b")
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    let lists = world
+        .fake
+        .api_calls()
+        .iter()
+        .filter(|c| *c == "google calendarList")
+        .count();
+    assert_eq!(lists, 1);
+}
+
+#[tokio::test]
+async fn sync_now_queues_the_users_accounts() {
+    let world = world().await;
+    let browser = signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let due_later: bool = scalar(
+        &world,
+        "select due_at > now() + interval '1 minute' from sync_state",
+    )
+    .await;
+    assert!(due_later);
+    let response = browser.post_form("/sync", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let due_now: bool = scalar(&world, "select due_at <= now() from sync_state").await;
+    assert!(due_now);
+}
