@@ -135,30 +135,38 @@ pub async fn clear_cursor(db: &PgPool, calendar: &CalendarRow) -> sqlx::Result<(
     Ok(())
 }
 
-fn bounds(
-    when: &When,
-) -> (
-    bool,
-    Option<chrono::NaiveDate>,
-    Option<chrono::NaiveDate>,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<String>,
-) {
+/// How an event's time is stored: instants for ordering and windows, dates for all-day events.
+struct Bounds {
+    all_day: bool,
+    start_date: Option<chrono::NaiveDate>,
+    end_date: Option<chrono::NaiveDate>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    time_zone: Option<String>,
+}
+
+fn bounds(when: &When) -> Bounds {
     match when {
         When::Timed {
             start,
             end,
             time_zone,
-        } => (false, None, None, *start, *end, time_zone.clone()),
-        When::AllDay { start, end } => (
-            true,
-            Some(*start),
-            Some(*end),
-            start.and_time(NaiveTime::MIN).and_utc(),
-            end.and_time(NaiveTime::MIN).and_utc(),
-            None,
-        ),
+        } => Bounds {
+            all_day: false,
+            start_date: None,
+            end_date: None,
+            starts_at: *start,
+            ends_at: *end,
+            time_zone: time_zone.clone(),
+        },
+        When::AllDay { start, end } => Bounds {
+            all_day: true,
+            start_date: Some(*start),
+            end_date: Some(*end),
+            starts_at: start.and_time(NaiveTime::MIN).and_utc(),
+            ends_at: end.and_time(NaiveTime::MIN).and_utc(),
+            time_zone: None,
+        },
     }
 }
 
@@ -202,7 +210,7 @@ async fn upsert_event(
     let is_meeting = event.event_type.as_deref().map(is_meeting_type);
     let meeting_id: Option<Uuid> = match &event.when {
         Some(when) => {
-            let (all_day, start_date, end_date, starts_at, ends_at, time_zone) = bounds(when);
+            let b = bounds(when);
             sqlx::query_scalar(
                 "insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id, original_start,
                     title, description, location, all_day, start_date, end_date, starts_at, ends_at, time_zone,
@@ -238,12 +246,12 @@ async fn upsert_event(
             .bind(&event.title)
             .bind(&event.description)
             .bind(&event.location)
-            .bind(all_day)
-            .bind(start_date)
-            .bind(end_date)
-            .bind(starts_at)
-            .bind(ends_at)
-            .bind(time_zone)
+            .bind(b.all_day)
+            .bind(b.start_date)
+            .bind(b.end_date)
+            .bind(b.starts_at)
+            .bind(b.ends_at)
+            .bind(b.time_zone)
             .bind(status)
             .bind(&event.event_type)
             .bind(is_meeting)
