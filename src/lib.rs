@@ -14,11 +14,15 @@ pub mod fake_provider;
 pub mod home;
 pub mod http;
 pub mod notes;
+pub mod items;
+pub mod markdown;
+pub mod meetings;
 pub mod ops;
 pub mod secrets;
 pub mod settings;
 pub mod sync;
 pub mod telemetry;
+pub mod time;
 pub mod today;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -71,6 +75,8 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router(&state))
         .merge(settings::router())
         .merge(sync::router())
+        .merge(meetings::router())
+        .merge(items::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf::protect,

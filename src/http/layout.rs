@@ -26,6 +26,8 @@ pub struct Layout {
     pub sync_line: Option<String>,
     /// The active top-level section, for `aria-current` in the navigation.
     pub section: &'static str,
+    /// Reload the page every few seconds (while the first sync runs), without script.
+    pub refresh: bool,
 }
 
 impl Layout {
@@ -87,6 +89,7 @@ impl Layout {
                 }
             })
             .collect();
+        let (sync_line, refresh) = sync_line(state, user.id).await?;
         Ok(Layout {
             title: title.to_owned(),
             user: Some(NavUser {
@@ -95,8 +98,62 @@ impl Layout {
             }),
             csrf_token: user.csrf_token.clone(),
             banners,
-            sync_line: None,
+            sync_line,
             section,
+            // Only the agenda reloads itself: a reload elsewhere could lose what is being typed.
+            refresh: refresh && section == "today",
         })
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct SyncSummary {
+    accounts: i64,
+    running: Option<bool>,
+    progress: Option<i64>,
+    last_success: Option<chrono::DateTime<chrono::Utc>>,
+    error: Option<String>,
+    next_due: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The sync state in plain words: syncing now (with progress on the first sync), the last
+/// success, or the problem and when Docket tries again.
+async fn sync_line(
+    state: &crate::AppState,
+    user_id: uuid::Uuid,
+) -> Result<(Option<String>, bool), crate::http::AppError> {
+    let s: SyncSummary = sqlx::query_as(
+        "select count(*) as accounts,
+                bool_or(s.lease_until > now()) as running,
+                sum(s.progress)::bigint as progress,
+                max(s.last_success_at) as last_success,
+                max(s.last_error) as error,
+                min(s.due_at) as next_due
+         from sync_state s join accounts a on a.id = s.account_id
+         where s.user_id = $1 and a.status = 'active'",
+    )
+    .bind(user_id)
+    .fetch_one(&state.db)
+    .await?;
+    if s.accounts == 0 {
+        return Ok((None, false));
+    }
+    let now = chrono::Utc::now();
+    let first = s.last_success.is_none();
+    let line = match (s.running.unwrap_or(false), first, &s.error, s.last_success) {
+        (true, true, _, _) => format!(
+            "Syncing your calendar for the first time… {} events so far.",
+            s.progress.unwrap_or(0)
+        ),
+        (true, false, _, _) => "Syncing now…".to_owned(),
+        (false, _, Some(error), _) => format!(
+            "Sync problem: {error}. Docket will try again {}.",
+            s.next_due
+                .map(|d| crate::time::relative(d, now))
+                .unwrap_or_else(|| "soon".into())
+        ),
+        (false, _, None, Some(at)) => format!("Synced {}.", crate::time::relative(at, now)),
+        (false, _, None, None) => "Waiting for the first sync…".to_owned(),
+    };
+    Ok((Some(line), first && s.running.unwrap_or(false)))
 }

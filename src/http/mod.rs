@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod layout;
+pub mod params;
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,363 @@
 //! Notes: Markdown text per meeting (or standing alone), whose lines become action items,
-//! decisions and questions.
+//! decisions and questions (see [`grammar`]).
+//!
+//! Saving never loses work: every save names the version it was based on, and a save based on
+//! an older version (two tabs, two instances) is refused as a conflict so the user can merge.
 
 pub mod grammar;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use grammar::{Context, Kind, Person, Previous};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Note {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub meeting_id: Option<Uuid>,
+    pub title: String,
+    pub body: String,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+const NOTE_COLUMNS: &str = "id, user_id, meeting_id, title, body, version, updated_at";
+
+pub async fn get(db: &PgPool, user_id: Uuid, id: Uuid) -> sqlx::Result<Option<Note>> {
+    sqlx::query_as(&format!("select {NOTE_COLUMNS} from notes where user_id = $1 and id = $2"))
+        .bind(user_id)
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn for_meeting(db: &PgPool, user_id: Uuid, meeting_id: Uuid) -> sqlx::Result<Option<Note>> {
+    sqlx::query_as(&format!("select {NOTE_COLUMNS} from notes where user_id = $1 and meeting_id = $2"))
+        .bind(user_id)
+        .bind(meeting_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Which note a save is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    Meeting(Uuid),
+    Note(Uuid),
+    New,
+}
+
+#[derive(Debug)]
+pub enum Saved {
+    Saved(Note),
+    /// Someone saved since `base_version`: nothing was written.
+    Conflict { current: Note },
+    NotFound,
+}
+
+fn kind_name(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::ActionItem => "action",
+        Kind::Decision => "decision",
+        Kind::Question => "question",
+    }
+}
+
+fn kind_of(name: &str) -> Kind {
+    match name {
+        "decision" => Kind::Decision,
+        "question" => Kind::Question,
+        _ => Kind::ActionItem,
+    }
+}
+
+/// Saves a note if `base_version` is still current (0 for a note that does not exist yet), and
+/// re-derives its items, in one transaction.
+pub async fn save(
+    db: &PgPool,
+    user_id: Uuid,
+    time_zone: &str,
+    target: Target,
+    title: &str,
+    body: &str,
+    base_version: i32,
+) -> sqlx::Result<Saved> {
+    let mut tx = db.begin().await?;
+    let existing: Option<Note> = match target {
+        Target::Meeting(meeting_id) => {
+            // The meeting must be the user's own.
+            let owned: bool = sqlx::query_scalar("select exists(select 1 from meetings where id = $1 and user_id = $2)")
+                .bind(meeting_id)
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !owned {
+                return Ok(Saved::NotFound);
+            }
+            sqlx::query_as(&format!(
+                "select {NOTE_COLUMNS} from notes where user_id = $1 and meeting_id = $2 for update"
+            ))
+            .bind(user_id)
+            .bind(meeting_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        Target::Note(id) => {
+            let note: Option<Note> = sqlx::query_as(&format!(
+                "select {NOTE_COLUMNS} from notes where user_id = $1 and id = $2 for update"
+            ))
+            .bind(user_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if note.is_none() {
+                return Ok(Saved::NotFound);
+            }
+            note
+        }
+        Target::New => None,
+    };
+    let current_version = existing.as_ref().map_or(0, |n| n.version);
+    if current_version != base_version {
+        return Ok(match existing {
+            Some(current) => Saved::Conflict { current },
+            None => Saved::NotFound,
+        });
+    }
+    let note: Note = match (existing, target) {
+        (Some(note), _) => {
+            sqlx::query_as(&format!(
+                "update notes set body = $3, title = $4, version = version + 1, updated_at = now()
+                 where id = $1 and user_id = $2 returning {NOTE_COLUMNS}"
+            ))
+            .bind(note.id)
+            .bind(user_id)
+            .bind(body)
+            .bind(title)
+            .fetch_one(&mut *tx)
+            .await?
+        }
+        (None, target) => {
+            let meeting_id = match target {
+                Target::Meeting(id) => Some(id),
+                _ => None,
+            };
+            // Two first saves racing on one meeting: the unique index makes the loser conflict.
+            let inserted: Option<Note> = sqlx::query_as(&format!(
+                "insert into notes (id, user_id, meeting_id, title, body) values ($1, $2, $3, $4, $5)
+                 on conflict do nothing returning {NOTE_COLUMNS}"
+            ))
+            .bind(Uuid::new_v4())
+            .bind(user_id)
+            .bind(meeting_id)
+            .bind(title)
+            .bind(body)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match inserted {
+                Some(note) => note,
+                None => {
+                    tx.rollback().await?;
+                    let current = match meeting_id {
+                        Some(m) => for_meeting(db, user_id, m).await?,
+                        None => None,
+                    };
+                    return Ok(match current {
+                        Some(current) => Saved::Conflict { current },
+                        None => Saved::NotFound,
+                    });
+                }
+            }
+        }
+    };
+    derive_items(&mut tx, &note, time_zone).await?;
+    tx.commit().await?;
+    Ok(Saved::Saved(note))
+}
+
+fn people(rows: Vec<(Uuid, Option<String>, String)>) -> Vec<Person> {
+    rows.into_iter()
+        .map(|(id, name, email)| Person {
+            id,
+            name: name.unwrap_or_default(),
+            email,
+        })
+        .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct Existing {
+    id: Uuid,
+    kind: String,
+    line: i32,
+    fingerprint: String,
+    due_set_by_user: bool,
+    assignee_set_by_user: bool,
+}
+
+/// Re-parses the note and brings its items up to date in place: matched items keep their id
+/// (and so their history), new lines become new items, deleted lines mark items removed.
+async fn derive_items(tx: &mut Transaction<'_, Postgres>, note: &Note, time_zone: &str) -> sqlx::Result<()> {
+    let tz = crate::time::zone(time_zone);
+    let (meeting_date, attendees): (NaiveDate, Vec<Person>) = match note.meeting_id {
+        Some(meeting_id) => {
+            let (starts_at, all_day, start_date): (DateTime<Utc>, bool, Option<NaiveDate>) =
+                sqlx::query_as("select starts_at, all_day, start_date from meetings where id = $1 and user_id = $2")
+                    .bind(meeting_id)
+                    .bind(note.user_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            let date = match (all_day, start_date) {
+                (true, Some(d)) => d,
+                _ => crate::time::local_date(starts_at, tz),
+            };
+            let rows = sqlx::query_as(
+                "select p.id, p.name, p.email from attendees a join people p on p.id = a.person_id
+                 where a.meeting_id = $1 and a.user_id = $2 and not p.is_me",
+            )
+            .bind(meeting_id)
+            .bind(note.user_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            (date, people(rows))
+        }
+        None => (crate::time::local_date(Utc::now(), tz), Vec::new()),
+    };
+    let known = people(
+        sqlx::query_as("select id, name, email from people where user_id = $1 and not is_me")
+            .bind(note.user_id)
+            .fetch_all(&mut **tx)
+            .await?,
+    );
+    let parsed = grammar::parse(
+        &note.body,
+        &Context {
+            meeting_date,
+            attendees: &attendees,
+            known_people: &known,
+        },
+    );
+    let existing: Vec<Existing> = sqlx::query_as(
+        "select id, kind, line, fingerprint, due_set_by_user, assignee_set_by_user
+         from items where note_id = $1 and user_id = $2 and not removed order by line",
+    )
+    .bind(note.id)
+    .bind(note.user_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let previous: Vec<Previous> = existing
+        .iter()
+        .map(|e| Previous {
+            kind: kind_of(&e.kind),
+            line: e.line as usize,
+            fingerprint: &e.fingerprint,
+        })
+        .collect();
+    let matches = grammar::match_items(&previous, &parsed);
+    let mut kept = vec![false; existing.len()];
+    for (item, matched) in parsed.iter().zip(matches) {
+        let line = i32::try_from(item.line).unwrap_or(i32::MAX);
+        match matched {
+            Some(index) => {
+                kept[index] = true;
+                let old = &existing[index];
+                sqlx::query(
+                    "update items set text = $3, done = $4,
+                        done_at = case when $4 and not done then now() when not $4 then null else done_at end,
+                        answer = $5,
+                        assignee_id = case when $11 then assignee_id else $6 end,
+                        mention = $7,
+                        due = case when $12 then due else $8 end,
+                        hints = $9, line = $10, fingerprint = $13, meeting_id = $14, updated_at = now()
+                     where id = $1 and user_id = $2",
+                )
+                .bind(old.id)
+                .bind(note.user_id)
+                .bind(&item.text)
+                .bind(item.done)
+                .bind(&item.answer)
+                .bind(item.assignee)
+                .bind(&item.mention)
+                .bind(item.due)
+                .bind(&item.hints)
+                .bind(line)
+                .bind(old.assignee_set_by_user)
+                .bind(old.due_set_by_user)
+                .bind(&item.fingerprint)
+                .bind(note.meeting_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "insert into items (id, user_id, note_id, meeting_id, kind, text, done, done_at, answer,
+                        assignee_id, mention, due, hints, line, fingerprint)
+                     values ($1, $2, $3, $4, $5, $6, $7, case when $7 then now() end, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(Uuid::new_v4())
+                .bind(note.user_id)
+                .bind(note.id)
+                .bind(note.meeting_id)
+                .bind(kind_name(&item.kind))
+                .bind(&item.text)
+                .bind(item.done)
+                .bind(&item.answer)
+                .bind(item.assignee)
+                .bind(&item.mention)
+                .bind(item.due)
+                .bind(&item.hints)
+                .bind(line)
+                .bind(&item.fingerprint)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+    }
+    let removed: Vec<Uuid> = existing
+        .iter()
+        .zip(kept)
+        .filter(|(_, kept)| !kept)
+        .map(|(e, _)| e.id)
+        .collect();
+    if !removed.is_empty() {
+        sqlx::query("update items set removed = true, updated_at = now() where user_id = $1 and id = any($2)")
+            .bind(note.user_id)
+            .bind(&removed)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Ticks an item done (or not) by rewriting its line in the note, so the text stays the
+/// source of truth, then saves the note as a new version.
+pub async fn set_item_done(db: &PgPool, user_id: Uuid, time_zone: &str, item_id: Uuid, done: bool) -> sqlx::Result<bool> {
+    // Retry on a concurrent edit: the tick is re-applied to the newest text and line.
+    for _ in 0..3 {
+        let row: Option<(Uuid, i32)> = sqlx::query_as(
+            "select note_id, line from items
+             where id = $1 and user_id = $2 and not removed and kind in ('action', 'question')",
+        )
+        .bind(item_id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+        let Some((note_id, line)) = row else {
+            return Ok(false);
+        };
+        let Some(note) = get(db, user_id, note_id).await? else {
+            return Ok(false);
+        };
+        let Some(body) = grammar::set_done(&note.body, line as usize, done) else {
+            return Ok(false);
+        };
+        match save(db, user_id, time_zone, Target::Note(note.id), &note.title, &body, note.version).await? {
+            Saved::Saved(_) => return Ok(true),
+            Saved::Conflict { .. } => continue,
+            Saved::NotFound => return Ok(false),
+        }
+    }
+    Ok(false)
+}
