@@ -198,7 +198,9 @@ pub async fn set_status(
     reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update accounts set status = $2, status_reason = $3, updated_at = now() where id = $1",
+        // A disconnect is the user's decision: a sync finishing late never overrides it.
+        "update accounts set status = $2, status_reason = $3, updated_at = now()
+         where id = $1 and status <> 'disconnected'",
     )
     .bind(account_id)
     .bind(status)

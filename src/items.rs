@@ -94,9 +94,17 @@ pub fn select<'a>() -> QueryBuilder<'a, Postgres> {
     )
 }
 
-pub async fn for_meeting(db: &PgPool, user_id: Uuid, meeting_id: Uuid) -> sqlx::Result<Vec<ItemView>> {
+pub async fn for_meeting(
+    db: &PgPool,
+    user_id: Uuid,
+    meeting_id: Uuid,
+) -> sqlx::Result<Vec<ItemView>> {
     let mut q = select();
-    q.push("i.user_id = ").push_bind(user_id).push(" and i.meeting_id = ").push_bind(meeting_id).push(" order by i.line");
+    q.push("i.user_id = ")
+        .push_bind(user_id)
+        .push(" and i.meeting_id = ")
+        .push_bind(meeting_id)
+        .push(" order by i.line");
     q.build_query_as().fetch_all(db).await
 }
 
@@ -158,14 +166,26 @@ struct ActionItemsPage {
 
 const FILTERS: [&str; 5] = ["open", "mine", "others", "overdue", "done"];
 
-async fn action_items(State(state): State<AppState>, user: SignedIn, Query(f): Query<Filter>) -> AppResult<Html<String>> {
-    let filter = f.filter.filter(|s| !s.is_empty()).unwrap_or_else(|| "open".into());
+async fn action_items(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(f): Query<Filter>,
+) -> AppResult<Html<String>> {
+    let filter = f
+        .filter
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "open".into());
     if !FILTERS.contains(&filter.as_str()) {
-        return Err(AppError::BadRequest(format!("filter must be one of: {}.", FILTERS.join(", "))));
+        return Err(AppError::BadRequest(format!(
+            "filter must be one of: {}.",
+            FILTERS.join(", ")
+        )));
     }
     let today = time::local_date(Utc::now(), time::zone(&user.time_zone));
     let mut q = select();
-    q.push("i.user_id = ").push_bind(user.id).push(" and i.kind = 'action'");
+    q.push("i.user_id = ")
+        .push_bind(user.id)
+        .push(" and i.kind = 'action'");
     match filter.as_str() {
         "done" => q.push(" and i.done"),
         "mine" => q.push(" and not i.done and p.is_me"),
@@ -173,7 +193,9 @@ async fn action_items(State(state): State<AppState>, user: SignedIn, Query(f): Q
         "overdue" => q.push(" and not i.done and i.due < ").push_bind(today),
         _ => q.push(" and not i.done"),
     };
-    q.push(" order by (i.due < ").push_bind(today).push(") desc nulls last, i.due nulls last, m.starts_at desc nulls last limit 1000");
+    q.push(" order by (i.due < ")
+        .push_bind(today)
+        .push(") desc nulls last, i.due nulls last, m.starts_at desc nulls last limit 1000");
     let items: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
     let total = items.len();
     // You first, unassigned last, everyone else by name.
@@ -187,7 +209,11 @@ async fn action_items(State(state): State<AppState>, user: SignedIn, Query(f): Q
         };
         groups
             .entry((rank, who.clone()))
-            .or_insert_with(|| Group { who, person_id: item.assignee_id, items: Vec::new() })
+            .or_insert_with(|| Group {
+                who,
+                person_id: item.assignee_id,
+                items: Vec::new(),
+            })
             .items
             .push(item);
     }
@@ -208,10 +234,17 @@ struct DoneForm {
 }
 
 fn back_to(back: Option<&str>) -> String {
-    back.and_then(local_path).unwrap_or("/action-items").to_owned()
+    back.and_then(local_path)
+        .unwrap_or("/action-items")
+        .to_owned()
 }
 
-async fn set_done(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>, Form(form): Form<DoneForm>) -> AppResult<Response> {
+async fn set_done(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<DoneForm>,
+) -> AppResult<Response> {
     let id = params::id(&id)?;
     let done = match form.done.as_str() {
         "true" => true,
@@ -231,7 +264,12 @@ struct EditForm {
     back: Option<String>,
 }
 
-async fn edit(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>, Form(form): Form<EditForm>) -> AppResult<Response> {
+async fn edit(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<EditForm>,
+) -> AppResult<Response> {
     let id = params::id(&id)?;
     let exists: bool = sqlx::query_scalar("select exists(select 1 from items where id = $1 and user_id = $2 and kind = 'action' and not removed)")
         .bind(id)
@@ -255,12 +293,18 @@ async fn edit(State(state): State<AppState>, user: SignedIn, Path(id): Path<Stri
             None
         } else {
             Some(
-                sqlx::query_scalar("select id from people where user_id = $1 and lower(email) = lower($2)")
-                    .bind(user.id)
-                    .bind(email)
-                    .fetch_optional(&state.db)
-                    .await?
-                    .ok_or_else(|| AppError::BadRequest(format!("Nobody with the address {email:?} is among your people.")))?,
+                sqlx::query_scalar(
+                    "select id from people where user_id = $1 and lower(email) = lower($2)",
+                )
+                .bind(user.id)
+                .bind(email)
+                .fetch_optional(&state.db)
+                .await?
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "Nobody with the address {email:?} is among your people."
+                    ))
+                })?,
             )
         };
         sqlx::query("update items set assignee_id = $3, assignee_set_by_user = true, updated_at = now() where id = $1 and user_id = $2")

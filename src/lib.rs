@@ -10,14 +10,17 @@ pub mod calendar;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod decisions;
 pub mod fake_provider;
 pub mod home;
 pub mod http;
-pub mod notes;
 pub mod items;
 pub mod markdown;
 pub mod meetings;
+pub mod notes;
 pub mod ops;
+pub mod people;
+pub mod search;
 pub mod secrets;
 pub mod settings;
 pub mod sync;
@@ -77,6 +80,10 @@ pub fn app(state: AppState) -> Router {
         .merge(sync::router())
         .merge(meetings::router())
         .merge(items::router())
+        .merge(people::router())
+        .merge(decisions::router())
+        .merge(search::router())
+        .merge(notes::pages::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf::protect,

@@ -29,8 +29,11 @@ pub fn description(text: &str) -> String {
     if text.contains('<') {
         sanitizer().clean(text).to_string()
     } else {
-        let escaped = ammonia::clean_text(text);
-        escaped.replace("&#10;", "<br>")
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\n', "<br>")
     }
 }
 
@@ -59,15 +62,24 @@ mod tests {
             let lower = html.to_ascii_lowercase();
             assert!(!lower.contains("javascript:"), "{evil} → {html}");
             assert!(!lower.contains("data:text"), "{evil} → {html}");
-            assert!(!lower.contains("onerror") && !lower.contains("onbegin"), "{evil} → {html}");
-            assert!(!lower.contains("<svg") && !lower.contains("<math"), "{evil} → {html}");
+            assert!(
+                !lower.contains("onerror") && !lower.contains("onbegin"),
+                "{evil} → {html}"
+            );
+            assert!(
+                !lower.contains("<svg") && !lower.contains("<math"),
+                "{evil} → {html}"
+            );
         }
     }
 
     #[test]
     fn links_get_safe_rel() {
         let html = render("[docs](https://example.com)");
-        assert!(html.contains("rel=\"noopener noreferrer nofollow\""), "{html}");
+        assert!(
+            html.contains("rel=\"noopener noreferrer nofollow\""),
+            "{html}"
+        );
     }
 
     #[test]

@@ -61,12 +61,20 @@ impl MeetingRow {
         if self.all_day {
             "All day".into()
         } else {
-            format!("{}–{}", time::clock(self.starts_at, tz), time::clock(self.ends_at, tz))
+            format!(
+                "{}–{}",
+                time::clock(self.starts_at, tz),
+                time::clock(self.ends_at, tz)
+            )
         }
     }
 
     pub fn title_or_untitled(&self) -> &str {
-        if self.title.trim().is_empty() { "(no title)" } else { &self.title }
+        if self.title.trim().is_empty() {
+            "(no title)"
+        } else {
+            &self.title
+        }
     }
 
     pub fn cancelled(&self) -> bool {
@@ -143,11 +151,19 @@ struct ListPage {
     query_without_page: String,
 }
 
-async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<ListQuery>) -> AppResult<Html<String>> {
+async fn list(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Html<String>> {
     let past = match q.when.as_deref() {
         None | Some("") | Some("upcoming") => false,
         Some("past") => true,
-        Some(other) => return Err(AppError::BadRequest(format!("when must be upcoming or past, not {other:?}."))),
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "when must be upcoming or past, not {other:?}."
+            )));
+        }
     };
     let from = params::optional_date("from", &q.from)?;
     let to = params::optional_date("to", &q.to)?;
@@ -158,7 +174,10 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Lis
     let tz = time::zone(&user.time_zone);
 
     let mut query = rows_query();
-    query.push("m.user_id = ").push_bind(user.id).push(" and m.status <> 'cancelled'");
+    query
+        .push("m.user_id = ")
+        .push_bind(user.id)
+        .push(" and m.status <> 'cancelled'");
     let now = Utc::now();
     if past {
         query.push(" and m.starts_at < ").push_bind(now);
@@ -166,14 +185,20 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Lis
         query.push(" and m.ends_at >= ").push_bind(now);
     }
     if let Some(from) = from {
-        query.push(" and m.starts_at >= ").push_bind(day_start(from, tz));
+        query
+            .push(" and m.starts_at >= ")
+            .push_bind(day_start(from, tz));
     }
     if let Some(to) = to {
-        query.push(" and m.starts_at < ").push_bind(day_start(to + Duration::days(1), tz));
+        query
+            .push(" and m.starts_at < ")
+            .push_bind(day_start(to + Duration::days(1), tz));
     }
     if let Some(person) = person {
         query
-            .push(" and exists (select 1 from attendees a where a.meeting_id = m.id and a.user_id = ")
+            .push(
+                " and exists (select 1 from attendees a where a.meeting_id = m.id and a.user_id = ",
+            )
             .push_bind(user.id)
             .push(" and a.person_id = ")
             .push_bind(person)
@@ -190,7 +215,11 @@ async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<Lis
     if let Some(series) = series {
         query.push(" and m.series_id = ").push_bind(series);
     }
-    query.push(if past { " order by m.starts_at desc" } else { " order by m.starts_at" });
+    query.push(if past {
+        " order by m.starts_at desc"
+    } else {
+        " order by m.starts_at"
+    });
     query
         .push(" limit ")
         .push_bind(PAGE_SIZE + 1)
@@ -235,25 +264,53 @@ fn day_start(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     use chrono::TimeZone;
     tz.from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"))
         .earliest()
-        .map_or_else(|| date.and_hms_opt(0, 0, 0).expect("midnight").and_utc(), |t| t.with_timezone(&Utc))
+        .map_or_else(
+            || date.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+            |t| t.with_timezone(&Utc),
+        )
 }
 
 /// "with Charles Babbage", "at Acme", "in Ada / Charles 1:1": what a filter means, for the heading.
-async fn filter_label(db: &PgPool, user_id: Uuid, person: Option<Uuid>, organization: Option<Uuid>, series: Option<Uuid>) -> AppResult<Option<String>> {
+async fn filter_label(
+    db: &PgPool,
+    user_id: Uuid,
+    person: Option<Uuid>,
+    organization: Option<Uuid>,
+    series: Option<Uuid>,
+) -> AppResult<Option<String>> {
     if let Some(id) = person {
-        let name: Option<String> = sqlx::query_scalar("select coalesce(name, email) from people where id = $1 and user_id = $2")
-            .bind(id).bind(user_id).fetch_optional(db).await?;
+        let name: Option<String> = sqlx::query_scalar(
+            "select coalesce(name, email) from people where id = $1 and user_id = $2",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
         return Ok(Some(format!("with {}", name.ok_or(AppError::NotFound)?)));
     }
     if let Some(id) = organization {
-        let name: Option<String> = sqlx::query_scalar("select name from organizations where id = $1 and user_id = $2")
-            .bind(id).bind(user_id).fetch_optional(db).await?;
-        return Ok(Some(format!("with people from {}", name.ok_or(AppError::NotFound)?)));
+        let name: Option<String> =
+            sqlx::query_scalar("select name from organizations where id = $1 and user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(db)
+                .await?;
+        return Ok(Some(format!(
+            "with people from {}",
+            name.ok_or(AppError::NotFound)?
+        )));
     }
     if let Some(id) = series {
-        let name: Option<String> = sqlx::query_scalar("select title from series where id = $1 and user_id = $2")
-            .bind(id).bind(user_id).fetch_optional(db).await?;
-        return Ok(Some(format!("in the series “{}”", name.ok_or(AppError::NotFound)?)));
+        let name: Option<String> =
+            sqlx::query_scalar("select title from series where id = $1 and user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(db)
+                .await?;
+        return Ok(Some(format!(
+            "in the series “{}”",
+            name.ok_or(AppError::NotFound)?
+        )));
     }
     Ok(None)
 }
@@ -336,7 +393,11 @@ async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingDetail> 
 fn when_label(m: &MeetingDetail, tz: Tz) -> String {
     match (m.all_day, m.start_date, m.end_date) {
         (true, Some(start), Some(end)) if end - start > Duration::days(1) => {
-            format!("{} – {} (all day)", time::long_day(start), time::long_day(end - Duration::days(1)))
+            format!(
+                "{} – {} (all day)",
+                time::long_day(start),
+                time::long_day(end - Duration::days(1))
+            )
         }
         (true, Some(start), _) => format!("{} (all day)", time::long_day(start)),
         _ => format!(
@@ -349,7 +410,11 @@ fn when_label(m: &MeetingDetail, tz: Tz) -> String {
     }
 }
 
-pub async fn attendees(db: &PgPool, user_id: Uuid, meeting_id: Uuid) -> sqlx::Result<Vec<AttendeeView>> {
+pub async fn attendees(
+    db: &PgPool,
+    user_id: Uuid,
+    meeting_id: Uuid,
+) -> sqlx::Result<Vec<AttendeeView>> {
     sqlx::query_as(
         "select p.id as person_id, coalesce(p.name, p.email) as name, p.email, a.response_status, a.is_organizer, p.is_me,
                 o.name as organization
@@ -363,14 +428,26 @@ pub async fn attendees(db: &PgPool, user_id: Uuid, meeting_id: Uuid) -> sqlx::Re
     .await
 }
 
-async fn neighbour(db: &PgPool, user_id: Uuid, m: &MeetingDetail, later: bool) -> sqlx::Result<Option<(Uuid, String)>> {
-    let Some(series) = m.series_id else { return Ok(None) };
+async fn neighbour(
+    db: &PgPool,
+    user_id: Uuid,
+    m: &MeetingDetail,
+    later: bool,
+) -> sqlx::Result<Option<(Uuid, String)>> {
+    let Some(series) = m.series_id else {
+        return Ok(None);
+    };
     let sql = if later {
         "select id, starts_at from meetings where user_id = $1 and series_id = $2 and status <> 'cancelled' and starts_at > $3 order by starts_at limit 1"
     } else {
         "select id, starts_at from meetings where user_id = $1 and series_id = $2 and status <> 'cancelled' and starts_at < $3 order by starts_at desc limit 1"
     };
-    let row: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(sql).bind(user_id).bind(series).bind(m.starts_at).fetch_optional(db).await?;
+    let row: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(sql)
+        .bind(user_id)
+        .bind(series)
+        .bind(m.starts_at)
+        .fetch_optional(db)
+        .await?;
     Ok(row.map(|(id, at)| (id, time::day(at.date_naive()))))
 }
 
@@ -378,7 +455,9 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
     let tz = time::zone(&user.time_zone);
     let meeting = load(&state.db, user.id, id).await?;
     let note = notes::for_meeting(&state.db, user.id, id).await?;
-    let (note_body, note_version) = note.as_ref().map_or((String::new(), 0), |n| (n.body.clone(), n.version));
+    let (note_body, note_version) = note
+        .as_ref()
+        .map_or((String::new(), 0), |n| (n.body.clone(), n.version));
     let own = items::for_meeting(&state.db, user.id, id).await?;
     let (mut actions, mut decisions, mut questions) = (Vec::new(), Vec::new(), Vec::new());
     for item in own {
@@ -393,13 +472,23 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
         when: when_label(&meeting, tz),
         description_html: markdown::description(&meeting.description),
         attendees: attendees(&state.db, user.id, id).await?,
-        note_html: note.as_ref().map(|n| markdown::render(&n.body)).unwrap_or_default(),
+        note_html: note
+            .as_ref()
+            .map(|n| markdown::render(&n.body))
+            .unwrap_or_default(),
         note_body,
         note_version,
         actions,
         decisions,
         questions,
-        carried: items::carried_forward(&state.db, user.id, id, meeting.starts_at, meeting.series_id).await?,
+        carried: items::carried_forward(
+            &state.db,
+            user.id,
+            id,
+            meeting.starts_at,
+            meeting.series_id,
+        )
+        .await?,
         previous: neighbour(&state.db, user.id, &meeting, false).await?,
         next: neighbour(&state.db, user.id, &meeting, true).await?,
         back: format!("/meetings/{id}"),
@@ -407,7 +496,11 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
     })
 }
 
-async fn show(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> AppResult<Html<String>> {
+async fn show(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Html<String>> {
     let id = params::id(&id)?;
     let page = render_page(&state, &user, id).await?;
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
@@ -436,26 +529,55 @@ pub fn base_version(raw: &str) -> AppResult<i32> {
         .parse::<i32>()
         .ok()
         .filter(|v| *v >= 0)
-        .ok_or_else(|| AppError::BadRequest("The note's version is missing or invalid. Reload the page and try again.".into()))
+        .ok_or_else(|| {
+            AppError::BadRequest(
+                "The note's version is missing or invalid. Reload the page and try again.".into(),
+            )
+        })
 }
 
-async fn save_notes(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>, Form(form): Form<NoteForm>) -> AppResult<Response> {
+async fn save_notes(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<NoteForm>,
+) -> AppResult<Response> {
     let id = params::id(&id)?;
     let base = base_version(&form.base_version)?;
-    match notes::save(&state.db, user.id, &user.time_zone, Target::Meeting(id), "", &form.body, base).await? {
+    match notes::save(
+        &state.db,
+        user.id,
+        &user.time_zone,
+        Target::Meeting(id),
+        "",
+        &form.body,
+        base,
+    )
+    .await?
+    {
         Saved::Saved(_) => Ok(Redirect::to(&format!("/meetings/{id}#notes")).into_response()),
         Saved::NotFound => Err(AppError::NotFound),
         Saved::Conflict { current } => {
             let meeting = load(&state.db, user.id, id).await?;
             let page = ConflictPage {
-                layout: Layout::for_user(&state, &user, &format!("Merge notes: {}", meeting.title), "meetings").await?,
+                layout: Layout::for_user(
+                    &state,
+                    &user,
+                    &format!("Merge notes: {}", meeting.title),
+                    "meetings",
+                )
+                .await?,
                 action: format!("/meetings/{id}/notes"),
                 yours: form.body,
                 theirs: current.body,
                 version: current.version,
                 back: format!("/meetings/{id}"),
             };
-            Ok((StatusCode::CONFLICT, Html(page.render().map_err(anyhow::Error::from)?)).into_response())
+            Ok((
+                StatusCode::CONFLICT,
+                Html(page.render().map_err(anyhow::Error::from)?),
+            )
+                .into_response())
         }
     }
 }

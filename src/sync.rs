@@ -373,13 +373,15 @@ async fn sync_calendar(
         let db = state.db.clone();
         let account_id = account.id;
         let mut seen = 0usize;
-        // Progress for the first sync's "events so far": written after every page.
+        // Progress for the first sync's "events so far", written after every page; it also
+        // extends the lease, but never revives one that `finish` has already released.
         let mut on_page = |n: usize| {
             seen += n;
             let db = db.clone();
             let count = seen as i32;
             tokio::spawn(async move {
-                let _ = sqlx::query("update sync_state set progress = $2, lease_until = now() + make_interval(secs => $3) where account_id = $1")
+                let _ = sqlx::query("update sync_state set progress = $2, lease_until = now() + make_interval(secs => $3)
+                     where account_id = $1 and lease_until is not null")
                     .bind(account_id)
                     .bind(count)
                     .bind(LEASE_SECS as f64)

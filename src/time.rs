@@ -59,9 +59,18 @@ mod tests {
     fn relative_times_read_naturally() {
         let now = Utc::now();
         assert_eq!(relative(now, now), "just now");
-        assert_eq!(relative(now - chrono::Duration::minutes(3), now), "3 minutes ago");
-        assert_eq!(relative(now - chrono::Duration::hours(2), now), "2 hours ago");
-        assert_eq!(relative(now + chrono::Duration::minutes(1), now), "in 1 minute");
+        assert_eq!(
+            relative(now - chrono::Duration::minutes(3), now),
+            "3 minutes ago"
+        );
+        assert_eq!(
+            relative(now - chrono::Duration::hours(2), now),
+            "2 hours ago"
+        );
+        assert_eq!(
+            relative(now + chrono::Duration::minutes(1), now),
+            "in 1 minute"
+        );
     }
 
     #[test]

@@ -69,7 +69,9 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
         .collect();
     for line in meetings::lines(rows, tz) {
         // Multi-day all-day events appear on their first visible day.
-        let offset = (line.row.local_day(tz) - today).num_days().clamp(0, DAYS_AHEAD - 1);
+        let offset = (line.row.local_day(tz) - today)
+            .num_days()
+            .clamp(0, DAYS_AHEAD - 1);
         days[offset as usize].meetings.push(line);
     }
 

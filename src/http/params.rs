@@ -23,11 +23,13 @@ pub fn optional_id(field: &str, raw: &Option<String>) -> Result<Option<Uuid>, Ap
 pub fn optional_date(field: &str, raw: &Option<String>) -> Result<Option<NaiveDate>, AppError> {
     match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map(Some).map_err(|_| {
-            AppError::BadRequest(format!(
-                "{field} must be a real date written YYYY-MM-DD; {s:?} is not."
-            ))
-        }),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| {
+                AppError::BadRequest(format!(
+                    "{field} must be a real date written YYYY-MM-DD; {s:?} is not."
+                ))
+            }),
     }
 }
 

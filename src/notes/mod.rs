@@ -5,6 +5,7 @@
 //! an older version (two tabs, two instances) is refused as a conflict so the user can merge.
 
 pub mod grammar;
+pub mod pages;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -26,19 +27,27 @@ pub struct Note {
 const NOTE_COLUMNS: &str = "id, user_id, meeting_id, title, body, version, updated_at";
 
 pub async fn get(db: &PgPool, user_id: Uuid, id: Uuid) -> sqlx::Result<Option<Note>> {
-    sqlx::query_as(&format!("select {NOTE_COLUMNS} from notes where user_id = $1 and id = $2"))
-        .bind(user_id)
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "select {NOTE_COLUMNS} from notes where user_id = $1 and id = $2"
+    ))
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await
 }
 
-pub async fn for_meeting(db: &PgPool, user_id: Uuid, meeting_id: Uuid) -> sqlx::Result<Option<Note>> {
-    sqlx::query_as(&format!("select {NOTE_COLUMNS} from notes where user_id = $1 and meeting_id = $2"))
-        .bind(user_id)
-        .bind(meeting_id)
-        .fetch_optional(db)
-        .await
+pub async fn for_meeting(
+    db: &PgPool,
+    user_id: Uuid,
+    meeting_id: Uuid,
+) -> sqlx::Result<Option<Note>> {
+    sqlx::query_as(&format!(
+        "select {NOTE_COLUMNS} from notes where user_id = $1 and meeting_id = $2"
+    ))
+    .bind(user_id)
+    .bind(meeting_id)
+    .fetch_optional(db)
+    .await
 }
 
 /// Which note a save is for.
@@ -53,7 +62,9 @@ pub enum Target {
 pub enum Saved {
     Saved(Note),
     /// Someone saved since `base_version`: nothing was written.
-    Conflict { current: Note },
+    Conflict {
+        current: Note,
+    },
     NotFound,
 }
 
@@ -88,11 +99,13 @@ pub async fn save(
     let existing: Option<Note> = match target {
         Target::Meeting(meeting_id) => {
             // The meeting must be the user's own.
-            let owned: bool = sqlx::query_scalar("select exists(select 1 from meetings where id = $1 and user_id = $2)")
-                .bind(meeting_id)
-                .bind(user_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let owned: bool = sqlx::query_scalar(
+                "select exists(select 1 from meetings where id = $1 and user_id = $2)",
+            )
+            .bind(meeting_id)
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
             if !owned {
                 return Ok(Saved::NotFound);
             }
@@ -199,7 +212,11 @@ struct Existing {
 
 /// Re-parses the note and brings its items up to date in place: matched items keep their id
 /// (and so their history), new lines become new items, deleted lines mark items removed.
-async fn derive_items(tx: &mut Transaction<'_, Postgres>, note: &Note, time_zone: &str) -> sqlx::Result<()> {
+async fn derive_items(
+    tx: &mut Transaction<'_, Postgres>,
+    note: &Note,
+    time_zone: &str,
+) -> sqlx::Result<()> {
     let tz = crate::time::zone(time_zone);
     let (meeting_date, attendees): (NaiveDate, Vec<Person>) = match note.meeting_id {
         Some(meeting_id) => {
@@ -333,7 +350,13 @@ async fn derive_items(tx: &mut Transaction<'_, Postgres>, note: &Note, time_zone
 
 /// Ticks an item done (or not) by rewriting its line in the note, so the text stays the
 /// source of truth, then saves the note as a new version.
-pub async fn set_item_done(db: &PgPool, user_id: Uuid, time_zone: &str, item_id: Uuid, done: bool) -> sqlx::Result<bool> {
+pub async fn set_item_done(
+    db: &PgPool,
+    user_id: Uuid,
+    time_zone: &str,
+    item_id: Uuid,
+    done: bool,
+) -> sqlx::Result<bool> {
     // Retry on a concurrent edit: the tick is re-applied to the newest text and line.
     for _ in 0..3 {
         let row: Option<(Uuid, i32)> = sqlx::query_as(
@@ -353,7 +376,17 @@ pub async fn set_item_done(db: &PgPool, user_id: Uuid, time_zone: &str, item_id:
         let Some(body) = grammar::set_done(&note.body, line as usize, done) else {
             return Ok(false);
         };
-        match save(db, user_id, time_zone, Target::Note(note.id), &note.title, &body, note.version).await? {
+        match save(
+            db,
+            user_id,
+            time_zone,
+            Target::Note(note.id),
+            &note.title,
+            &body,
+            note.version,
+        )
+        .await?
+        {
             Saved::Saved(_) => return Ok(true),
             Saved::Conflict { .. } => continue,
             Saved::NotFound => return Ok(false),

@@ -1,0 +1,120 @@
+//! The decisions log: every decision with its date, meeting and people; filters by person,
+//! organization or series.
+
+use askama::Template;
+use axum::{
+    Router,
+    extract::{Query, State},
+    response::Html,
+    routing::get,
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    auth::session::SignedIn,
+    http::{AppResult, layout::Layout, params},
+    time,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/decisions", get(log))
+}
+
+#[derive(Deserialize)]
+struct Filter {
+    person: Option<String>,
+    organization: Option<String>,
+    series: Option<String>,
+    page: Option<String>,
+}
+
+#[derive(FromRow)]
+struct DecisionRow {
+    text: String,
+    meeting_id: Option<Uuid>,
+    note_id: Uuid,
+    meeting_title: Option<String>,
+    decided_at: DateTime<Utc>,
+    people: String,
+}
+
+impl DecisionRow {
+    fn day(&self) -> String {
+        time::day(self.decided_at.date_naive())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "decisions.html")]
+struct DecisionsPage {
+    layout: Layout,
+    decisions: Vec<DecisionRow>,
+    filtered: bool,
+    page: u32,
+    has_next: bool,
+    query_without_page: String,
+}
+
+const PAGE_SIZE: i64 = 100;
+
+async fn log(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(f): Query<Filter>,
+) -> AppResult<Html<String>> {
+    let person = params::optional_id("person", &f.person)?;
+    let organization = params::optional_id("organization", &f.organization)?;
+    let series = params::optional_id("series", &f.series)?;
+    let page = params::page(&f.page)?;
+    let mut rows: Vec<DecisionRow> = sqlx::query_as(
+        "select i.text, i.meeting_id, i.note_id, m.title as meeting_title,
+                coalesce(m.starts_at, i.created_at) as decided_at,
+                coalesce((select string_agg(coalesce(p.name, p.email), ', ' order by coalesce(p.name, p.email))
+                          from attendees a join people p on p.id = a.person_id
+                          where a.meeting_id = i.meeting_id and not p.is_me), '') as people
+         from items i left join meetings m on m.id = i.meeting_id
+         where i.user_id = $1 and i.kind = 'decision' and not i.removed
+           and ($2::uuid is null or exists (select 1 from attendees a where a.meeting_id = i.meeting_id and a.person_id = $2))
+           and ($3::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
+                                            where a.meeting_id = i.meeting_id and p.organization_id = $3))
+           and ($4::uuid is null or m.series_id = $4)
+         order by decided_at desc, i.line
+         limit $5 offset $6",
+    )
+    .bind(user.id)
+    .bind(person)
+    .bind(organization)
+    .bind(series)
+    .bind(PAGE_SIZE + 1)
+    .bind(i64::from(page - 1) * PAGE_SIZE)
+    .fetch_all(&state.db)
+    .await?;
+    let has_next = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let query_without_page = {
+        let mut pairs = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("person", person),
+            ("organization", organization),
+            ("series", series),
+        ] {
+            if let Some(v) = v {
+                pairs.append_pair(k, &v.to_string());
+            }
+        }
+        pairs.finish()
+    };
+    let view = DecisionsPage {
+        layout: Layout::for_user(&state, &user, "Decisions", "decisions").await?,
+        decisions: rows,
+        filtered: person.is_some() || organization.is_some() || series.is_some(),
+        page,
+        has_next,
+        query_without_page,
+    };
+    Ok(Html(view.render().map_err(anyhow::Error::from)?))
+}
