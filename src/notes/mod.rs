@@ -232,7 +232,7 @@ async fn derive_items(
             };
             let rows = sqlx::query_as(
                 "select p.id, p.name, p.email from attendees a join people p on p.id = a.person_id
-                 where a.meeting_id = $1 and a.user_id = $2 and not p.is_me",
+                 where a.meeting_id = $1 and a.user_id = $2",
             )
             .bind(meeting_id)
             .bind(note.user_id)
@@ -243,7 +243,8 @@ async fn derive_items(
         None => (crate::time::local_date(Utc::now(), tz), Vec::new()),
     };
     let known = people(
-        sqlx::query_as("select id, name, email from people where user_id = $1 and not is_me")
+        // The user is a person too: `@me-by-name` assigns an item to yourself.
+        sqlx::query_as("select id, name, email from people where user_id = $1")
             .bind(note.user_id)
             .fetch_all(&mut **tx)
             .await?,

@@ -4,4 +4,5 @@
 mod auth;
 mod common;
 mod foundation;
+mod notes;
 mod sync;

@@ -1,0 +1,418 @@
+//! Notes and the relationship graph, driven through the pages over HTTP: the inline grammar,
+//! two tabs editing one note, ticking items done everywhere, and every main page.
+
+use reqwest::StatusCode;
+use scraper::Selector;
+use uuid::Uuid;
+
+use crate::common::{Browser, World, html, location, texts};
+
+const ADA: &str = "ada@northwind.example";
+const ALAN: &str = "alan@bletchley.example";
+
+async fn synced(world: &World, email: &str) -> Browser {
+    let browser = Browser::new(&world.app);
+    browser.sign_in("google", email).await;
+    let state = &world.app.server.as_ref().unwrap().state;
+    docket::sync::run_due(state, "test").await.unwrap();
+    browser
+}
+
+async fn world() -> World {
+    World::with(&[("DOCKET_SYNC_WORKER", "false")]).await
+}
+
+async fn meeting_id(world: &World, title: &str) -> Uuid {
+    sqlx::query_scalar("select id from meetings where title = $1 order by starts_at limit 1")
+        .bind(title)
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap()
+}
+
+/// The note form's hidden version, as the page sent it.
+async fn form_version(browser: &Browser, path: &str) -> String {
+    let doc = browser.get_html(path).await;
+    doc.select(&Selector::parse("input[name=base_version]").unwrap())
+        .next()
+        .unwrap()
+        .attr("value")
+        .unwrap()
+        .to_owned()
+}
+
+async fn save_note(
+    browser: &Browser,
+    meeting: Uuid,
+    body: &str,
+    version: &str,
+) -> reqwest::Response {
+    browser
+        .post_form(
+            &format!("/meetings/{meeting}/notes"),
+            &[("body", body), ("base_version", version)],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn note_lines_become_assigned_dated_items() {
+    let world = world().await;
+    let browser = synced(&world, ADA).await;
+    let meeting = meeting_id(&world, "Q1 planning review").await;
+    let version = form_version(&browser, &format!("/meetings/{meeting}")).await;
+    let body = "Agenda\n- [ ] @charles send the deck due:2026-12-01\n!! @katherine draft hiring plan by Friday\n!! @zoe book the room\nDecision: freeze scope on Friday\n?? who owns the migration\n";
+    let response = save_note(&browser, meeting, body, &version).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let doc = browser.get_html(&format!("/meetings/{meeting}")).await;
+    let items = texts(&doc, ".items .item-text");
+    assert_eq!(items.len(), 5, "{items:?}");
+    let rows: Vec<(String, Option<String>, Option<chrono::NaiveDate>)> = sqlx::query_as(
+        "select i.text, p.name, i.due from items i left join people p on p.id = i.assignee_id
+         where i.kind = 'action' order by i.line",
+    )
+    .fetch_all(&world.app.db)
+    .await
+    .unwrap();
+    assert_eq!(rows[0].1.as_deref(), Some("Charles Babbage"));
+    assert_eq!(rows[0].2, chrono::NaiveDate::from_ymd_opt(2026, 12, 1));
+    assert_eq!(rows[1].1.as_deref(), Some("Katherine Johnson"));
+    assert!(rows[1].2.is_some(), "by Friday resolves to a date");
+    assert_eq!(rows[2].1, None, "unknown @zoe is unassigned");
+    let hints = texts(&doc, ".hint");
+    assert!(
+        hints.iter().any(|h| h.contains("@zoe matches nobody")),
+        "{hints:?}"
+    );
+    // Re-saving the same text changes nothing and duplicates nothing.
+    let version = form_version(&browser, &format!("/meetings/{meeting}")).await;
+    let ids_before: Vec<Uuid> = sqlx::query_scalar("select id from items order by line")
+        .fetch_all(&world.app.db)
+        .await
+        .unwrap();
+    save_note(&browser, meeting, &format!("{body}\nmore text\n"), &version).await;
+    let ids_after: Vec<Uuid> =
+        sqlx::query_scalar("select id from items where not removed order by line")
+            .fetch_all(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        ids_before, ids_after,
+        "items keep their identity across saves"
+    );
+}
+
+#[tokio::test]
+async fn two_tabs_never_silently_overwrite_each_other() {
+    let world = world().await;
+    let browser = synced(&world, ADA).await;
+    let meeting = meeting_id(&world, "Globex renewal").await;
+    let path = format!("/meetings/{meeting}");
+    let tab_a = form_version(&browser, &path).await;
+    let tab_b = form_version(&browser, &path).await;
+    assert_eq!(
+        save_note(&browser, meeting, "Tab A's notes", &tab_a)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let conflict = save_note(&browser, meeting, "Tab B's notes", &tab_b).await;
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+    let doc = html(&conflict.text().await.unwrap());
+    assert_eq!(texts(&doc, "#yours"), ["Tab B's notes"]);
+    assert_eq!(texts(&doc, "#theirs"), ["Tab A's notes"]);
+    let stored: String = sqlx::query_scalar("select body from notes")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored, "Tab A's notes", "nothing overwritten");
+    // Merging: the conflict page's form carries the current version.
+    let merged_version = doc
+        .select(&Selector::parse("input[name=base_version]").unwrap())
+        .next()
+        .unwrap()
+        .attr("value")
+        .unwrap()
+        .to_owned();
+    let merged = save_note(
+        &browser,
+        meeting,
+        "Tab A's notes\nTab B's notes",
+        &merged_version,
+    )
+    .await;
+    assert_eq!(merged.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn ticking_an_item_on_the_action_items_page_writes_x_into_the_note() {
+    let world = world().await;
+    let browser = synced(&world, ADA).await;
+    let meeting = meeting_id(&world, "Q1 planning review").await;
+    let version = form_version(&browser, &format!("/meetings/{meeting}")).await;
+    save_note(
+        &browser,
+        meeting,
+        "Intro\r\n!! @charles send the deck\r\n- [ ] @katherine hire two engineers\r\n",
+        &version,
+    )
+    .await;
+    let doc = browser.get_html("/action-items").await;
+    assert_eq!(
+        texts(&doc, ".group h2"),
+        ["Charles Babbage 1", "Katherine Johnson 1"]
+    );
+    let item: Uuid = sqlx::query_scalar("select id from items where text like '%send the deck%'")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    let response = browser
+        .post_form(
+            &format!("/items/{item}/done"),
+            &[("done", "true"), ("back", "/action-items")],
+        )
+        .await;
+    assert_eq!(location(&response), "/action-items");
+    let body: String = sqlx::query_scalar("select body from notes")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        body,
+        "Intro\r\n- [x] @charles send the deck\r\n- [ ] @katherine hire two engineers\r\n"
+    );
+    let (done, same_id): (bool, bool) =
+        sqlx::query_as("select done, id = $1 from items where text like '%send the deck%'")
+            .bind(item)
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert!(done && same_id);
+    let doc = browser.get_html("/action-items?filter=done").await;
+    assert_eq!(texts(&doc, ".item-text"), ["@charles send the deck"]);
+    // And back again.
+    browser
+        .post_form(&format!("/items/{item}/done"), &[("done", "false")])
+        .await;
+    let body: String = sqlx::query_scalar("select body from notes")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert!(body.contains("- [ ] @charles send the deck"));
+}
+
+#[tokio::test]
+async fn a_person_page_shows_what_they_owe_decisions_and_meetings_together() {
+    let world = world().await;
+    let browser = synced(&world, ADA).await;
+    let meeting = meeting_id(&world, "Ada / Charles 1:1").await;
+    let version = form_version(&browser, &format!("/meetings/{meeting}")).await;
+    save_note(
+        &browser,
+        meeting,
+        "- [ ] @charles write the RFC\n- [ ] @ada review the RFC\n!d Charles leads the migration\n",
+        &version,
+    )
+    .await;
+    let charles: Uuid =
+        sqlx::query_scalar("select id from people where email = 'charles@northwind.example'")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    let doc = browser.get_html(&format!("/people/{charles}")).await;
+    assert_eq!(texts(&doc, "h1"), ["Charles Babbage"]);
+    let owe = texts(&doc, ".grid .panel:first-child .item-text");
+    assert_eq!(owe, ["@charles write the RFC"]);
+    let all = texts(&doc, ".item-text");
+    assert!(
+        all.iter().any(|t| t.contains("review the RFC")),
+        "I owe them: {all:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|t| t.contains("Charles leads the migration")),
+        "decisions: {all:?}"
+    );
+    assert!(
+        texts(&doc, "h3")
+            .iter()
+            .any(|t| t == "Ada / Charles 1:1 (recurring)"),
+        "grouped by series"
+    );
+    // Carry-forward: the next 1:1 shows the open item.
+    let next: Uuid = sqlx::query_scalar(
+        "select m2.id from meetings m1 join meetings m2 on m2.series_id = m1.series_id and m2.starts_at > m1.starts_at
+         where m1.id = $1 order by m2.starts_at limit 1",
+    )
+    .bind(meeting)
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    let doc = browser.get_html(&format!("/meetings/{next}")).await;
+    assert!(
+        texts(&doc, ".item-text")
+            .iter()
+            .any(|t| t.contains("write the RFC"))
+    );
+}
+
+#[tokio::test]
+async fn every_main_page_renders_for_a_synced_user() {
+    let world = world().await;
+    let browser = synced(&world, ADA).await;
+    let meeting = meeting_id(&world, "Globex renewal").await;
+    let person: Uuid =
+        sqlx::query_scalar("select id from people where email = 'hank@globex.example'")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    let org: Uuid =
+        sqlx::query_scalar("select id from organizations where domain = 'globex.example'")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    for path in [
+        "/".to_owned(),
+        "/meetings".into(),
+        "/meetings?when=past".into(),
+        format!("/meetings/{meeting}"),
+        "/people".into(),
+        "/people?q=hank".into(),
+        format!("/people/{person}"),
+        "/organizations".into(),
+        format!("/organizations/{org}"),
+        "/action-items".into(),
+        "/decisions".into(),
+        "/search?q=globex".into(),
+        "/notes".into(),
+        "/notes/new".into(),
+        "/settings".into(),
+    ] {
+        let response = browser.get(&path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let doc = html(&response.text().await.unwrap());
+        assert_eq!(texts(&doc, "h1").len(), 1, "{path} has one h1");
+    }
+    let doc = browser.get_html("/search?q=globex").await;
+    assert!(
+        texts(&doc, ".results mark")
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case("globex"))
+    );
+    let doc = browser.get_html("/people?q=hank").await;
+    assert_eq!(texts(&doc, "tbody td:first-child a"), ["Hank Scorpio"]);
+}
+
+#[tokio::test]
+async fn a_standalone_note_works_like_a_meeting_note() {
+    let world = world().await;
+    let browser = synced(&world, ADA).await;
+    let response = browser
+        .post_form(
+            "/notes",
+            &[
+                ("title", "Reorg thoughts"),
+                ("body", "!! @hedy draft the proposal tomorrow\n"),
+                ("base_version", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let path = location(&response);
+    let doc = browser.get_html(&path).await;
+    assert_eq!(
+        texts(&doc, ".item-text"),
+        ["@hedy draft the proposal tomorrow"]
+    );
+    let assignee: Option<String> =
+        sqlx::query_scalar("select p.name from items i join people p on p.id = i.assignee_id")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        assignee.as_deref(),
+        Some("Hedy Lamarr"),
+        "known people resolve outside meetings"
+    );
+}
+
+#[tokio::test]
+async fn each_user_sees_only_their_own_data() {
+    let world = world().await;
+    let ada = synced(&world, ADA).await;
+    let alan = synced(&world, ALAN).await;
+    let meeting = meeting_id(&world, "Q1 planning review").await;
+    let version = form_version(&ada, &format!("/meetings/{meeting}")).await;
+    save_note(
+        &ada,
+        meeting,
+        "secret plan\n- [ ] @charles do it\n",
+        &version,
+    )
+    .await;
+    let item: Uuid = sqlx::query_scalar("select id from items")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    let note: Uuid = sqlx::query_scalar("select id from notes")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    let person: Uuid =
+        sqlx::query_scalar("select id from people where email = 'charles@northwind.example'")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    let org: Uuid = sqlx::query_scalar("select id from organizations limit 1")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    for path in [
+        format!("/meetings/{meeting}"),
+        format!("/people/{person}"),
+        format!("/organizations/{org}"),
+        format!("/notes/{note}"),
+    ] {
+        assert_eq!(
+            alan.get(&path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    for (path, fields) in [
+        (
+            format!("/meetings/{meeting}/notes"),
+            vec![("body", "hijack"), ("base_version", "1")],
+        ),
+        (format!("/items/{item}/done"), vec![("done", "true")]),
+        (format!("/items/{item}"), vec![("due", "2030-01-01")]),
+        (
+            format!("/notes/{note}"),
+            vec![("title", "x"), ("body", "hijack"), ("base_version", "1")],
+        ),
+    ] {
+        let response = alan.post_form(&path, &fields).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let (body, done): (String, bool) =
+        sqlx::query_as("select n.body, i.done from notes n join items i on i.note_id = n.id")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(body, "secret plan\n- [ ] @charles do it\n");
+    assert!(!done);
+    for path in [
+        "/search?q=secret",
+        "/action-items",
+        "/decisions",
+        "/people?q=charles",
+    ] {
+        let page = alan.get(&path).await.text().await.unwrap();
+        assert!(
+            !page.contains("secret plan")
+                && !page.contains("@charles do it")
+                && !page.contains("Charles Babbage"),
+            "{path} leaks"
+        );
+    }
+}
