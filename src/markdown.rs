@@ -9,7 +9,9 @@ fn sanitizer() -> Builder<'static> {
     let mut builder = Builder::default();
     builder
         .link_rel(Some("noopener noreferrer nofollow"))
-        .url_schemes(["http", "https", "mailto", "tel"].into_iter().collect());
+        .url_schemes(["http", "https", "mailto", "tel"].into_iter().collect())
+        // Images in notes or invitations would load from anywhere (tracking pixels): links only.
+        .rm_tags(["img"]);
     builder
 }
 

@@ -72,6 +72,14 @@ pub async fn protect(
                 .into_response();
         }
     };
+    // Reject what the form extractor would otherwise decode lossily.
+    if percent_encoding::percent_decode(&bytes)
+        .decode_utf8()
+        .is_err()
+    {
+        return AppError::BadRequest("The form contains text that is not valid UTF-8.".into())
+            .into_response();
+    }
     let submitted = header_token.or_else(|| {
         form_urlencoded::parse(&bytes)
             .find(|(k, _)| k == FORM_FIELD)

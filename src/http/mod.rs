@@ -146,6 +146,12 @@ async fn friendly_errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || !bare {
         return response;
     }
+    // A form that does not deserialize (axum says 422) is simply a bad request to the user.
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
     let mut page = error_page(status, None);
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(value) = response.headers().get(&name) {

@@ -140,6 +140,7 @@ async fn show(
 
 #[derive(Deserialize)]
 struct NoteForm {
+    #[serde(default)]
     title: String,
     body: String,
     base_version: String,

@@ -5,4 +5,5 @@ mod auth;
 mod common;
 mod foundation;
 mod notes;
+mod security;
 mod sync;
