@@ -78,10 +78,10 @@ async fn html_validate(browser: &Browser, name: &str) -> Vec<String> {
         .send()
         .await
         .unwrap();
+    let status = response.status();
     assert!(
-        response.status().is_success(),
-        "GET {url}: {}",
-        response.status()
+        status.is_success(),
+        "GET {url}: {status} (a page still being built belongs in TODO_PAGES)"
     );
     let html = response.text().await.unwrap();
     // Kept under target/ so a failure's line numbers can be looked up afterwards.

@@ -180,11 +180,32 @@ impl Browser {
             ))
             .await
             .unwrap();
-        client.set_window_size(1280, 900).await.unwrap();
-        Browser {
+        let browser = Browser {
             client,
             _driver: driver,
-        }
+        };
+        browser.set_viewport(1280, 900).await;
+        browser
+    }
+
+    /// Gives the page itself `width` x `height` CSS pixels (so screenshots are that size):
+    /// headless Chromium still reserves room for browser UI, so the window must be larger.
+    pub async fn set_viewport(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.unwrap();
+        let (inner_width, inner_height) = self.viewport().await;
+        let (window_width, window_height) = (2 * width - inner_width, 2 * height - inner_height);
+        self.client
+            .set_window_size(window_width, window_height)
+            .await
+            .unwrap();
+        assert_eq!(self.viewport().await, (width, height), "viewport size");
+    }
+
+    async fn viewport(&self) -> (u32, u32) {
+        let script = "return [window.innerWidth, window.innerHeight];";
+        let size = self.client.execute(script, vec![]).await.unwrap();
+        let px = |i: usize| size[i].as_u64().expect("a size in pixels") as u32;
+        (px(0), px(1))
     }
 
     pub async fn goto(&self, url: &str) {
@@ -202,12 +223,28 @@ impl Browser {
     /// Waits for an element (pages load fast, but redirects and form posts take a moment).
     pub async fn wait_for(&self, locator: Locator<'_>) -> Element {
         let what = format!("{locator:?}");
-        self.client
+        match self
+            .client
             .wait()
             .at_most(PATIENCE)
             .for_element(locator)
             .await
-            .unwrap_or_else(|e| panic!("waiting for {what}: {e}"))
+        {
+            Ok(element) => element,
+            Err(e) => {
+                // Say where the browser got stuck, and keep a picture of it.
+                let url = self.client.current_url().await.map(|u| u.to_string());
+                self.screenshot("failed-wait").await;
+                panic!(
+                    "waiting for {what} on {url:?}: {e} (see target/screenshots/failed-wait.png)"
+                )
+            }
+        }
+    }
+
+    /// Waits for an element, then clicks it as a person would.
+    pub async fn click(&self, locator: Locator<'_>) {
+        self.wait_for(locator).await.click().await.unwrap();
     }
 
     /// Saves what the window shows as `target/screenshots/<name>.png`.

@@ -407,7 +407,7 @@ async fn each_user_sees_only_their_own_data() {
         "/decisions",
         "/people?q=charles",
     ] {
-        let page = alan.get(&path).await.text().await.unwrap();
+        let page = alan.get(path).await.text().await.unwrap();
         assert!(
             !page.contains("secret plan")
                 && !page.contains("@charles do it")

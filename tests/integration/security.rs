@@ -318,7 +318,7 @@ async fn sql_metacharacters_and_bad_values_are_harmless() {
             );
         }
     }
-    assert_eq!(scalar_count(&world, "meetings").await > 0, true);
+    assert!(scalar_count(&world, "meetings").await > 0);
     assert_eq!(snapshot(&world).await, before);
 }
 
