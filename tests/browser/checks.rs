@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use crate::harness::{Browser, repo, require, target_file};
+use crate::harness::{Browser, node_tools, repo, require, target_file};
 
 /// axe impacts that fail the suite; "moderate" and "minor" are printed only.
 const FAILING_IMPACTS: &[&str] = &["serious", "critical"];
@@ -42,6 +42,7 @@ pub async fn check_page(browser: &Browser, name: &str) -> Vec<String> {
 /// axe-core, injected through WebDriver: the CSP forbids inline scripts in the page itself.
 async fn axe(browser: &Browser, name: &str) -> Vec<String> {
     let path = repo().join("node_modules/axe-core/axe.min.js");
+    node_tools();
     require(&path, "axe-core");
     let source = std::fs::read_to_string(path).unwrap();
     browser.client.execute(&source, vec![]).await.unwrap();
@@ -70,6 +71,7 @@ async fn axe(browser: &Browser, name: &str) -> Vec<String> {
 /// own page source is the re-serialized DOM, in which the parser has already repaired mistakes.
 async fn html_validate(browser: &Browser, name: &str) -> Vec<String> {
     let bin = repo().join("node_modules/.bin/html-validate");
+    node_tools();
     require(&bin, "html-validate");
     let url = browser.client.current_url().await.unwrap();
     let response = reqwest::Client::new()

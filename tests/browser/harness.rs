@@ -46,6 +46,25 @@ pub fn target_file(dir: &str, name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// Installs the pinned npm tools (axe-core, html-validate) once, when a fresh clone lacks them,
+/// so `cargo test` alone runs the whole suite.
+pub fn node_tools() {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        if repo().join("node_modules/.bin/html-validate").exists() {
+            return;
+        }
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(repo())
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "`npm ci` failed: Node.js and npm are needed for the browser checks"
+        );
+    });
+}
+
 /// Panics (never skips) when a tool the suite needs is not installed, saying how to get it.
 pub fn require(path: &Path, what: &str) {
     assert!(
