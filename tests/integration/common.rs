@@ -265,3 +265,33 @@ impl Browser {
         response.status() == reqwest::StatusCode::OK
     }
 }
+
+impl TestApp {
+    /// A second Docket instance on the same database and secret key, as behind a load balancer.
+    pub async fn sibling(&self, extra: &[(&str, &str)]) -> RunningServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut vars: HashMap<String, String> = [
+            (
+                "DATABASE_URL",
+                format!("postgres://postgres@127.0.0.1:5432/{}", self.db_name),
+            ),
+            ("DOCKET_ADDR", addr.to_string()),
+            ("DOCKET_PUBLIC_URL", format!("http://{addr}")),
+            ("DOCKET_LOG_FORMAT", "json".into()),
+            ("DOCKET_DB_MAX_CONNECTIONS", "4".into()),
+            ("DOCKET_DEMO", "false".into()),
+            ("DOCKET_SECRET_KEY", "11".repeat(32)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (k, v) in extra {
+            vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let config = Config::from_vars(&vars).expect("test configuration is valid");
+        docket::start_on(config, listener)
+            .await
+            .expect("sibling starts")
+    }
+}

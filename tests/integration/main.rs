@@ -5,5 +5,6 @@ mod auth;
 mod common;
 mod foundation;
 mod notes;
+mod resilience;
 mod security;
 mod sync;

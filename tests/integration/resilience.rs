@@ -1,0 +1,285 @@
+//! Faults and scale-out: the database's connections killed or frozen, several instances on one
+//! database.
+
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use crate::common::{Browser, World, browser};
+
+const ADA: &str = "ada@northwind.example";
+
+async fn docket_backends(world: &World) -> Vec<i32> {
+    let admin = sqlx::PgPool::connect(crate::common::ADMIN_URL)
+        .await
+        .unwrap();
+    sqlx::query_scalar(
+        "select pid from pg_stat_activity where datname = $1 and application_name = 'docket'",
+    )
+    .bind(&world.app.db_name)
+    .fetch_all(&admin)
+    .await
+    .unwrap()
+}
+
+/// Asks until the page answers 200, a bounded number of times.
+async fn eventually_ok(browser: &Browser, path: &str) -> bool {
+    for _ in 0..50 {
+        if browser.get(path).await.status() == StatusCode::OK {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn killed_connections_are_replaced_without_a_restart_and_nothing_is_lost() {
+    let world = World::with(&[("DOCKET_SYNC_WORKER", "false")]).await;
+    let ada = Browser::new(&world.app);
+    ada.sign_in("google", ADA).await;
+    let note = ada
+        .post_form(
+            "/notes",
+            &[
+                ("title", "Kept"),
+                ("body", "- [ ] survive"),
+                ("base_version", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(note.status(), StatusCode::SEE_OTHER);
+    assert!(!docket_backends(&world).await.is_empty());
+    let admin = sqlx::PgPool::connect(crate::common::ADMIN_URL)
+        .await
+        .unwrap();
+    sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'docket'")
+        .bind(&world.app.db_name)
+        .execute(&admin)
+        .await
+        .unwrap();
+    // The pool notices dead connections before handing them out.
+    assert!(eventually_ok(&ada, "/notes").await);
+    let page = ada.get("/notes").await.text().await.unwrap();
+    assert!(page.contains("Kept"), "committed data survived");
+    assert_eq!(world.app.get("/readyz").await.status(), StatusCode::OK);
+}
+
+/// Resumes stopped backends even if the test fails half-way.
+struct Frozen(Vec<i32>);
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-CONT", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_frozen_database_gives_quick_503s_and_recovers_after_it_thaws() {
+    let world = World::with(&[
+        ("DOCKET_SYNC_WORKER", "false"),
+        ("DOCKET_DB_ACQUIRE_TIMEOUT_MS", "1000"),
+        ("DOCKET_DB_STATEMENT_TIMEOUT_MS", "1000"),
+    ])
+    .await;
+    let ada = Browser::new(&world.app);
+    ada.sign_in("google", ADA).await;
+    assert_eq!(ada.get("/settings").await.status(), StatusCode::OK);
+    let pids = docket_backends(&world).await;
+    assert!(!pids.is_empty());
+    let frozen = Frozen(pids.clone());
+    for pid in &pids {
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-STOP", &pid.to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    // Requests fail with a clear 503 (bounded by the acquire timeout), not a hang or a 500.
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let response = ada
+        .client
+        .get(world.app.url("/settings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(
+        client
+            .get(world.app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    drop(frozen);
+    assert!(
+        eventually_ok(&ada, "/settings").await,
+        "recovered after SIGCONT"
+    );
+}
+
+#[tokio::test]
+async fn two_instances_share_sessions_sync_leases_and_note_versions() {
+    let world = World::with(&[("DOCKET_SYNC_WORKER", "false")]).await;
+    let second = world.app.sibling(&[("DOCKET_SYNC_WORKER", "false")]).await;
+    let ada = Browser::new(&world.app);
+    ada.sign_in("google", ADA).await;
+    // The same cookie is a valid session on the other instance.
+    let other = format!("http://{}", second.addr);
+    let response = ada
+        .client
+        .get(format!("{other}/settings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Both instances' workers race for the account: exactly one syncs it.
+    let (a, b) = tokio::join!(
+        docket::sync::run_due(&world.app.server.as_ref().unwrap().state, "instance-a"),
+        docket::sync::run_due(&second.state, "instance-b"),
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(
+        world
+            .fake
+            .api_calls()
+            .iter()
+            .filter(|c| *c == "google calendarList")
+            .count(),
+        1
+    );
+    // A note saved through one instance conflicts with a stale save through the other.
+    let meeting: Uuid =
+        sqlx::query_scalar("select id from meetings where title = 'Globex renewal'")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    let token = ada.csrf_token().await;
+    let save = |base: String, body: &'static str| {
+        let client = ada.client.clone();
+        let token = token.clone();
+        async move {
+            client
+                .post(format!("{base}/meetings/{meeting}/notes"))
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("body", body),
+                    ("base_version", "0"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        save(world.app.base.clone(), "from instance A").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        save(other.clone(), "from instance B").await,
+        StatusCode::CONFLICT
+    );
+    let body: String = sqlx::query_scalar("select body from notes")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(body, "from instance A");
+    // Signing out on one instance ends the session on both.
+    ada.post_form("/auth/logout", &[]).await;
+    let response = ada
+        .client
+        .get(format!("{other}/settings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    second.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish() {
+    let db = format!("docket_test_{}", Uuid::new_v4().simple());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        )
+        .env("DOCKET_ADDR", format!("127.0.0.1:{port}"))
+        .env("DOCKET_PUBLIC_URL", &base)
+        .env("DOCKET_DEMO", "false")
+        .env("DOCKET_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = browser();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up);
+    // Open connections and start requests, then SIGTERM while they run.
+    let requests: Vec<_> = (0..40)
+        .map(|_| {
+            let client = reqwest::Client::new();
+            let url = format!("{base}/readyz");
+            tokio::spawn(async move { client.get(url).send().await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut answered = 0;
+    for request in requests {
+        if let Ok(response) = request.await.unwrap() {
+            assert_eq!(
+                response.status(),
+                StatusCode::OK,
+                "an in-flight request got an error"
+            );
+            answered += 1;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "clean exit after SIGTERM: {status}");
+    assert!(answered > 0);
+    let admin = sqlx::PgPool::connect(crate::common::ADMIN_URL)
+        .await
+        .unwrap();
+    sqlx::query(&format!("drop database if exists \"{db}\" with (force)"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}
