@@ -94,6 +94,8 @@ pub struct Config {
     pub auth_rate_per_minute: u32,
     /// Honour `X-Forwarded-For` for rate limiting only when a trusted proxy sets it.
     pub trust_proxy: bool,
+    /// Where the CSS, script and icon are served from.
+    pub static_dir: std::path::PathBuf,
 }
 
 /// One configuration problem, naming the variable and what is wrong with it.
@@ -243,6 +245,10 @@ impl Config {
             r.fail("DOCKET_AUTH_RATE_PER_MINUTE", "must be at least 1");
         }
         let trust_proxy = r.parsed("DOCKET_TRUST_PROXY", false, "true or false");
+        let static_dir = std::path::PathBuf::from(
+            r.raw("DOCKET_STATIC_DIR")
+                .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
+        );
 
         let any_provider =
             r.raw("GOOGLE_CLIENT_ID").is_some() || r.raw("MICROSOFT_CLIENT_ID").is_some();
@@ -353,6 +359,7 @@ impl Config {
             sync_days_ahead,
             auth_rate_per_minute,
             trust_proxy,
+            static_dir,
         })
     }
 
