@@ -13,6 +13,7 @@ use crate::{
     AppState,
     accounts::{self, Account},
     auth::{provider::Provider, session::SignedIn},
+    calendar::store::{self, CalendarRow},
     http::{AppError, AppResult, layout::Layout},
 };
 
@@ -20,6 +21,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/settings", get(show))
         .route("/settings/accounts/{id}/disconnect", post(disconnect))
+        .route("/settings/calendars", post(choose_calendars))
+        .route("/settings/time-zone", post(set_time_zone))
 }
 
 #[derive(Template)]
@@ -28,9 +31,16 @@ struct SettingsPage {
     layout: Layout,
     accounts: Vec<Account>,
     providers: Vec<Provider>,
+    calendars: Vec<CalendarRow>,
+    time_zone: String,
+    zones: Vec<&'static str>,
 }
 
 impl SettingsPage {
+    fn is_zone(&self, zone: &str) -> bool {
+        zone == self.time_zone
+    }
+
     fn status_label(account: &Account) -> &'static str {
         match account.status.as_str() {
             "active" => "Syncing",
@@ -50,6 +60,9 @@ async fn show(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<S
             .into_iter()
             .filter(|p| p.config(&state.config).enabled())
             .collect(),
+        calendars: store::for_user(&state.db, user.id).await?,
+        time_zone: user.time_zone.clone(),
+        zones: chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect(),
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }
@@ -73,5 +86,54 @@ async fn disconnect(
     )
     .await?;
     tracing::info!(account_id = %account.id, "account disconnected");
+    Ok(Redirect::to("/settings").into_response())
+}
+
+/// The calendars to sync: every checked box of the form, by calendar id. Only the user's own
+/// readable calendars can be selected; anything else in the form is ignored.
+async fn choose_calendars(
+    State(state): State<AppState>,
+    user: SignedIn,
+    body: axum::body::Bytes,
+) -> AppResult<Response> {
+    let chosen: Vec<Uuid> = form_urlencoded::parse(&body)
+        .filter(|(k, _)| k == "calendar")
+        .filter_map(|(_, v)| Uuid::parse_str(&v).ok())
+        .collect();
+    sqlx::query(
+        "update calendars set selected = (id = any($2)) and access_role <> 'freeBusyReader'
+         where user_id = $1",
+    )
+    .bind(user.id)
+    .bind(&chosen)
+    .execute(&state.db)
+    .await?;
+    // Newly chosen calendars sync right away.
+    crate::sync::queue_user(&state.db, user.id).await?;
+    state.sync_waker.wake();
+    Ok(Redirect::to("/settings").into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct TimeZoneForm {
+    time_zone: String,
+}
+
+async fn set_time_zone(
+    State(state): State<AppState>,
+    user: SignedIn,
+    axum::Form(form): axum::Form<TimeZoneForm>,
+) -> AppResult<Response> {
+    let zone: chrono_tz::Tz = form.time_zone.parse().map_err(|_| {
+        AppError::BadRequest(format!(
+            "{:?} is not a time zone Docket knows.",
+            form.time_zone
+        ))
+    })?;
+    sqlx::query("update users set time_zone = $2, time_zone_chosen = true where id = $1")
+        .bind(user.id)
+        .bind(zone.name())
+        .execute(&state.db)
+        .await?;
     Ok(Redirect::to("/settings").into_response())
 }

@@ -583,3 +583,99 @@ async fn sync_now_queues_the_users_accounts() {
     let due_now: bool = scalar(&world, "select due_at <= now() from sync_state").await;
     assert!(due_now);
 }
+
+#[tokio::test]
+async fn the_user_chooses_which_calendars_sync_on_the_settings_page() {
+    let world = world().await;
+    let browser = signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let doc = browser.get_html("/settings").await;
+    let labels = texts(&doc, ".calendars label");
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert!(labels.iter().any(|l| l.contains("(free/busy only)")));
+    let ids: Vec<(Uuid, String)> = sqlx::query_as("select id, name from calendars")
+        .fetch_all(&world.app.db)
+        .await
+        .unwrap();
+    let holidays = ids
+        .iter()
+        .find(|(_, n)| n == "Team holidays")
+        .unwrap()
+        .0
+        .to_string();
+    let primary = ids
+        .iter()
+        .find(|(_, n)| n == "Ada Lovelace")
+        .unwrap()
+        .0
+        .to_string();
+    let free_busy = ids
+        .iter()
+        .find(|(_, n)| n.starts_with("Board"))
+        .unwrap()
+        .0
+        .to_string();
+    let response = browser
+        .post_form(
+            "/settings/calendars",
+            &[
+                ("calendar", &primary),
+                ("calendar", &holidays),
+                ("calendar", &free_busy),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    sync(&world).await;
+    let holiday: i64 = scalar(
+        &world,
+        "select count(*) from meetings where title = 'Company holiday'",
+    )
+    .await;
+    assert_eq!(holiday, 1);
+    let board_selected: bool = scalar(
+        &world,
+        "select selected from calendars where name like 'Board%'",
+    )
+    .await;
+    assert!(!board_selected, "free/busy calendars cannot be chosen");
+    // Unchoosing a calendar stops its sync and keeps its meetings.
+    browser
+        .post_form("/settings/calendars", &[("calendar", &primary)])
+        .await;
+    let before = world.fake.api_calls().len();
+    sync(&world).await;
+    assert!(
+        !world.fake.api_calls()[before..]
+            .iter()
+            .any(|c| c.contains("team-holidays"))
+    );
+    let holiday: i64 = scalar(
+        &world,
+        "select count(*) from meetings where title = 'Company holiday' and status <> 'cancelled'",
+    )
+    .await;
+    assert_eq!(holiday, 1);
+}
+
+#[tokio::test]
+async fn a_chosen_time_zone_wins_over_the_calendars() {
+    let world = world().await;
+    let browser = signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let bad = browser
+        .post_form("/settings/time-zone", &[("time_zone", "Mars/Olympus")])
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let ok = browser
+        .post_form("/settings/time-zone", &[("time_zone", "America/New_York")])
+        .await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    sync(&world).await;
+    assert_eq!(
+        scalar::<String>(&world, "select time_zone from users").await,
+        "America/New_York"
+    );
+    let doc = browser.get_html("/meetings").await;
+    assert!(!texts(&doc, "td.nowrap").is_empty());
+}
