@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod decisions;
+pub mod demo;
 pub mod fake_provider;
 pub mod home;
 pub mod http;

@@ -330,6 +330,16 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
             }
         }
     }
+    if first_transient.is_none() && state.config.demo {
+        let zone: String = sqlx::query_scalar("select time_zone from users where id = $1")
+            .bind(account.user_id)
+            .fetch_one(&state.db)
+            .await
+            .unwrap_or_else(|_| "UTC".into());
+        if let Err(e) = crate::demo::seed_notes(&state.db, account.user_id, &zone).await {
+            tracing::warn!(error = %e, "could not seed the demo notes");
+        }
+    }
     first_transient.unwrap_or(Outcome::Done)
 }
 

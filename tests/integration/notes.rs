@@ -416,3 +416,35 @@ async fn each_user_sees_only_their_own_data() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_demo_account_starts_with_sample_notes_written_in_the_grammar() {
+    let world = World::with(&[("DOCKET_SYNC_WORKER", "false"), ("DOCKET_DEMO", "true")]).await;
+    let browser = synced(&world, ADA).await;
+    let doc = browser.get_html("/action-items").await;
+    let groups = texts(&doc, ".group h2");
+    assert!(groups.iter().any(|g| g.starts_with("You")), "{groups:?}");
+    assert!(
+        groups.iter().any(|g| g.starts_with("Hank Scorpio")),
+        "{groups:?}"
+    );
+    let doc = browser.get_html("/decisions").await;
+    assert_eq!(texts(&doc, "tbody tr").len(), 2);
+    // Seeding happens once: a second sync adds nothing.
+    let before: i64 = sqlx::query_scalar("select count(*) from items")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    sqlx::query("update sync_state set due_at = now()")
+        .execute(&world.app.db)
+        .await
+        .unwrap();
+    docket::sync::run_due(&world.app.server.as_ref().unwrap().state, "test")
+        .await
+        .unwrap();
+    let after: i64 = sqlx::query_scalar("select count(*) from items")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
