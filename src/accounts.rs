@@ -336,3 +336,88 @@ pub async fn disconnect(
     .await?;
     tx.commit().await
 }
+
+/// What a key rotation did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rotation {
+    pub re_encrypted: u64,
+    pub already_current: u64,
+    /// Rows that did not open with the previous key: their accounts now need reconnecting.
+    pub unreadable: u64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SealedRow {
+    account_id: Uuid,
+    key_id: String,
+    access_nonce: Vec<u8>,
+    access_ciphertext: Vec<u8>,
+    refresh_nonce: Option<Vec<u8>>,
+    refresh_ciphertext: Option<Vec<u8>>,
+}
+
+/// Re-encrypts every stored token from `previous` to `current`, one transaction per row so a
+/// crash half-way leaves every row readable with one of the two keys.
+pub async fn rotate_key(
+    db: &PgPool,
+    previous: &TokenCipher,
+    current: &TokenCipher,
+) -> Result<Rotation, sqlx::Error> {
+    let rows: Vec<SealedRow> = sqlx::query_as(
+        "select account_id, key_id, access_nonce, access_ciphertext, refresh_nonce, refresh_ciphertext
+         from account_tokens",
+    )
+    .fetch_all(db)
+    .await?;
+    let mut report = Rotation::default();
+    for row in rows {
+        if row.key_id == current.key_id() {
+            report.already_current += 1;
+            continue;
+        }
+        let context = row.account_id.as_bytes();
+        let open = |nonce: Vec<u8>, ciphertext: Vec<u8>| {
+            previous.open(
+                &Sealed {
+                    key_id: row.key_id.clone(),
+                    nonce,
+                    ciphertext,
+                },
+                context,
+            )
+        };
+        let access = open(row.access_nonce, row.access_ciphertext);
+        let refresh = match (row.refresh_nonce, row.refresh_ciphertext) {
+            (Some(n), Some(c)) => open(n, c).map(Some),
+            _ => Ok(None),
+        };
+        let (Ok(access), Ok(refresh)) = (access, refresh) else {
+            report.unreadable += 1;
+            sqlx::query(
+                "update accounts set status = 'needs_reconnect', status_reason = 'stored tokens could not be decrypted'
+                 where id = $1 and status <> 'disconnected'",
+            )
+            .bind(row.account_id)
+            .execute(db)
+            .await?;
+            continue;
+        };
+        let access = current.seal(&access, context);
+        let refresh = refresh.map(|r| current.seal(&r, context));
+        sqlx::query(
+            "update account_tokens set key_id = $2, access_nonce = $3, access_ciphertext = $4,
+                refresh_nonce = $5, refresh_ciphertext = $6, updated_at = now()
+             where account_id = $1",
+        )
+        .bind(row.account_id)
+        .bind(&access.key_id)
+        .bind(&access.nonce)
+        .bind(&access.ciphertext)
+        .bind(refresh.as_ref().map(|s| s.nonce.clone()))
+        .bind(refresh.as_ref().map(|s| s.ciphertext.clone()))
+        .execute(db)
+        .await?;
+        report.re_encrypted += 1;
+    }
+    Ok(report)
+}

@@ -374,7 +374,8 @@ impl Config {
     }
 }
 
-fn parse_secret_key(hex_key: &str) -> Result<SecretKey, String> {
+/// Parses 64 hex characters into a key.
+pub fn parse_secret_key(hex_key: &str) -> Result<SecretKey, String> {
     let bytes = hex::decode(hex_key)
         .map_err(|_| "expected 64 hexadecimal characters (32 bytes)".to_owned())?;
     let key: [u8; 32] = bytes

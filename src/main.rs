@@ -22,6 +22,33 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Re-encrypt every stored OAuth token from DOCKET_PREVIOUS_SECRET_KEY to DOCKET_SECRET_KEY.
+    /// Sessions signed with the previous key end: users sign in again.
+    RotateKey,
+}
+
+async fn rotate_key(config: &Config) -> anyhow::Result<()> {
+    let current = config
+        .secret_key
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("DOCKET_SECRET_KEY must hold the new key"))?;
+    let previous = std::env::var("DOCKET_PREVIOUS_SECRET_KEY")
+        .map_err(|_| anyhow::anyhow!("DOCKET_PREVIOUS_SECRET_KEY must hold the old key"))?;
+    let previous = docket::config::parse_secret_key(previous.trim())
+        .map_err(|e| anyhow::anyhow!("DOCKET_PREVIOUS_SECRET_KEY: {e}"))?;
+    let pool = docket::db::connect(config).await?;
+    docket::db::migrate(&pool).await?;
+    let report = docket::accounts::rotate_key(
+        &pool,
+        &docket::crypto::TokenCipher::new(&previous),
+        &docket::crypto::TokenCipher::new(current),
+    )
+    .await?;
+    eprintln!(
+        "docket: {} token rows re-encrypted, {} already on the new key, {} unreadable (those accounts need reconnecting)",
+        report.re_encrypted, report.already_current, report.unreadable
+    );
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -50,6 +77,7 @@ fn main() -> ExitCode {
                 eprintln!("docket: migrations applied");
                 Ok(())
             }
+            Command::RotateKey => rotate_key(&config).await,
         }
     });
     match result {

@@ -719,3 +719,46 @@ async fn another_users_account_cannot_be_disconnected() {
         .unwrap();
     assert_eq!(status, "active");
 }
+
+#[tokio::test]
+async fn rotating_the_secret_key_re_encrypts_every_token_row() {
+    let world = World::new().await;
+    Browser::new(&world.app).sign_in("google", ADA).await;
+    Browser::new(&world.app).sign_in("microsoft", GRACE).await;
+    let before: Vec<Vec<u8>> =
+        sqlx::query_scalar("select access_ciphertext from account_tokens order by account_id")
+            .fetch_all(&world.app.db)
+            .await
+            .unwrap();
+    let old = docket::crypto::TokenCipher::new(&docket::config::SecretKey::new([0x11; 32]));
+    let new = docket::crypto::TokenCipher::new(&docket::config::SecretKey::new([0x22; 32]));
+    let report = docket::accounts::rotate_key(&world.app.db, &old, &new)
+        .await
+        .unwrap();
+    assert_eq!(report.re_encrypted, 2);
+    assert_eq!(report.unreadable, 0);
+    let after: Vec<(String, Vec<u8>)> =
+        sqlx::query_as("select key_id, access_ciphertext from account_tokens order by account_id")
+            .fetch_all(&world.app.db)
+            .await
+            .unwrap();
+    assert!(after.iter().all(|(key, _)| key == new.key_id()));
+    assert!(after.iter().zip(&before).all(|((_, a), b)| a != b));
+    // Running it again is a no-op; the new key opens every row.
+    let again = docket::accounts::rotate_key(&world.app.db, &old, &new)
+        .await
+        .unwrap();
+    assert_eq!(again.already_current, 2);
+    let account = only_account(&world).await;
+    let state = &world.app.server.as_ref().unwrap().state;
+    let token = docket::accounts::access_token(
+        &state.db,
+        &state.config,
+        &state.http,
+        &new,
+        &account,
+        false,
+    )
+    .await;
+    assert!(token.is_ok());
+}
