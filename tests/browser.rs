@@ -177,3 +177,69 @@ async fn remind_if_built(docket: &Docket, browser: &Browser, page: &Page) {
         eprintln!("reminder: {path} answers {status}: move {name} ({listed}) into PAGES");
     }
 }
+
+/// The core loop in a real browser: notes in the grammar (saved with Ctrl+Enter, which needs
+/// our script to load under the CSP), the item on the person's page, ticked there, `[x]` back
+/// in the note, then found by search.
+#[tokio::test]
+async fn take_notes_review_by_person_tick_and_search() {
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    browser.goto(&docket.url("/")).await;
+    browser.click(Locator::LinkText("Q1 planning review")).await;
+    let notes = browser.wait_for(Locator::Css("textarea#body")).await;
+    notes.clear().await.unwrap();
+    notes
+        .send_keys("- [ ] @charles send the budget deck due:2026-12-24\nDecision: hire two engineers in Q1\n?? who owns the hiring plan")
+        .await
+        .unwrap();
+    // Ctrl+Enter: Control down, Enter, then release all modifiers.
+    notes.send_keys("\u{E009}\u{E007}\u{E000}").await.unwrap();
+    browser
+        .wait_for(Locator::XPath(
+            "//span[@class='item-text'][contains(., 'send the budget deck')]",
+        ))
+        .await;
+    browser.screenshot("meeting-with-notes").await;
+
+    browser.click(Locator::LinkText("Charles Babbage")).await;
+    browser
+        .wait_for(Locator::XPath("//h1[normalize-space(.)='Charles Babbage']"))
+        .await;
+    let tick = "//button[@aria-label='Mark “@charles send the budget deck” done']";
+    browser.wait_for(Locator::XPath(tick)).await;
+    browser.screenshot("person-owes").await;
+    browser.click(Locator::XPath(tick)).await;
+    // Back on the person page, the item is no longer open…
+    browser
+        .wait_for(Locator::XPath("//h1[normalize-space(.)='Charles Babbage']"))
+        .await;
+    let open = browser.client.find_all(Locator::XPath(tick)).await.unwrap();
+    assert!(open.is_empty(), "the ticked item is no longer open");
+    // …and the note says so.
+    browser.goto(&docket.url("/")).await;
+    browser.click(Locator::LinkText("Q1 planning review")).await;
+    let text = browser
+        .wait_for(Locator::Css("textarea#body"))
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        text.starts_with("- [x] @charles send the budget deck"),
+        "{text}"
+    );
+
+    let search = browser.wait_for(Locator::Css("header input[name=q]")).await;
+    search.send_keys("budget\u{E007}").await.unwrap();
+    browser
+        .wait_for(Locator::XPath(
+            "//mark[translate(., 'BUDGET', 'budget')='budget']",
+        ))
+        .await;
+    assert_eq!(browser.path().await, "/search");
+    browser.screenshot("search-results").await;
+}
