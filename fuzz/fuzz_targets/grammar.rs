@@ -17,9 +17,21 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let people = [
-        Person { id: Uuid::from_u128(1), name: "Sam Lee".into(), email: "sam@acme.example".into() },
-        Person { id: Uuid::from_u128(2), name: "Sam Ortiz".into(), email: "sam.ortiz@acme.example".into() },
-        Person { id: Uuid::from_u128(3), name: "Bob".into(), email: "bob@example.com".into() },
+        Person {
+            id: Uuid::from_u128(1),
+            name: "Sam Lee".into(),
+            email: "sam@acme.example".into(),
+        },
+        Person {
+            id: Uuid::from_u128(2),
+            name: "Sam Ortiz".into(),
+            email: "sam.ortiz@acme.example".into(),
+        },
+        Person {
+            id: Uuid::from_u128(3),
+            name: "Bob".into(),
+            email: "bob@example.com".into(),
+        },
     ];
     let ctx = Context {
         meeting_date: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
@@ -27,10 +39,18 @@ fuzz_target!(|data: &[u8]| {
         known_people: &people,
     };
     let items = grammar::parse(note, &ctx);
-    assert_eq!(items, grammar::parse(note, &ctx), "parsing is deterministic");
+    assert_eq!(
+        items,
+        grammar::parse(note, &ctx),
+        "parsing is deterministic"
+    );
     let previous: Vec<Previous> = items
         .iter()
-        .map(|i| Previous { kind: i.kind.clone(), line: i.line, fingerprint: &i.fingerprint })
+        .map(|i| Previous {
+            kind: i.kind.clone(),
+            line: i.line,
+            fingerprint: &i.fingerprint,
+        })
         .collect();
     let matches = grammar::match_items(&previous, &items);
     assert_eq!(matches.len(), items.len());
