@@ -117,24 +117,38 @@ pub async fn carried_forward(
     starts_at: DateTime<Utc>,
     series_id: Option<Uuid>,
 ) -> sqlx::Result<Vec<ItemView>> {
+    // The earlier meetings that matter: same series, or sharing someone other than the user.
+    // Found first (a few dozen meetings), so the items are looked up by index.
     let mut q = select();
     q.push("i.user_id = ")
         .push_bind(user_id)
+        .push(
+            " and i.meeting_id in (
+                select a.meeting_id from attendees a
+                where a.user_id = ",
+        )
+        .push_bind(user_id)
+        .push(
+            " and a.person_id in (
+                    select a2.person_id from attendees a2 join people p2 on p2.id = a2.person_id
+                    where a2.meeting_id = ",
+        )
+        .push_bind(meeting_id)
+        .push(
+            " and not p2.is_me)
+                union
+                select s.id from meetings s where s.user_id = ",
+        )
+        .push_bind(user_id)
+        .push(" and s.series_id = ")
+        .push_bind(series_id)
+        .push(")")
         .push(" and m.id <> ")
         .push_bind(meeting_id)
         .push(" and m.starts_at < ")
         .push_bind(starts_at)
-        .push(" and (m.series_id = ")
-        .push_bind(series_id)
         .push(
-            " or exists (select 1 from attendees a1 join attendees a2 on a2.person_id = a1.person_id
-                         join people p1 on p1.id = a1.person_id
-                         where a1.meeting_id = m.id and a2.meeting_id = ",
-        )
-        .push_bind(meeting_id)
-        .push(
-            " and not p1.is_me))
-              and ((i.kind in ('action', 'question') and not i.done)
+            " and ((i.kind in ('action', 'question') and not i.done)
                    or (i.kind = 'decision' and m.starts_at > ",
         )
         .push_bind(starts_at - chrono::Duration::days(60))
@@ -145,7 +159,11 @@ pub async fn carried_forward(
 #[derive(Deserialize)]
 struct Filter {
     filter: Option<String>,
+    page: Option<String>,
 }
+
+/// Items per page of the action-items review.
+const PAGE_SIZE: i64 = 200;
 
 /// Open items grouped by the person who owes them.
 pub struct Group {
@@ -162,6 +180,8 @@ struct ActionItemsPage {
     groups: Vec<Group>,
     total: usize,
     back: String,
+    page: u32,
+    has_next: bool,
 }
 
 const FILTERS: [&str; 5] = ["open", "mine", "others", "overdue", "done"];
@@ -181,6 +201,7 @@ async fn action_items(
             FILTERS.join(", ")
         )));
     }
+    let page = params::page(&f.page)?;
     let today = time::local_date(Utc::now(), time::zone(&user.time_zone));
     let mut q = select();
     q.push("i.user_id = ")
@@ -195,8 +216,13 @@ async fn action_items(
     };
     q.push(" order by (i.due < ")
         .push_bind(today)
-        .push(") desc nulls last, i.due nulls last, m.starts_at desc nulls last limit 1000");
-    let items: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
+        .push(") desc nulls last, i.due nulls last, m.starts_at desc nulls last, i.id limit ")
+        .push_bind(PAGE_SIZE + 1)
+        .push(" offset ")
+        .push_bind(i64::from(page - 1) * PAGE_SIZE);
+    let mut items: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
+    let has_next = items.len() as i64 > PAGE_SIZE;
+    items.truncate(PAGE_SIZE as usize);
     let total = items.len();
     // You first, unassigned last, everyone else by name.
     let mut groups: BTreeMap<(u8, String), Group> = BTreeMap::new();
@@ -223,6 +249,8 @@ async fn action_items(
         filter,
         groups: groups.into_values().collect(),
         total,
+        page,
+        has_next,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }

@@ -101,35 +101,39 @@ async fn search(
     let hits: Vec<Hit> = if q.is_empty() {
         Vec::new()
     } else {
+        // Rank first, then build snippets for the 50 best only: ts_headline is the costly part.
         sqlx::query_as(
             "with q as (select websearch_to_tsquery('simple', $2) as query),
-             opts as (select 'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=25, MinWords=8, MaxFragments=2' as o)
-             select kind, id, title, snippet from (
-                select 'meeting' as kind, m.id, m.title,
-                       ts_headline('simple', m.title || ' — ' || m.description || ' ' || m.location, q.query, opts.o) as snippet,
-                       ts_rank(m.search, q.query) * 1.2 as rank
-                from meetings m, q, opts where m.user_id = $1 and m.search @@ q.query and m.status <> 'cancelled'
+             opts as (select 'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=25, MinWords=8, MaxFragments=2' as o),
+             best as (
+                select 'meeting' as kind, m.id as id, m.id as source, ts_rank(m.search, q.query) * 1.2 as rank
+                from meetings m, q where m.user_id = $1 and m.search @@ q.query and m.status <> 'cancelled'
                 union all
-                select 'note', coalesce(n.meeting_id, n.id),
-                       coalesce(nullif(mm.title, ''), nullif(n.title, ''), 'Untitled note'),
-                       ts_headline('simple', n.body, q.query, opts.o), ts_rank(n.search, q.query) * 1.1
-                from notes n left join meetings mm on mm.id = n.meeting_id, q, opts
-                where n.user_id = $1 and n.search @@ q.query and n.meeting_id is not null
+                select case when n.meeting_id is null then 'standalone-note' else 'note' end, coalesce(n.meeting_id, n.id), n.id,
+                       ts_rank(n.search, q.query) * 1.1
+                from notes n, q where n.user_id = $1 and n.search @@ q.query
                 union all
-                select 'standalone-note', n.id, coalesce(nullif(n.title, ''), 'Untitled note'),
-                       ts_headline('simple', n.body, q.query, opts.o), ts_rank(n.search, q.query) * 1.1
-                from notes n, q, opts where n.user_id = $1 and n.search @@ q.query and n.meeting_id is null
+                select i.kind, coalesce(i.meeting_id, i.note_id), i.id, ts_rank(i.search, q.query)
+                from items i, q where i.user_id = $1 and not i.removed and i.search @@ q.query
                 union all
-                select i.kind, coalesce(i.meeting_id, i.note_id), i.text,
-                       ts_headline('simple', i.text, q.query, opts.o), ts_rank(i.search, q.query)
-                from items i, q, opts where i.user_id = $1 and not i.removed and i.search @@ q.query
-                union all
-                select 'person', p.id, coalesce(p.name, p.email),
-                       ts_headline('simple', coalesce(p.name, '') || ' ' || p.email, q.query, opts.o), ts_rank(p.search, q.query) * 1.3
-                from people p, q, opts where p.user_id = $1 and p.search @@ q.query
-             ) hits
-             order by rank desc, title
-             limit 50",
+                select 'person', p.id, p.id, ts_rank(p.search, q.query) * 1.3
+                from people p, q where p.user_id = $1 and p.search @@ q.query
+                order by rank desc
+                limit 50)
+             select b.kind, b.id,
+                    coalesce(m.title, case when n.meeting_id is not null then nm.title end, nullif(n.title, ''), i.text,
+                             p.name, p.email, 'Untitled note') as title,
+                    ts_headline('simple',
+                        coalesce(m.title || ' — ' || m.description || ' ' || m.location, n.body, i.text,
+                                 coalesce(p.name, '') || ' ' || p.email, ''),
+                        q.query, opts.o) as snippet
+             from best b cross join q cross join opts
+             left join meetings m on b.kind = 'meeting' and m.id = b.source
+             left join notes n on b.kind in ('note', 'standalone-note') and n.id = b.source
+             left join meetings nm on nm.id = n.meeting_id
+             left join items i on b.kind in ('action', 'decision', 'question') and i.id = b.source
+             left join people p on b.kind = 'person' and p.id = b.source
+             order by b.rank desc",
         )
         .bind(user.id)
         .bind(&q)
