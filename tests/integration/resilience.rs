@@ -133,7 +133,11 @@ async fn a_frozen_database_gives_quick_503s_and_recovers_after_it_thaws() {
 #[tokio::test]
 async fn two_instances_share_sessions_sync_leases_and_note_versions() {
     let world = World::with(&[("DOCKET_SYNC_WORKER", "false")]).await;
-    let second = world.app.sibling(&[("DOCKET_SYNC_WORKER", "false")]).await;
+    // The second instance is configured like the first: same providers, no background worker.
+    let env = world.fake.env();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("DOCKET_SYNC_WORKER", "false"));
+    let second = world.app.sibling(&vars).await;
     let ada = Browser::new(&world.app);
     ada.sign_in("google", ADA).await;
     // The same cookie is a valid session on the other instance.
