@@ -248,15 +248,35 @@ async fn sigterm_lets_in_flight_requests_finish() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(up);
-    // Open connections and start requests, then SIGTERM while they run.
-    let requests: Vec<_> = (0..40)
+    // Load from several clients; SIGTERM once requests are flowing. Every response that comes
+    // back must be a success: in-flight requests finish, new connections are simply refused.
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..8)
         .map(|_| {
-            let client = reqwest::Client::new();
             let url = format!("{base}/readyz");
-            tokio::spawn(async move { client.get(url).send().await })
+            let answered = answered.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut statuses = Vec::new();
+                for _ in 0..2000 {
+                    match client.get(&url).send().await {
+                        Ok(response) => {
+                            statuses.push(response.status());
+                            answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                statuses
+            })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for _ in 0..200 {
+        if answered.load(std::sync::atomic::Ordering::SeqCst) >= 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let pid = child.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -265,20 +285,16 @@ async fn sigterm_lets_in_flight_requests_finish() {
             .unwrap()
             .success()
     );
-    let mut answered = 0;
-    for request in requests {
-        if let Ok(response) = request.await.unwrap() {
-            assert_eq!(
-                response.status(),
-                StatusCode::OK,
-                "an in-flight request got an error"
-            );
-            answered += 1;
+    let mut total = 0;
+    for worker in workers {
+        for status in worker.await.unwrap() {
+            assert_eq!(status, StatusCode::OK, "a request got an error response");
+            total += 1;
         }
     }
+    assert!(total >= 20, "requests were flowing when SIGTERM arrived");
     let status = child.wait().unwrap();
     assert!(status.success(), "clean exit after SIGTERM: {status}");
-    assert!(answered > 0);
     let admin = sqlx::PgPool::connect(crate::common::ADMIN_URL)
         .await
         .unwrap();
