@@ -17,6 +17,74 @@ pub struct TestApp {
     pub client: Client,
 }
 
+/// The test defaults (own database, real bound address, fixed key, small pool), then `extra`.
+fn test_config(db_name: &str, addr: std::net::SocketAddr, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [
+        (
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{db_name}"),
+        ),
+        ("DOCKET_ADDR", addr.to_string()),
+        ("DOCKET_PUBLIC_URL", format!("http://{addr}")),
+        ("DOCKET_LOG_FORMAT", "json".into()),
+        ("DOCKET_DB_MAX_CONNECTIONS", "4".into()),
+        ("DOCKET_DEMO", "false".into()),
+        ("DOCKET_SECRET_KEY", "11".repeat(32)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    Config::from_vars(&vars).expect("test configuration is valid")
+}
+
+/// Docket as a separate process (real signals, real stdout), on a free port with its own
+/// database. Returns the child, its base URL and the database name (drop it afterwards).
+pub async fn spawn_process(
+    env: &[(&str, &str)],
+    stdout: std::process::Stdio,
+) -> (std::process::Child, String, String) {
+    let db = format!("docket_test_{}", uuid::Uuid::new_v4().simple());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        )
+        .env("DOCKET_ADDR", format!("127.0.0.1:{port}"))
+        .env("DOCKET_PUBLIC_URL", &base)
+        .env("DOCKET_LOG_FORMAT", "json")
+        .envs(env.iter().copied())
+        .stdout(stdout)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = browser();
+    for _ in 0..100 {
+        let ready = client.get(format!("{base}/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return (child, base, db);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    child.kill().ok();
+    child.wait().ok();
+    panic!("docket did not become ready at {base}");
+}
+
+pub async fn drop_database(db: &str) {
+    let admin = PgPool::connect(ADMIN_URL).await.unwrap();
+    sqlx::query(&format!("drop database if exists \"{db}\" with (force)"))
+        .execute(&admin)
+        .await
+        .unwrap();
+}
+
 /// A client that keeps cookies like a browser but shows redirects to the test.
 pub fn browser() -> Client {
     Client::builder()
@@ -37,25 +105,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let mut vars: HashMap<String, String> = [
-            (
-                "DATABASE_URL",
-                format!("postgres://postgres@127.0.0.1:5432/{db_name}"),
-            ),
-            ("DOCKET_ADDR", addr.to_string()),
-            ("DOCKET_PUBLIC_URL", base.clone()),
-            ("DOCKET_LOG_FORMAT", "json".into()),
-            ("DOCKET_DB_MAX_CONNECTIONS", "4".into()),
-            ("DOCKET_DEMO", "false".into()),
-            ("DOCKET_SECRET_KEY", "11".repeat(32)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        for (k, v) in extra {
-            vars.insert((*k).to_owned(), (*v).to_owned());
-        }
-        let config = Config::from_vars(&vars).expect("test configuration is valid");
+        let config = test_config(&db_name, addr, extra);
         // Tests are silent unless TEST_LOG is set: `TEST_LOG=1 cargo test -- --nocapture`.
         if std::env::var_os("TEST_LOG").is_some() {
             docket::telemetry::init_logging(config.log_format);
@@ -271,25 +321,7 @@ impl TestApp {
     pub async fn sibling(&self, extra: &[(&str, &str)]) -> RunningServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut vars: HashMap<String, String> = [
-            (
-                "DATABASE_URL",
-                format!("postgres://postgres@127.0.0.1:5432/{}", self.db_name),
-            ),
-            ("DOCKET_ADDR", addr.to_string()),
-            ("DOCKET_PUBLIC_URL", format!("http://{addr}")),
-            ("DOCKET_LOG_FORMAT", "json".into()),
-            ("DOCKET_DB_MAX_CONNECTIONS", "4".into()),
-            ("DOCKET_DEMO", "false".into()),
-            ("DOCKET_SECRET_KEY", "11".repeat(32)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        for (k, v) in extra {
-            vars.insert((*k).to_owned(), (*v).to_owned());
-        }
-        let config = Config::from_vars(&vars).expect("test configuration is valid");
+        let config = test_config(&self.db_name, addr, extra);
         docket::start_on(config, listener)
             .await
             .expect("sibling starts")

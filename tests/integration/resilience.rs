@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::common::{Browser, World, browser};
+use crate::common::{Browser, World};
 
 const ADA: &str = "ada@northwind.example";
 
@@ -215,39 +215,9 @@ async fn two_instances_share_sessions_sync_leases_and_note_versions() {
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish() {
-    let db = format!("docket_test_{}", Uuid::new_v4().simple());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let base = format!("http://127.0.0.1:{port}");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
-        .env(
-            "DATABASE_URL",
-            format!("postgres://postgres@127.0.0.1:5432/{db}"),
-        )
-        .env("DOCKET_ADDR", format!("127.0.0.1:{port}"))
-        .env("DOCKET_PUBLIC_URL", &base)
-        .env("DOCKET_DEMO", "false")
-        .env("DOCKET_LOG_FORMAT", "json")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let client = browser();
-    let mut up = false;
-    for _ in 0..100 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up);
+    let (mut child, base, db) =
+        crate::common::spawn_process(&[("DOCKET_DEMO", "false")], std::process::Stdio::null())
+            .await;
     // Load from several clients; SIGTERM once requests are flowing. Every response that comes
     // back must be a success: in-flight requests finish, new connections are simply refused.
     let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -295,11 +265,5 @@ async fn sigterm_lets_in_flight_requests_finish() {
     assert!(total >= 20, "requests were flowing when SIGTERM arrived");
     let status = child.wait().unwrap();
     assert!(status.success(), "clean exit after SIGTERM: {status}");
-    let admin = sqlx::PgPool::connect(crate::common::ADMIN_URL)
-        .await
-        .unwrap();
-    sqlx::query(&format!("drop database if exists \"{db}\" with (force)"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    crate::common::drop_database(&db).await;
 }

@@ -482,39 +482,18 @@ async fn script_in_notes_and_provider_data_stays_inert() {
 #[tokio::test]
 async fn logs_of_a_whole_session_hold_no_tokens_codes_or_secrets() {
     // A real process in demo mode, whose logs are read back whole.
-    let db = format!("docket_test_{}", Uuid::new_v4().simple());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let base = format!("http://127.0.0.1:{port}");
-    let log = std::env::temp_dir().join(format!("{db}.log"));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
-        .env(
-            "DATABASE_URL",
-            format!("postgres://postgres@127.0.0.1:5432/{db}"),
-        )
-        .env("DOCKET_ADDR", format!("127.0.0.1:{port}"))
-        .env("DOCKET_PUBLIC_URL", &base)
-        .env("DOCKET_LOG_FORMAT", "json")
-        .env(
-            "RUST_LOG",
-            "debug,hyper=info,h2=info,reqwest=debug,sqlx=info",
-        )
-        .env("DOCKET_DEMO", "true")
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let client = browser();
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "docket started");
+    let log = std::env::temp_dir().join(format!("docket-logs-{}.log", Uuid::new_v4().simple()));
+    let (mut child, base, db) = crate::common::spawn_process(
+        &[
+            (
+                "RUST_LOG",
+                "debug,hyper=info,h2=info,reqwest=debug,sqlx=info",
+            ),
+            ("DOCKET_DEMO", "true"),
+        ],
+        std::fs::File::create(&log).unwrap().into(),
+    )
+    .await;
     let b = Browser {
         client: browser(),
         base: base.clone(),
@@ -529,13 +508,7 @@ async fn logs_of_a_whole_session_hold_no_tokens_codes_or_secrets() {
     child.wait().ok();
     let logs = std::fs::read_to_string(&log).unwrap();
     std::fs::remove_file(&log).ok();
-    let admin = sqlx::PgPool::connect(crate::common::ADMIN_URL)
-        .await
-        .unwrap();
-    sqlx::query(&format!("drop database if exists \"{db}\" with (force)"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    crate::common::drop_database(&db).await;
     assert!(logs.contains("signed in"), "the logs were captured");
     for secret in [
         "fake-access-",
