@@ -241,8 +241,8 @@ impl Config {
         let sync_days_back = r.parsed("DOCKET_SYNC_DAYS_BACK", 90i64, "a number of days");
         let sync_days_ahead = r.parsed("DOCKET_SYNC_DAYS_AHEAD", 365i64, "a number of days");
         let auth_rate_per_minute = r.parsed("DOCKET_AUTH_RATE_PER_MINUTE", 30u32, "requests");
-        if auth_rate_per_minute == 0 {
-            r.fail("DOCKET_AUTH_RATE_PER_MINUTE", "must be at least 1");
+        if !(1..=1_000_000).contains(&auth_rate_per_minute) {
+            r.fail("DOCKET_AUTH_RATE_PER_MINUTE", "must be from 1 to 1000000");
         }
         let trust_proxy = r.parsed("DOCKET_TRUST_PROXY", false, "true or false");
         let static_dir = std::path::PathBuf::from(
@@ -433,6 +433,15 @@ mod tests {
                 "DOCKET_SECRET_KEY"
             ]
         );
+    }
+
+    #[test]
+    fn rate_limits_are_bounded() {
+        for bad in ["0", "2000000", "-1"] {
+            let err =
+                Config::from_vars(&vars(&[("DOCKET_AUTH_RATE_PER_MINUTE", bad)])).unwrap_err();
+            assert_eq!(err.0[0].var, "DOCKET_AUTH_RATE_PER_MINUTE", "{bad}");
+        }
     }
 
     #[test]

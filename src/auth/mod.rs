@@ -63,7 +63,8 @@ where
 {
     let per_minute = state.config.auth_rate_per_minute.max(1);
     let config = GovernorConfigBuilder::default()
-        .period(Duration::from_millis(60_000 / u64::from(per_minute)))
+        // Nanoseconds, so even a very high limit keeps a non-zero replenish period.
+        .period(Duration::from_nanos(60_000_000_000 / u64::from(per_minute)))
         .burst_size(per_minute)
         .key_extractor(key)
         .finish()

@@ -223,3 +223,9 @@ fn bad_configuration_names_the_variable_and_exits_2() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_very_high_sign_in_rate_limit_still_starts() {
+    let app = TestApp::spawn_with(&[("DOCKET_AUTH_RATE_PER_MINUTE", "1000000")]).await;
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
