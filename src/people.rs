@@ -257,25 +257,34 @@ async fn person(
     let mut q = items::select();
     q.push("i.user_id = ")
         .push_bind(user.id)
-        .push(" and i.kind = 'action' and not i.done and p.is_me and exists (select 1 from attendees a where a.meeting_id = i.meeting_id and a.person_id = ")
+        .push(" and i.kind = 'action' and not i.done and p.is_me and i.meeting_id in (select a.meeting_id from attendees a where a.user_id = ")
+        .push_bind(user.id)
+        .push(" and a.person_id = ")
         .push_bind(id)
         .push(") order by i.due nulls last");
     let i_owe: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
     let mut q = items::select();
     q.push("i.user_id = ")
         .push_bind(user.id)
-        .push(" and i.kind = 'decision' and exists (select 1 from attendees a where a.meeting_id = i.meeting_id and a.person_id = ")
+        .push(" and i.kind = 'decision' and i.meeting_id in (select a.meeting_id from attendees a where a.user_id = ")
+        .push_bind(user.id)
+        .push(" and a.person_id = ")
         .push_bind(id)
         .push(") order by m.starts_at desc limit 50");
     let decisions: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
+    // Notes with an item assigned to them, or whose text mentions their address (the `simple`
+    // text-search parser keeps an e-mail address as one token, so the index finds candidates).
     let mentions: Vec<NoteMention> = sqlx::query_as(
-        "select distinct on (n.id) n.meeting_id, n.id as note_id,
+        "select n.meeting_id, n.id as note_id,
                 coalesce(nullif(m.title, ''), nullif(n.title, ''), 'Untitled note') as title, n.updated_at
          from notes n left join meetings m on m.id = n.meeting_id
-         where n.user_id = $1
-           and (exists (select 1 from items i where i.note_id = n.id and i.assignee_id = $2 and not i.removed)
-                or position(lower('@' || $3) in lower(n.body)) > 0)
-         order by n.id, n.updated_at desc
+         where n.user_id = $1 and n.id in (
+             select i.note_id from items i where i.user_id = $1 and i.assignee_id = $2 and not i.removed
+             union
+             select n2.id from notes n2
+             where n2.user_id = $1 and n2.search @@ plainto_tsquery('simple', $3)
+               and position(lower('@' || $3) in lower(n2.body)) > 0)
+         order by n.updated_at desc
          limit 50",
     )
     .bind(user.id)

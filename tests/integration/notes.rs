@@ -448,3 +448,30 @@ async fn a_demo_account_starts_with_sample_notes_written_in_the_grammar() {
         .unwrap();
     assert_eq!(before, after);
 }
+
+#[tokio::test]
+async fn a_note_that_mentions_someone_by_address_shows_on_their_page() {
+    let world = world().await;
+    let browser = synced(&world, ADA).await;
+    browser
+        .post_form(
+            "/notes",
+            &[
+                ("title", "Trade fair"),
+                ("body", "Met @hank@globex.example at the fair, friendly."),
+                ("base_version", "0"),
+            ],
+        )
+        .await;
+    let hank: Uuid =
+        sqlx::query_scalar("select id from people where email = 'hank@globex.example'")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    let doc = browser.get_html(&format!("/people/{hank}")).await;
+    assert!(
+        texts(&doc, "section.panel li a")
+            .iter()
+            .any(|t| t == "Trade fair")
+    );
+}
