@@ -39,8 +39,14 @@ async fn home(
     Query(query): Query<HomeQuery>,
     user: Result<SignedIn, Response>,
 ) -> AppResult<Response> {
-    if let Ok(user) = user {
-        return crate::today::page(state, user).await;
+    match user {
+        Ok(user) => return crate::today::page(state, user).await,
+        // Only "not signed in" shows the sign-in page; a database outage must not look like a
+        // sign-out, so any other failure is passed on (a 503 page).
+        Err(rejection) if rejection.status() != axum::http::StatusCode::SEE_OTHER => {
+            return Ok(rejection);
+        }
+        Err(_) => {}
     }
     let next = query
         .next

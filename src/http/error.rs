@@ -37,8 +37,14 @@ impl From<sqlx::Error> for AppError {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                 AppError::Unavailable(e.to_string())
             }
-            sqlx::Error::Database(ref db) if db.code().as_deref() == Some("57014") => {
-                AppError::Unavailable("statement timeout".into())
+            // 57xxx: query canceled (statement timeout), admin or crash shutdown, cannot
+            // connect now; 08xxx: connection exceptions. All mean "try again shortly".
+            sqlx::Error::Database(ref db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("57") || c.starts_with("08")) =>
+            {
+                AppError::Unavailable(format!("database: {}", db.message()))
             }
             other => AppError::Internal(other.into()),
         }

@@ -146,17 +146,27 @@ async fn friendly_errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || !bare {
         return response;
     }
-    // A form that does not deserialize (axum says 422) is simply a bad request to the user.
-    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
-        StatusCode::BAD_REQUEST
-    } else {
-        status
+    let status = match status {
+        // A form that does not deserialize (axum says 422) is simply a bad request to the user.
+        StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+        // Docket's own 500s are already pages; a bare one comes from a layer, in practice the
+        // session store failing to save while the database is unreachable: say "try again".
+        StatusCode::INTERNAL_SERVER_ERROR => {
+            tracing::warn!("a layer answered 500 (session store unavailable?); answering 503");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        other => other,
     };
     let mut page = error_page(status, None);
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(value) = response.headers().get(&name) {
             page.headers_mut().insert(name, value.clone());
         }
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        page.headers_mut()
+            .entry(header::RETRY_AFTER)
+            .or_insert(HeaderValue::from_static("2"));
     }
     page
 }

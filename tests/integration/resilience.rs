@@ -114,6 +114,10 @@ async fn a_frozen_database_gives_quick_503s_and_recovers_after_it_thaws() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key("retry-after"));
+    // The home page too: an outage must not look like being signed out.
+    let home = ada.get("/").await;
+    assert_eq!(home.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!home.text().await.unwrap().contains("Sign in with Google"));
     assert_eq!(
         client
             .get(world.app.url("/healthz"))
