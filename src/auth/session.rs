@@ -25,6 +25,11 @@ use crate::{AppState, config::Config, crypto, http::AppError};
 pub const USER_ID: &str = "user_id";
 pub const SIGNED_IN_AT: &str = "signed_in_at";
 pub const CSRF: &str = "csrf_token";
+/// When the session was last seen in use; refreshing it extends the idle expiry.
+pub const LAST_SEEN: &str = "last_seen";
+/// The store keeps a session alive only when it is saved, and a save costs a write: record
+/// activity at most this often (the idle expiry is therefore exact to within an hour).
+const TOUCH_EVERY_MINUTES: i64 = 60;
 
 /// Sessions end after two weeks without use, and thirty days after sign-in whatever happens.
 const IDLE_DAYS: i64 = 14;
@@ -104,9 +109,21 @@ pub async fn user_id(session: &Session) -> Result<Option<Uuid>, AppError> {
         .get::<DateTime<Utc>>(SIGNED_IN_AT)
         .await
         .map_err(session_error)?;
-    if signed_in_at.is_none_or(|at| Utc::now() - at > chrono::Duration::days(ABSOLUTE_DAYS)) {
+    let now = Utc::now();
+    if signed_in_at.is_none_or(|at| now - at > chrono::Duration::days(ABSOLUTE_DAYS)) {
         sign_out(session).await?;
         return Ok(None);
+    }
+    let last_seen = session
+        .get::<DateTime<Utc>>(LAST_SEEN)
+        .await
+        .map_err(session_error)?;
+    if last_seen.is_none_or(|at| now - at > chrono::Duration::minutes(TOUCH_EVERY_MINUTES)) {
+        // Modifying the session makes the layer save it with a fresh idle expiry.
+        session
+            .insert(LAST_SEEN, now)
+            .await
+            .map_err(session_error)?;
     }
     Ok(Some(user_id))
 }

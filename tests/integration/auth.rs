@@ -762,3 +762,38 @@ async fn rotating_the_secret_key_re_encrypts_every_token_row() {
     .await;
     assert!(token.is_ok());
 }
+
+#[tokio::test]
+async fn activity_extends_the_idle_expiry_at_most_hourly() {
+    let world = World::new().await;
+    let browser = Browser::new(&world.app);
+    browser.sign_in("google", ADA).await;
+    let expires_within_a_day = || async {
+        sqlx::query_scalar::<_, bool>(
+            "select expiry_date < now() + interval '1 day' from tower_sessions.session",
+        )
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap()
+    };
+    let shorten = || async {
+        sqlx::query("update tower_sessions.session set expiry_date = now() + interval '1 hour'")
+            .execute(&world.app.db)
+            .await
+            .unwrap();
+    };
+    // No activity recorded yet: the first request records it and extends the expiry.
+    shorten().await;
+    assert!(browser.is_signed_in().await);
+    assert!(
+        !expires_within_a_day().await,
+        "activity extended the idle expiry"
+    );
+    // Activity recorded a moment ago: no write, the expiry stays as it was.
+    shorten().await;
+    assert!(browser.is_signed_in().await);
+    assert!(
+        expires_within_a_day().await,
+        "no session write on every request"
+    );
+}
