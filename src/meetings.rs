@@ -113,13 +113,17 @@ pub fn lines(rows: Vec<MeetingRow>, tz: Tz) -> Vec<MeetingLine> {
 pub fn rows_query<'a>() -> QueryBuilder<'a, Postgres> {
     QueryBuilder::new(
         "select m.id, m.title, m.starts_at, m.ends_at, m.all_day, m.start_date, m.join_url, m.status, m.is_meeting,
-            coalesce((select string_agg(coalesce(p.name, p.email), ', ' order by a.is_organizer desc, coalesce(p.name, p.email))
-                      from attendees a join people p on p.id = a.person_id
-                      where a.meeting_id = m.id and not p.is_me), '') as people,
-            (select count(*) from attendees a join people p on p.id = a.person_id
-              where a.meeting_id = m.id and not p.is_me) as people_count,
+            coalesce(who.people, '') as people, coalesce(who.people_count, 0) as people_count,
             s.title as series_title
-         from meetings m left join series s on s.id = m.series_id
+         from meetings m
+         left join series s on s.id = m.series_id
+         -- One pass over each meeting's attendees for both the names and the count.
+         left join lateral (
+             select string_agg(coalesce(p.name, p.email), ', '
+                               order by a.is_organizer desc, coalesce(p.name, p.email)) as people,
+                    count(*) as people_count
+             from attendees a join people p on p.id = a.person_id
+             where a.meeting_id = m.id and not p.is_me) who on true
          where ",
     )
 }

@@ -53,11 +53,23 @@ impl Layout {
         title: &str,
         section: &'static str,
     ) -> Result<Layout, crate::http::AppError> {
-        let accounts = crate::accounts::for_user(&state.db, user.id).await?;
+        // One query for the banners and the sync line: it runs on every page.
+        let accounts: Vec<AccountState> = sqlx::query_as(
+            "select a.provider, a.email, a.status, a.status_reason,
+                    s.lease_until > now() as running, s.progress, s.last_success_at,
+                    s.last_error, s.due_at
+             from accounts a left join sync_state s on s.account_id = a.id
+             where a.user_id = $1
+             order by a.created_at",
+        )
+        .bind(user.id)
+        .fetch_all(&state.db)
+        .await?;
         let banners = accounts
             .iter()
             .filter_map(|a| {
-                let provider = a.provider();
+                let provider: crate::auth::provider::Provider =
+                    a.provider.parse().unwrap_or(crate::auth::provider::Provider::Google);
                 let reconnect = Some((
                     "Reconnect".to_owned(),
                     format!("/auth/{}/login?next=/settings", provider.as_str()),
@@ -89,7 +101,7 @@ impl Layout {
                 }
             })
             .collect();
-        let (sync_line, refresh) = sync_line(state, user.id).await?;
+        let (sync_line, refresh) = sync_line(&accounts);
         Ok(Layout {
             title: title.to_owned(),
             user: Some(NavUser {
@@ -106,54 +118,54 @@ impl Layout {
     }
 }
 
+/// An account with its sync state, as every page's header needs it.
 #[derive(sqlx::FromRow)]
-struct SyncSummary {
-    accounts: i64,
+struct AccountState {
+    provider: String,
+    email: String,
+    status: String,
+    status_reason: Option<String>,
     running: Option<bool>,
-    progress: Option<i64>,
-    last_success: Option<chrono::DateTime<chrono::Utc>>,
-    error: Option<String>,
-    next_due: Option<chrono::DateTime<chrono::Utc>>,
+    progress: Option<i32>,
+    last_success_at: Option<chrono::DateTime<chrono::Utc>>,
+    last_error: Option<String>,
+    due_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The sync state in plain words: syncing now (with progress on the first sync), the last
-/// success, or the problem and when Docket tries again.
-async fn sync_line(
-    state: &crate::AppState,
-    user_id: uuid::Uuid,
-) -> Result<(Option<String>, bool), crate::http::AppError> {
-    let s: SyncSummary = sqlx::query_as(
-        "select count(*) as accounts,
-                bool_or(s.lease_until > now()) as running,
-                sum(s.progress)::bigint as progress,
-                max(s.last_success_at) as last_success,
-                max(s.last_error) as error,
-                min(s.due_at) as next_due
-         from sync_state s join accounts a on a.id = s.account_id
-         where s.user_id = $1 and a.status = 'active'",
-    )
-    .bind(user_id)
-    .fetch_one(&state.db)
-    .await?;
-    if s.accounts == 0 {
-        return Ok((None, false));
+/// success, or the problem and when Docket tries again. Only active accounts count.
+fn sync_line(accounts: &[AccountState]) -> (Option<String>, bool) {
+    let active: Vec<&AccountState> = accounts
+        .iter()
+        .filter(|a| a.status == "active" && a.due_at.is_some())
+        .collect();
+    if active.is_empty() {
+        return (None, false);
     }
     let now = chrono::Utc::now();
-    let first = s.last_success.is_none();
-    let line = match (s.running.unwrap_or(false), first, &s.error, s.last_success) {
-        (true, true, _, _) => format!(
-            "Syncing your calendar for the first time… {} events so far.",
-            s.progress.unwrap_or(0)
-        ),
+    let running = active.iter().any(|a| a.running == Some(true));
+    let progress: i64 = active
+        .iter()
+        .filter_map(|a| a.progress)
+        .map(i64::from)
+        .sum();
+    let last_success = active.iter().filter_map(|a| a.last_success_at).max();
+    let error = active.iter().filter_map(|a| a.last_error.clone()).max();
+    let next_due = active.iter().filter_map(|a| a.due_at).min();
+    let first = last_success.is_none();
+    let line = match (running, first, &error, last_success) {
+        (true, true, _, _) => {
+            format!("Syncing your calendar for the first time… {progress} events so far.")
+        }
         (true, false, _, _) => "Syncing now…".to_owned(),
         (false, _, Some(error), _) => format!(
             "Sync problem: {error}. Docket will try again {}.",
-            s.next_due
+            next_due
                 .map(|d| crate::time::relative(d, now))
                 .unwrap_or_else(|| "soon".into())
         ),
         (false, _, None, Some(at)) => format!("Synced {}.", crate::time::relative(at, now)),
         (false, _, None, None) => "Waiting for the first sync…".to_owned(),
     };
-    Ok((Some(line), first && s.running.unwrap_or(false)))
+    (Some(line), first && running)
 }
