@@ -521,6 +521,12 @@ async fn unticking_calendar_access_asks_for_permission() {
     assert_eq!(status, "needs_permission");
 }
 
+/// No background worker: these tests drive token refreshes themselves, and a sync running at
+/// the same time would refresh too.
+async fn quiet_world() -> World {
+    World::with(&[("DOCKET_SYNC_WORKER", "false")]).await
+}
+
 async fn only_account(world: &World) -> docket::accounts::Account {
     let user_id: uuid::Uuid = sqlx::query_scalar("select user_id from accounts limit 1")
         .fetch_one(&world.app.db)
@@ -558,7 +564,7 @@ async fn stored_refresh_ciphertext(world: &World) -> Vec<u8> {
 
 #[tokio::test]
 async fn the_token_table_holds_no_plaintext() {
-    let world = World::new().await;
+    let world = quiet_world().await;
     Browser::new(&world.app).sign_in("google", ADA).await;
     let row: (String, Vec<u8>, Vec<u8>, Vec<u8>) = sqlx::query_as(
         "select key_id, access_nonce, access_ciphertext, refresh_ciphertext from account_tokens",
@@ -578,7 +584,7 @@ async fn the_token_table_holds_no_plaintext() {
 
 #[tokio::test]
 async fn microsoft_refresh_stores_the_rotated_refresh_token() {
-    let world = World::new().await;
+    let world = quiet_world().await;
     Browser::new(&world.app).sign_in("microsoft", GRACE).await;
     let account = only_account(&world).await;
     let first = access_token(&world, &account, false).await.unwrap();
@@ -606,7 +612,7 @@ async fn microsoft_refresh_stores_the_rotated_refresh_token() {
 
 #[tokio::test]
 async fn google_refresh_keeps_the_stored_refresh_token() {
-    let world = World::new().await;
+    let world = quiet_world().await;
     Browser::new(&world.app).sign_in("google", ADA).await;
     let account = only_account(&world).await;
     let before = stored_refresh_ciphertext(&world).await;
@@ -623,7 +629,7 @@ async fn google_refresh_keeps_the_stored_refresh_token() {
 
 #[tokio::test]
 async fn a_revoked_grant_marks_the_account_for_reconnect_and_keeps_everything() {
-    let world = World::new().await;
+    let world = quiet_world().await;
     let browser = Browser::new(&world.app);
     browser.sign_in("google", ADA).await;
     let account = only_account(&world).await;
@@ -655,7 +661,7 @@ async fn a_revoked_grant_marks_the_account_for_reconnect_and_keeps_everything() 
 
 #[tokio::test]
 async fn a_tampered_ciphertext_means_reconnect_not_a_crash() {
-    let world = World::new().await;
+    let world = quiet_world().await;
     let browser = Browser::new(&world.app);
     browser.sign_in("google", ADA).await;
     let account = only_account(&world).await;
@@ -673,7 +679,7 @@ async fn a_tampered_ciphertext_means_reconnect_not_a_crash() {
 
 #[tokio::test]
 async fn disconnecting_revokes_at_the_provider_and_keeps_the_account_row() {
-    let world = World::new().await;
+    let world = quiet_world().await;
     let browser = Browser::new(&world.app);
     browser.sign_in("google", ADA).await;
     let account = only_account(&world).await;
@@ -699,7 +705,7 @@ async fn disconnecting_revokes_at_the_provider_and_keeps_the_account_row() {
 
 #[tokio::test]
 async fn another_users_account_cannot_be_disconnected() {
-    let world = World::new().await;
+    let world = quiet_world().await;
     let ada = Browser::new(&world.app);
     ada.sign_in("google", ADA).await;
     let ada_account = only_account(&world).await;
@@ -722,7 +728,7 @@ async fn another_users_account_cannot_be_disconnected() {
 
 #[tokio::test]
 async fn rotating_the_secret_key_re_encrypts_every_token_row() {
-    let world = World::new().await;
+    let world = quiet_world().await;
     Browser::new(&world.app).sign_in("google", ADA).await;
     Browser::new(&world.app).sign_in("microsoft", GRACE).await;
     let before: Vec<Vec<u8>> =
