@@ -214,6 +214,30 @@ async fn token(
     }
 }
 
+/// A 401 from the API: refresh the token once; a second 401 means the grant is unusable and
+/// the account needs the user.
+async fn after_unauthorized(
+    state: &AppState,
+    account: &Account,
+    refreshed: &mut bool,
+) -> Result<String, Outcome> {
+    if std::mem::replace(refreshed, true) {
+        let _ = accounts::set_status(
+            &state.db,
+            account.id,
+            "needs_reconnect",
+            Some("the provider keeps refusing Docket's access"),
+        )
+        .await;
+        return Err(Outcome::NeedsUser);
+    }
+    match token(state, account, true).await {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(Outcome::NeedsUser),
+        Err(outcome) => Err(outcome),
+    }
+}
+
 async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
     let account: Option<Account> = match sqlx::query_as(
         "select id, user_id, provider, subject, email, name, status, status_reason from accounts where id = $1",
@@ -250,23 +274,11 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         };
         match listed {
             Ok(infos) => break infos,
-            Err(ApiError::Unauthorized) if !refreshed => {
-                refreshed = true;
-                access = match token(state, &account, true).await {
-                    Ok(Some(t)) => t,
-                    Ok(None) => return Outcome::NeedsUser,
+            Err(ApiError::Unauthorized) => {
+                access = match after_unauthorized(state, &account, &mut refreshed).await {
+                    Ok(t) => t,
                     Err(outcome) => return outcome,
                 };
-            }
-            Err(ApiError::Unauthorized) => {
-                let _ = accounts::set_status(
-                    &state.db,
-                    account.id,
-                    "needs_reconnect",
-                    Some("the provider keeps refusing Docket's access"),
-                )
-                .await;
-                return Outcome::NeedsUser;
             }
             Err(ApiError::Forbidden(_)) => {
                 let _ = accounts::set_status(&state.db, account.id, "needs_permission", None).await;
@@ -450,27 +462,14 @@ async fn sync_calendar(
                 cursor = None;
                 reset = true;
             }
-            Err(ApiError::Unauthorized) if !refreshed => {
-                refreshed = true;
-                *access = match token(state, account, true).await {
-                    Ok(Some(t)) => t,
-                    Ok(None) => return Err(CalendarFailure::NeedsUser),
-                    Err(_) => {
-                        return Err(CalendarFailure::Api(ApiError::Transient(
-                            "token refresh failed".into(),
-                        )));
-                    }
-                };
-            }
             Err(ApiError::Unauthorized) => {
-                let _ = accounts::set_status(
-                    &state.db,
-                    account.id,
-                    "needs_reconnect",
-                    Some("the provider keeps refusing Docket's access"),
-                )
-                .await;
-                return Err(CalendarFailure::NeedsUser);
+                *access = match after_unauthorized(state, account, &mut refreshed).await {
+                    Ok(t) => t,
+                    Err(Outcome::Retry { error, .. }) => {
+                        return Err(CalendarFailure::Api(ApiError::Transient(error)));
+                    }
+                    Err(_) => return Err(CalendarFailure::NeedsUser),
+                };
             }
             Err(e) => return Err(CalendarFailure::Api(e)),
         }

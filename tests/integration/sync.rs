@@ -679,3 +679,25 @@ async fn a_chosen_time_zone_wins_over_the_calendars() {
     let doc = browser.get_html("/meetings").await;
     assert!(!texts(&doc, "td.nowrap").is_empty());
 }
+
+#[tokio::test]
+async fn a_second_401_after_a_fresh_token_means_reconnect_not_a_retry_loop() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    world.fake.faults(|f| f.script = vec![Some(401), Some(401)]);
+    sync(&world).await;
+    let (status, reason): (String, Option<String>) =
+        sqlx::query_as("select status, status_reason from accounts")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(status, "needs_reconnect");
+    assert!(reason.unwrap().contains("keeps refusing"));
+    let (attempts, due_later): (i32, bool) =
+        sqlx::query_as("select attempts, due_at > now() + interval '1 hour' from sync_state")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(attempts, 1);
+    assert!(due_later, "not retried in a loop");
+}
