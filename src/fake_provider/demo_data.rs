@@ -379,7 +379,7 @@ fn ada(today: NaiveDate) -> FakeUser {
             ),
             calendar(
                 "exec-board@group.calendar.example",
-                "Board (free/busy only)",
+                "Board",
                 false,
                 "freeBusyReader",
                 "Europe/London",
