@@ -109,7 +109,7 @@ async fn log(
         pairs.finish()
     };
     let view = DecisionsPage {
-        layout: Layout::for_user(&state, &user, "Decisions", "decisions").await?,
+        layout: Layout::for_user(&user, "Decisions", "decisions"),
         decisions: rows,
         filtered: person.is_some() || organization.is_some() || series.is_some(),
         page,

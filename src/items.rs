@@ -244,7 +244,7 @@ async fn action_items(
             .push(item);
     }
     let page = ActionItemsPage {
-        layout: Layout::for_user(&state, &user, "Action items", "action-items").await?,
+        layout: Layout::for_user(&user, "Action items", "action-items"),
         back: format!("/action-items?filter={filter}"),
         filter,
         groups: groups.into_values().collect(),

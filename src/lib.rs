@@ -39,10 +39,12 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 use tower_http::services::ServeDir;
 use tower_sessions::{SessionManagerLayer, service::SignedCookie};
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::{
-    auth::oidc::JwksCache, config::Config, crypto::TokenCipher, fake_provider::FakeProvider,
+    auth::{oidc::JwksCache, session_store::PgSessionStore},
+    config::Config,
+    crypto::TokenCipher,
+    fake_provider::FakeProvider,
 };
 
 /// Shared by every request. Cheap to clone; holds no per-user state (instances are stateless:
@@ -56,7 +58,7 @@ pub struct AppState {
     /// For calls to the providers: no redirects followed, bounded time.
     pub http: reqwest::Client,
     pub jwks: JwksCache,
-    pub sessions: SessionManagerLayer<PostgresStore, SignedCookie>,
+    pub sessions: SessionManagerLayer<PgSessionStore, SignedCookie>,
     /// Demo mode's built-in provider, served under `/_demo`.
     pub demo: Option<FakeProvider>,
     pub sync_waker: sync::Waker,
@@ -143,7 +145,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
     let key = secrets::resolve(&config, &db).await?;
-    let store = auth::session::store(&db).await?;
+    let store = PgSessionStore::new(db.clone());
     let addr = listener.local_addr()?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

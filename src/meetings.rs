@@ -251,7 +251,7 @@ async fn list(
         pairs.finish()
     };
     let page_view = ListPage {
-        layout: Layout::for_user(&state, &user, "Meetings", "meetings").await?,
+        layout: Layout::for_user(&user, "Meetings", "meetings"),
         meetings: lines(rows, tz),
         past,
         from: from.map(|d| d.to_string()).unwrap_or_default(),
@@ -472,7 +472,7 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
         }
     }
     Ok(MeetingPage {
-        layout: Layout::for_user(state, user, &meeting.title, "meetings").await?,
+        layout: Layout::for_user(user, &meeting.title, "meetings"),
         when: when_label(&meeting, tz),
         description_html: markdown::description(&meeting.description),
         attendees: attendees(&state.db, user.id, id).await?,
@@ -565,12 +565,10 @@ async fn save_notes(
             let meeting = load(&state.db, user.id, id).await?;
             let page = ConflictPage {
                 layout: Layout::for_user(
-                    &state,
                     &user,
                     &format!("Merge notes: {}", meeting.title),
                     "meetings",
-                )
-                .await?,
+                ),
                 action: format!("/meetings/{id}/notes"),
                 yours: form.body,
                 theirs: current.body,

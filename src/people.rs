@@ -113,7 +113,7 @@ async fn index(
     let has_next = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let view = PeoplePage {
-        layout: Layout::for_user(&state, &user, "People", "people").await?,
+        layout: Layout::for_user(&user, "People", "people"),
         q: search,
         people: rows,
         page,
@@ -293,7 +293,7 @@ async fn person(
     .fetch_all(&state.db)
     .await?;
     let view = PersonPage {
-        layout: Layout::for_user(&state, &user, &person.name, "people").await?,
+        layout: Layout::for_user(&user, &person.name, "people"),
         upcoming: group_by_series(meetings::lines(upcoming, tz)),
         past: group_by_series(meetings::lines(past, tz)),
         from: from.map(|d| d.to_string()).unwrap_or_default(),
@@ -341,7 +341,7 @@ async fn organizations(State(state): State<AppState>, user: SignedIn) -> AppResu
     .fetch_all(&state.db)
     .await?;
     let view = OrganizationsPage {
-        layout: Layout::for_user(&state, &user, "Organizations", "organizations").await?,
+        layout: Layout::for_user(&user, "Organizations", "organizations"),
         organizations: rows,
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
@@ -403,7 +403,7 @@ async fn organization(
         .push(") order by m.starts_at desc limit 50");
     let decisions: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
     let view = OrganizationPage {
-        layout: Layout::for_user(&state, &user, &organization.name, "organizations").await?,
+        layout: Layout::for_user(&user, &organization.name, "organizations"),
         back: format!("/organizations/{id}"),
         organization,
         people,

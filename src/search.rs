@@ -161,7 +161,7 @@ async fn search(
         })
         .collect();
     let view = SearchPage {
-        layout: Layout::for_user(&state, &user, "Search", "search").await?,
+        layout: Layout::for_user(&user, "Search", "search"),
         q,
         results,
     };

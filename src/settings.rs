@@ -54,7 +54,7 @@ impl SettingsPage {
 
 async fn show(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<String>> {
     let page = SettingsPage {
-        layout: Layout::for_user(&state, &user, "Settings", "settings").await?,
+        layout: Layout::for_user(&user, "Settings", "settings"),
         accounts: accounts::for_user(&state.db, user.id).await?,
         providers: Provider::ALL
             .into_iter()

@@ -84,7 +84,7 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
     let follow_up: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
 
     let page = TodayPage {
-        layout: Layout::for_user(&state, &user, "Today", "today").await?,
+        layout: Layout::for_user(&user, "Today", "today"),
         heading: time::long_day(today),
         days,
         follow_up,

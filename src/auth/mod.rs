@@ -6,6 +6,7 @@ pub mod next;
 pub mod oidc;
 pub mod provider;
 pub mod session;
+pub mod session_store;
 
 use std::{sync::Arc, time::Duration};
 

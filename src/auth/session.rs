@@ -11,16 +11,15 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 use tower_sessions::{
     Expiry, Session, SessionManagerLayer,
     cookie::{SameSite, time::Duration},
     service::SignedCookie,
 };
-use tower_sessions_sqlx_store::PostgresStore;
 use uuid::Uuid;
 
-use crate::{AppState, config::Config, crypto, http::AppError};
+use super::session_store::{CONTEXT, PgSessionStore, Viewer};
+use crate::{AppState, config::Config, crypto, http::AppError, http::layout::AccountState};
 
 pub const USER_ID: &str = "user_id";
 pub const SIGNED_IN_AT: &str = "signed_in_at";
@@ -43,18 +42,11 @@ pub fn cookie_name(config: &Config) -> &'static str {
     }
 }
 
-/// The PostgreSQL store; its table is created at start (idempotent) and expired rows are swept.
-pub async fn store(db: &PgPool) -> anyhow::Result<PostgresStore> {
-    let store = PostgresStore::new(db.clone());
-    store.migrate().await?;
-    Ok(store)
-}
-
 pub fn layer(
-    store: PostgresStore,
+    store: PgSessionStore,
     config: &Config,
     key: &crate::config::SecretKey,
-) -> SessionManagerLayer<PostgresStore, SignedCookie> {
+) -> SessionManagerLayer<PgSessionStore, SignedCookie> {
     SessionManagerLayer::new(store)
         .with_name(cookie_name(config))
         .with_http_only(true)
@@ -136,6 +128,8 @@ pub struct SignedIn {
     pub name: String,
     pub email: String,
     pub time_zone: String,
+    /// Linked accounts with their sync state, for the banners and the sync line.
+    pub accounts: Vec<AccountState>,
     pub csrf_token: String,
     pub session: Session,
 }
@@ -167,13 +161,13 @@ impl FromRequestParts<AppState> for SignedIn {
         else {
             return Err(SignInRequired(wanted).into_response());
         };
-        let row: Option<(String, String, String)> =
-            sqlx::query_as("select name, email, time_zone from users where id = $1")
-                .bind(user_id)
-                .fetch_optional(&state.db)
-                .await
-                .map_err(|e| AppError::from(e).into_response())?;
-        let Some((name, email, time_zone)) = row else {
+        // Loaded with the session, in the same statement (see `session_store`).
+        let viewer = session
+            .get::<Viewer>(CONTEXT)
+            .await
+            .map_err(|e| session_error(e).into_response())?
+            .filter(|viewer| viewer.id == user_id);
+        let Some(viewer) = viewer else {
             // The user was deleted: the session is stale.
             sign_out(&session).await.ok();
             return Err(SignInRequired(wanted).into_response());
@@ -184,9 +178,10 @@ impl FromRequestParts<AppState> for SignedIn {
             .map_err(IntoResponse::into_response)?;
         Ok(SignedIn {
             id: user_id,
-            name,
-            email,
-            time_zone,
+            name: viewer.name,
+            email: viewer.email,
+            time_zone: viewer.time_zone,
+            accounts: viewer.accounts,
             csrf_token,
             session,
         })

@@ -46,25 +46,14 @@ impl Layout {
 
 impl Layout {
     /// The layout of a signed-in page: the user, their CSRF token, and a banner for every
-    /// account that needs them (reconnect, missing permission).
-    pub async fn for_user(
-        state: &crate::AppState,
+    /// account that needs them (reconnect, missing permission). Everything it shows was loaded
+    /// with the session, so it costs no query.
+    pub fn for_user(
         user: &crate::auth::session::SignedIn,
         title: &str,
         section: &'static str,
-    ) -> Result<Layout, crate::http::AppError> {
-        // One query for the banners and the sync line: it runs on every page.
-        let accounts: Vec<AccountState> = sqlx::query_as(
-            "select a.provider, a.email, a.status, a.status_reason,
-                    s.lease_until > now() as running, s.progress, s.last_success_at,
-                    s.last_error, s.due_at
-             from accounts a left join sync_state s on s.account_id = a.id
-             where a.user_id = $1
-             order by a.created_at",
-        )
-        .bind(user.id)
-        .fetch_all(&state.db)
-        .await?;
+    ) -> Layout {
+        let accounts = &user.accounts;
         let banners = accounts
             .iter()
             .filter_map(|a| {
@@ -101,8 +90,8 @@ impl Layout {
                 }
             })
             .collect();
-        let (sync_line, refresh) = sync_line(&accounts);
-        Ok(Layout {
+        let (sync_line, refresh) = sync_line(accounts);
+        Layout {
             title: title.to_owned(),
             user: Some(NavUser {
                 name: user.name.clone(),
@@ -114,22 +103,22 @@ impl Layout {
             section,
             // Only the agenda reloads itself: a reload elsewhere could lose what is being typed.
             refresh: refresh && section == "today",
-        })
+        }
     }
 }
 
-/// An account with its sync state, as every page's header needs it.
-#[derive(sqlx::FromRow)]
-struct AccountState {
-    provider: String,
-    email: String,
-    status: String,
-    status_reason: Option<String>,
-    running: Option<bool>,
-    progress: Option<i32>,
-    last_success_at: Option<chrono::DateTime<chrono::Utc>>,
-    last_error: Option<String>,
-    due_at: Option<chrono::DateTime<chrono::Utc>>,
+/// An account with its sync state, as every page's header needs it (loaded with the session).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct AccountState {
+    pub provider: String,
+    pub email: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub running: Option<bool>,
+    pub progress: Option<i32>,
+    pub last_success_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_error: Option<String>,
+    pub due_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The sync state in plain words: syncing now (with progress on the first sync), the last

@@ -68,7 +68,7 @@ async fn list(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<S
     .fetch_all(&state.db)
     .await?;
     let view = ListPage {
-        layout: Layout::for_user(&state, &user, "Notes", "notes").await?,
+        layout: Layout::for_user(&user, "Notes", "notes"),
         notes,
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
@@ -87,9 +87,9 @@ struct NotePage {
     back: String,
 }
 
-async fn new(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<String>> {
+async fn new(user: SignedIn) -> AppResult<Html<String>> {
     let view = NotePage {
-        layout: Layout::for_user(&state, &user, "New note", "notes").await?,
+        layout: Layout::for_user(&user, "New note", "notes"),
         action: "/notes".into(),
         title: String::new(),
         body: String::new(),
@@ -126,7 +126,7 @@ async fn show(
         note.title.clone()
     };
     let view = NotePage {
-        layout: Layout::for_user(&state, &user, &title, "notes").await?,
+        layout: Layout::for_user(&user, &title, "notes"),
         action: format!("/notes/{id}"),
         rendered: markdown::render(&note.body),
         title: note.title,
@@ -173,7 +173,7 @@ async fn save(
         Saved::NotFound => Err(AppError::NotFound),
         Saved::Conflict { current } => {
             let page = ConflictPage {
-                layout: Layout::for_user(state, user, "Merge notes", "notes").await?,
+                layout: Layout::for_user(user, "Merge notes", "notes"),
                 action: format!("/notes/{}", current.id),
                 yours: form.body,
                 theirs: current.body,

@@ -332,12 +332,12 @@ async fn logout_ends_the_server_side_session() {
     let browser = Browser::new(&world.app);
     let response = browser.sign_in("google", ADA).await;
     let cookie = session_cookie(&response).unwrap();
-    let sessions_before = count(&world, "select count(*) from tower_sessions.session").await;
+    let sessions_before = count(&world, "select count(*) from sessions").await;
     let logout = browser.post_form("/auth/logout", &[]).await;
     assert_eq!(logout.status(), StatusCode::SEE_OTHER);
     assert!(!browser.is_signed_in().await);
     assert_eq!(
-        count(&world, "select count(*) from tower_sessions.session").await,
+        count(&world, "select count(*) from sessions").await,
         sessions_before - 1
     );
     let replay = reqwest::Client::builder()
@@ -775,15 +775,13 @@ async fn activity_extends_the_idle_expiry_at_most_hourly() {
     let browser = Browser::new(&world.app);
     browser.sign_in("google", ADA).await;
     let expires_within_a_day = || async {
-        sqlx::query_scalar::<_, bool>(
-            "select expiry_date < now() + interval '1 day' from tower_sessions.session",
-        )
-        .fetch_one(&world.app.db)
-        .await
-        .unwrap()
+        sqlx::query_scalar::<_, bool>("select expiry_date < now() + interval '1 day' from sessions")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap()
     };
     let shorten = || async {
-        sqlx::query("update tower_sessions.session set expiry_date = now() + interval '1 hour'")
+        sqlx::query("update sessions set expiry_date = now() + interval '1 hour'")
             .execute(&world.app.db)
             .await
             .unwrap();

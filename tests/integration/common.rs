@@ -34,8 +34,9 @@ fn test_config(db_name: &str, addr: std::net::SocketAddr, extra: &[(&str, &str)]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    // `{db}` in a value stands for this test's database name (e.g. a DATABASE_URL through a proxy).
     for (k, v) in extra {
-        vars.insert((*k).to_owned(), (*v).to_owned());
+        vars.insert((*k).to_owned(), v.replace("{db}", db_name));
     }
     Config::from_vars(&vars).expect("test configuration is valid")
 }

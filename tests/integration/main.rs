@@ -3,6 +3,7 @@
 
 mod auth;
 mod common;
+mod data_layer;
 mod foundation;
 mod notes;
 mod resilience;

@@ -138,7 +138,7 @@ async fn snapshot(world: &World) -> String {
         "select concat_ws('|', (select string_agg(body || version, ',') from notes),
                                (select string_agg(text || done::text || coalesce(due::text, ''), ',' order by id) from items),
                                (select string_agg(status, ',' order by id) from accounts),
-                               (select count(*)::text from tower_sessions.session))",
+                               (select count(*)::text from sessions))",
     )
     .fetch_one(&world.app.db)
     .await

@@ -1,0 +1,267 @@
+//! The data layer at scale, proved without timing: a heavy user (bench/seed.sql: 5,000 meetings,
+//! 2,000 people, 20,000 items), every main page requested, and what PostgreSQL was asked.
+//!
+//! - Statements: Docket talks to PostgreSQL through a relay that counts the statements it sends
+//!   (`Query` and `Execute` messages of the wire protocol), so a page view's count is exact.
+//! - Reads: the pool's connections are closed after each page (a backend flushes its statistics
+//!   when it exits), and `pg_stat_user_tables` / `pg_stat_user_indexes` then say which tables
+//!   were scanned sequentially and how many rows were read.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use scraper::Selector;
+use sqlx::PgPool;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+use uuid::Uuid;
+
+use crate::common::{Browser, World};
+
+/// A TCP relay in front of PostgreSQL that counts the statements passing through it.
+struct StatementCounter {
+    port: u16,
+    statements: Arc<AtomicUsize>,
+}
+
+impl StatementCounter {
+    async fn start() -> StatementCounter {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(relay(client, counter.clone()));
+            }
+        });
+        StatementCounter { port, statements }
+    }
+
+    fn take(&self) -> usize {
+        self.statements.swap(0, Ordering::SeqCst)
+    }
+}
+
+/// Copies the server's answers back untouched; reads the client's side message by message: the
+/// untyped startup message first, then typed messages (a tag byte and a length).
+async fn relay(client: TcpStream, statements: Arc<AtomicUsize>) -> std::io::Result<()> {
+    let server = TcpStream::connect("127.0.0.1:5432").await?;
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    tokio::spawn(async move { tokio::io::copy(&mut from_server, &mut to_client).await });
+    let len = from_client.read_u32().await?;
+    let mut startup = vec![0; len as usize - 4];
+    from_client.read_exact(&mut startup).await?;
+    to_server.write_u32(len).await?;
+    to_server.write_all(&startup).await?;
+    loop {
+        let tag = from_client.read_u8().await?;
+        let len = from_client.read_u32().await?;
+        let mut body = vec![0; len as usize - 4];
+        from_client.read_exact(&mut body).await?;
+        // A simple query, or the execution of a prepared statement: one statement each.
+        if tag == b'Q' || tag == b'E' {
+            statements.fetch_add(1, Ordering::SeqCst);
+        }
+        to_server.write_u8(tag).await?;
+        to_server.write_u32(len).await?;
+        to_server.write_all(&body).await?;
+    }
+}
+
+/// A Docket whose every statement goes through `counter`, with the heavy user signed in.
+async fn heavy_user(counter: &StatementCounter) -> (World, Browser, PgPool) {
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/{{db}}?sslmode=disable",
+        counter.port
+    );
+    let world = World::with(&[("DOCKET_SYNC_WORKER", "false"), ("DATABASE_URL", &url)]).await;
+    let browser = Browser::new(&world.app);
+    browser.sign_in("google", "ada@northwind.example").await;
+    let admin = PgPool::connect(&format!(
+        "postgres://postgres@127.0.0.1:5432/{}",
+        world.app.db_name
+    ))
+    .await
+    .unwrap();
+    // The benchmark's seed, without psql's meta-commands.
+    let seed: String = include_str!("../../bench/seed.sql")
+        .lines()
+        .filter(|l| !l.starts_with('\\'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    sqlx::raw_sql(&seed).execute(&admin).await.unwrap();
+    (world, browser, admin)
+}
+
+/// Ends Docket's connections and waits until their processes are gone: a backend flushes its
+/// statistics on the way out, so the counters are complete afterwards.
+async fn flush_docket_statistics(admin: &PgPool, db_name: &str) {
+    let pids: Vec<i32> = sqlx::query_scalar(
+        "select pid from pg_stat_activity where datname = $1 and application_name = 'docket'",
+    )
+    .bind(db_name)
+    .fetch_all(admin)
+    .await
+    .unwrap();
+    for pid in &pids {
+        sqlx::query("select pg_terminate_backend($1)")
+            .bind(pid)
+            .execute(admin)
+            .await
+            .unwrap();
+    }
+    for pid in pids {
+        let status = format!("/proc/{pid}/status");
+        for _ in 0..500 {
+            let state = std::fs::read_to_string(&status).unwrap_or_default();
+            if state.is_empty() || state.contains("State:\tZ") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Per table: sequential scans, and rows read (by sequential scans and through indexes).
+async fn table_reads(admin: &PgPool) -> Vec<(String, i64, i64, i64)> {
+    sqlx::query("select pg_stat_clear_snapshot()")
+        .execute(admin)
+        .await
+        .unwrap();
+    sqlx::query_as(
+        "select t.relname::text, t.n_live_tup, coalesce(t.seq_scan, 0),
+                coalesce(t.seq_tup_read, 0) + coalesce(sum(i.idx_tup_read), 0)::bigint
+         from pg_stat_user_tables t left join pg_stat_user_indexes i on i.relid = t.relid
+         where t.schemaname = 'public' and t.relname <> '_sqlx_migrations'
+         group by t.relid, t.relname, t.n_live_tup, t.seq_scan, t.seq_tup_read
+         order by t.relname",
+    )
+    .fetch_all(admin)
+    .await
+    .unwrap()
+}
+
+async fn one(admin: &PgPool, sql: &str) -> Uuid {
+    sqlx::query_scalar(sql).fetch_one(admin).await.unwrap()
+}
+
+/// The pages a user lives in, at the heavy user's busiest spots.
+async fn main_pages(admin: &PgPool) -> Vec<(&'static str, String)> {
+    let meeting = one(
+        admin,
+        "select m.id from meetings m join notes n on n.meeting_id = m.id
+         where m.series_id is not null order by m.starts_at desc limit 1",
+    )
+    .await;
+    let person = one(
+        admin,
+        "select person_id from attendees a join people p on p.id = a.person_id
+         where not p.is_me group by person_id order by count(*) desc limit 1",
+    )
+    .await;
+    let organization = one(
+        admin,
+        "select organization_id from people where organization_id is not null
+         group by organization_id order by count(*) desc limit 1",
+    )
+    .await;
+    vec![
+        ("Today", "/".to_owned()),
+        ("meeting", format!("/meetings/{meeting}")),
+        ("person", format!("/people/{person}")),
+        ("action items", "/action-items".to_owned()),
+        ("search", "/search?q=budget".to_owned()),
+        ("people", "/people".to_owned()),
+        ("meetings", "/meetings".to_owned()),
+        ("past meetings", "/meetings?when=past".to_owned()),
+        ("decisions", "/decisions".to_owned()),
+        ("organizations", "/organizations".to_owned()),
+        ("organization", format!("/organizations/{organization}")),
+    ]
+}
+
+/// What a page shows: its list entries and table rows.
+async fn rows_shown(browser: &Browser, path: &str) -> usize {
+    let doc = browser.get_html(path).await;
+    let shown = doc
+        .select(&Selector::parse("main li, main tr").unwrap())
+        .count();
+    assert!(shown > 0, "{path} shows nothing: the seed did not reach it");
+    shown
+}
+
+/// The pages people load all day cost at most two statements each, session and layout included.
+#[tokio::test]
+async fn a_page_view_sends_at_most_two_statements() {
+    let counter = StatementCounter::start().await;
+    let (world, browser, admin) = heavy_user(&counter).await;
+    let pages = main_pages(&admin).await;
+    let mut report = Vec::new();
+    for (name, path) in &pages {
+        // The first view may prepare statements on a fresh connection; count the second.
+        browser.get_html(path).await;
+        counter.take();
+        let doc = browser.get_html(path).await;
+        let statements = counter.take();
+        assert!(
+            doc.select(&Selector::parse("h1").unwrap()).count() == 1,
+            "{path} is a whole page"
+        );
+        report.push(format!("{name} {statements}"));
+        if ["Today", "meeting", "person", "action items", "search"].contains(name) {
+            assert!(
+                statements <= 2,
+                "{name} ({path}) sent {statements} statements: {report:?}"
+            );
+        }
+    }
+    eprintln!("statements per page view: {report:?}");
+    drop(world);
+}
+
+/// With a heavy user, no page scans a table of theirs sequentially, and the rows PostgreSQL reads
+/// stay within a fixed multiple of the rows the page shows.
+#[tokio::test]
+async fn pages_read_what_they_show_through_indexes() {
+    let counter = StatementCounter::start().await;
+    let (world, browser, admin) = heavy_user(&counter).await;
+    let db_name = world.app.db_name.clone();
+    let pages = main_pages(&admin).await;
+    // Plans and caches settle on a first pass, which is not measured.
+    for (_, path) in &pages {
+        browser.get_html(path).await;
+    }
+    let mut failures = Vec::new();
+    for (name, path) in &pages {
+        flush_docket_statistics(&admin, &db_name).await;
+        let before = table_reads(&admin).await;
+        let shown = rows_shown(&browser, path).await;
+        flush_docket_statistics(&admin, &db_name).await;
+        let after = table_reads(&admin).await;
+        let mut read = 0;
+        for ((table, live, seq_before, read_before), (_, _, seq_after, read_after)) in
+            before.iter().zip(&after)
+        {
+            read += read_after - read_before;
+            // Tables of a few rows are read whole by design (it beats an index); the ones that
+            // grow with a user's history never are.
+            if *live >= 1_000 && seq_after > seq_before {
+                failures.push(format!("{name} ({path}) scanned {table} sequentially"));
+            }
+        }
+        let bound = 30 * shown as i64 + 500;
+        eprintln!("{name}: {read} rows read for {shown} shown (bound {bound})");
+        if read > bound {
+            failures.push(format!(
+                "{name} ({path}) read {read} rows to show {shown} (bound {bound})"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
