@@ -17,17 +17,20 @@ begin;
 create function pg_temp.u(key text) returns double precision
     language sql immutable as $$ select (hashtext(key)::bigint + 2147483648) / 4294967296.0 $$;
 
--- The signed-in user (bench/run signs in once, so there is exactly one account).
+-- The signed-in user whose account has no calendar yet (bench/run signs in once; the data-layer
+-- test signs in two users and seeds both, one after the other).
 create temp table ctx on commit drop as
 select a.user_id, a.id as account_id, u.email, u.name,
        gen_random_uuid() as calendar_id, gen_random_uuid() as me_id,
        (now() at time zone 'UTC')::date as today
 from accounts a join users u on u.id = a.user_id
+where not exists (select 1 from calendars c where c.account_id = a.id)
+order by a.created_at
 limit 1;
 
 do $$ begin
     if (select count(*) from ctx) <> 1 then
-        raise exception 'no signed-in account to seed (sign in first)';
+        raise exception 'no signed-in account without a calendar to seed (sign in first)';
     end if;
 end $$;
 

@@ -10,7 +10,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::FromRow;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::{
@@ -29,11 +29,13 @@ struct Filter {
     person: Option<String>,
     organization: Option<String>,
     series: Option<String>,
-    page: Option<String>,
+    after: Option<String>,
 }
 
-#[derive(FromRow)]
+#[derive(Deserialize)]
 struct DecisionRow {
+    id: Uuid,
+    recorded_at: DateTime<Utc>,
     text: String,
     meeting_id: Option<Uuid>,
     note_id: Uuid,
@@ -54,10 +56,30 @@ struct DecisionsPage {
     layout: Layout,
     decisions: Vec<DecisionRow>,
     filtered: bool,
-    page: u32,
-    has_next: bool,
+    /// The next page's cursor, and whether this is a later page.
+    next: Option<String>,
+    paged: bool,
     query_without_page: String,
 }
+
+/// Decisions newest first in the order they were recorded: a keyset over the
+/// `(user, kind, created_at)` index; the filters are optional (`null` means any).
+const DECISIONS: &str = "select coalesce(json_agg(r), '[]') from (
+    select i.id, i.created_at as recorded_at, i.text, i.meeting_id, i.note_id,
+           m.title as meeting_title, coalesce(m.starts_at, i.created_at) as decided_at,
+           coalesce((select string_agg(coalesce(p.name, p.email), ', ' order by coalesce(p.name, p.email))
+                     from attendees a join people p on p.id = a.person_id
+                     where a.meeting_id = i.meeting_id and not p.is_me), '') as people
+    from items i left join meetings m on m.id = i.meeting_id
+    where i.user_id = $1 and i.kind = 'decision' and not i.removed
+      and ($2::uuid is null or exists (select 1 from attendees a
+            where a.meeting_id = i.meeting_id and a.person_id = $2))
+      and ($3::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
+            where a.meeting_id = i.meeting_id and p.organization_id = $3))
+      and ($4::uuid is null or m.series_id = $4)
+      and ($5::timestamptz is null or (i.created_at, i.id) < ($5, $6))
+    order by i.created_at desc, i.id desc
+    limit $7) r";
 
 const PAGE_SIZE: i64 = 100;
 
@@ -69,32 +91,22 @@ async fn log(
     let person = params::optional_id("person", &f.person)?;
     let organization = params::optional_id("organization", &f.organization)?;
     let series = params::optional_id("series", &f.series)?;
-    let page = params::page(&f.page)?;
-    let mut rows: Vec<DecisionRow> = sqlx::query_as(
-        "select i.text, i.meeting_id, i.note_id, m.title as meeting_title,
-                coalesce(m.starts_at, i.created_at) as decided_at,
-                coalesce((select string_agg(coalesce(p.name, p.email), ', ' order by coalesce(p.name, p.email))
-                          from attendees a join people p on p.id = a.person_id
-                          where a.meeting_id = i.meeting_id and not p.is_me), '') as people
-         from items i left join meetings m on m.id = i.meeting_id
-         where i.user_id = $1 and i.kind = 'decision' and not i.removed
-           and ($2::uuid is null or exists (select 1 from attendees a where a.meeting_id = i.meeting_id and a.person_id = $2))
-           and ($3::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
-                                            where a.meeting_id = i.meeting_id and p.organization_id = $3))
-           and ($4::uuid is null or m.series_id = $4)
-         order by decided_at desc, i.line
-         limit $5 offset $6",
-    )
-    .bind(user.id)
-    .bind(person)
-    .bind(organization)
-    .bind(series)
-    .bind(PAGE_SIZE + 1)
-    .bind(i64::from(page - 1) * PAGE_SIZE)
-    .fetch_all(&state.db)
-    .await?;
-    let has_next = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
+    let after = params::after_time(&f.after)?;
+    let Json(mut rows): Json<Vec<DecisionRow>> = sqlx::query_scalar(DECISIONS)
+        .bind(user.id)
+        .bind(person)
+        .bind(organization)
+        .bind(series)
+        .bind(after.map(|(at, _)| at))
+        .bind(after.map(|(_, id)| id))
+        .bind(PAGE_SIZE + 1)
+        .fetch_one(&state.db)
+        .await?;
+    let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
+        rows.truncate(PAGE_SIZE as usize);
+        let last = rows.last().expect("a full page");
+        params::time_cursor(last.recorded_at, last.id)
+    });
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
@@ -112,8 +124,8 @@ async fn log(
         layout: Layout::for_user(&user, "Decisions", "decisions"),
         decisions: rows,
         filtered: person.is_some() || organization.is_some() || series.is_some(),
-        page,
-        has_next,
+        next,
+        paged: after.is_some(),
         query_without_page,
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))

@@ -13,7 +13,7 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
-use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::{
@@ -30,7 +30,8 @@ pub fn router() -> Router<AppState> {
         .route("/items/{id}", post(edit))
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// An item as lists show it (a row of the `item_rows` view).
+#[derive(Debug, Clone, Deserialize)]
 pub struct ItemView {
     pub id: Uuid,
     pub kind: String,
@@ -84,82 +85,29 @@ impl ItemView {
     }
 }
 
-pub fn select<'a>() -> QueryBuilder<'a, Postgres> {
-    QueryBuilder::new(
-        "select i.id, i.kind, i.text, i.done, i.answer, i.due, i.hints, i.assignee_id,
-                coalesce(p.name, p.email) as assignee_name, p.is_me as assignee_is_me,
-                i.meeting_id, m.title as meeting_title, m.starts_at as meeting_at, i.note_id
-         from items i left join people p on p.id = i.assignee_id left join meetings m on m.id = i.meeting_id
-         where not i.removed and ",
+/// The live items of a note, in line order.
+pub async fn for_note(
+    db: &sqlx::PgPool,
+    user_id: Uuid,
+    note_id: Uuid,
+) -> sqlx::Result<Vec<ItemView>> {
+    let Json(items) = sqlx::query_scalar(
+        "select coalesce(json_agg(i), '[]') from (
+            select * from item_rows i
+            where i.user_id = $1 and i.note_id = $2 and not i.removed
+            order by i.line) i",
     )
-}
-
-pub async fn for_meeting(
-    db: &PgPool,
-    user_id: Uuid,
-    meeting_id: Uuid,
-) -> sqlx::Result<Vec<ItemView>> {
-    let mut q = select();
-    q.push("i.user_id = ")
-        .push_bind(user_id)
-        .push(" and i.meeting_id = ")
-        .push_bind(meeting_id)
-        .push(" order by i.line");
-    q.build_query_as().fetch_all(db).await
-}
-
-/// What matters from earlier meetings of the same series or with the same people: open items,
-/// open questions, and decisions of the last 60 days.
-pub async fn carried_forward(
-    db: &PgPool,
-    user_id: Uuid,
-    meeting_id: Uuid,
-    starts_at: DateTime<Utc>,
-    series_id: Option<Uuid>,
-) -> sqlx::Result<Vec<ItemView>> {
-    // The earlier meetings that matter: same series, or sharing someone other than the user.
-    // Found first (a few dozen meetings), so the items are looked up by index.
-    let mut q = select();
-    q.push("i.user_id = ")
-        .push_bind(user_id)
-        .push(
-            " and i.meeting_id in (
-                select a.meeting_id from attendees a
-                where a.user_id = ",
-        )
-        .push_bind(user_id)
-        .push(
-            " and a.person_id in (
-                    select a2.person_id from attendees a2 join people p2 on p2.id = a2.person_id
-                    where a2.meeting_id = ",
-        )
-        .push_bind(meeting_id)
-        .push(
-            " and not p2.is_me)
-                union
-                select s.id from meetings s where s.user_id = ",
-        )
-        .push_bind(user_id)
-        .push(" and s.series_id = ")
-        .push_bind(series_id)
-        .push(")")
-        .push(" and m.id <> ")
-        .push_bind(meeting_id)
-        .push(" and m.starts_at < ")
-        .push_bind(starts_at)
-        .push(
-            " and ((i.kind in ('action', 'question') and not i.done)
-                   or (i.kind = 'decision' and m.starts_at > ",
-        )
-        .push_bind(starts_at - chrono::Duration::days(60))
-        .push(")) order by m.starts_at desc, i.line limit 30");
-    q.build_query_as().fetch_all(db).await
+    .bind(user_id)
+    .bind(note_id)
+    .fetch_one(db)
+    .await?;
+    Ok(items)
 }
 
 #[derive(Deserialize)]
 struct Filter {
     filter: Option<String>,
-    page: Option<String>,
+    after: Option<String>,
 }
 
 /// Items per page of the action-items review.
@@ -180,9 +128,27 @@ struct ActionItemsPage {
     groups: Vec<Group>,
     total: usize,
     back: String,
-    page: u32,
-    has_next: bool,
+    /// The next page's cursor, and whether this is a later page.
+    next: Option<String>,
+    paged: bool,
 }
+
+/// Action items soonest due first (so overdue ones lead; undated last), then by id: a keyset
+/// over the `(user, kind, done, due)` index. `$2` picks the filter; `$4`/`$5` are the cursor
+/// (the last row's due date, null when undated, and its id).
+const ACTION_ITEMS: &str = "select coalesce(json_agg(r), '[]') from (
+    select * from item_rows i
+    where i.user_id = $1 and i.kind = 'action' and not i.removed
+      and i.done = ($2 = 'done')
+      and case $2 when 'mine' then coalesce(i.assignee_is_me, false)
+                  when 'others' then i.assignee_id is not null and not coalesce(i.assignee_is_me, false)
+                  when 'overdue' then i.due < $3
+                  else true end
+      and ($5::uuid is null
+           or ($4::date is not null and ((i.due, i.id) > ($4, $5) or i.due is null))
+           or ($4::date is null and i.due is null and i.id > $5))
+    order by i.due nulls last, i.id
+    limit $6) r";
 
 const FILTERS: [&str; 5] = ["open", "mine", "others", "overdue", "done"];
 
@@ -201,28 +167,31 @@ async fn action_items(
             FILTERS.join(", ")
         )));
     }
-    let page = params::page(&f.page)?;
+    // The cursor's key is the last due date, or `undated`.
+    let after = params::after_text(&f.after)?
+        .map(|(due, id)| match due.as_str() {
+            "undated" => Ok((None, id)),
+            _ => params::optional_date("The page link's date", &Some(due)).map(|d| (d, id)),
+        })
+        .transpose()?;
     let today = time::local_date(Utc::now(), time::zone(&user.time_zone));
-    let mut q = select();
-    q.push("i.user_id = ")
-        .push_bind(user.id)
-        .push(" and i.kind = 'action'");
-    match filter.as_str() {
-        "done" => q.push(" and i.done"),
-        "mine" => q.push(" and not i.done and p.is_me"),
-        "others" => q.push(" and not i.done and i.assignee_id is not null and not p.is_me"),
-        "overdue" => q.push(" and not i.done and i.due < ").push_bind(today),
-        _ => q.push(" and not i.done"),
-    };
-    q.push(" order by (i.due < ")
-        .push_bind(today)
-        .push(") desc nulls last, i.due nulls last, m.starts_at desc nulls last, i.id limit ")
-        .push_bind(PAGE_SIZE + 1)
-        .push(" offset ")
-        .push_bind(i64::from(page - 1) * PAGE_SIZE);
-    let mut items: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
-    let has_next = items.len() as i64 > PAGE_SIZE;
-    items.truncate(PAGE_SIZE as usize);
+    let Json(mut items): Json<Vec<ItemView>> = sqlx::query_scalar(ACTION_ITEMS)
+        .bind(user.id)
+        .bind(&filter)
+        .bind(today)
+        .bind(after.and_then(|(due, _)| due))
+        .bind(after.map(|(_, id)| id))
+        .bind(PAGE_SIZE + 1)
+        .fetch_one(&state.db)
+        .await?;
+    let next = (items.len() as i64 > PAGE_SIZE).then(|| {
+        items.truncate(PAGE_SIZE as usize);
+        let last = items.last().expect("a full page");
+        let due = last
+            .due
+            .map_or_else(|| "undated".to_owned(), |d| d.to_string());
+        params::cursor(&due, last.id)
+    });
     let total = items.len();
     // You first, unassigned last, everyone else by name.
     let mut groups: BTreeMap<(u8, String), Group> = BTreeMap::new();
@@ -249,8 +218,8 @@ async fn action_items(
         filter,
         groups: groups.into_values().collect(),
         total,
-        page,
-        has_next,
+        next,
+        paged: after.is_some(),
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }

@@ -12,14 +12,14 @@ use axum::{
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
-use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgPool, types::Json};
 use uuid::Uuid;
 
 use crate::{
     AppState,
     auth::session::SignedIn,
     http::{AppError, AppResult, layout::Layout, params},
-    items::{self, ItemView},
+    items::ItemView,
     markdown,
     notes::{self, Saved, Target},
     time,
@@ -32,8 +32,8 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}/notes", post(save_notes))
 }
 
-/// One line of an agenda or a meeting list.
-#[derive(Debug, Clone, FromRow)]
+/// One line of an agenda or a meeting list (a row of the `meeting_rows` view).
+#[derive(Debug, Clone, Deserialize)]
 pub struct MeetingRow {
     pub id: Uuid,
     pub title: String,
@@ -109,24 +109,10 @@ pub fn lines(rows: Vec<MeetingRow>, tz: Tz) -> Vec<MeetingLine> {
         .collect()
 }
 
-/// The select list of [`MeetingRow`], to which callers add their conditions.
-pub fn rows_query<'a>() -> QueryBuilder<'a, Postgres> {
-    QueryBuilder::new(
-        "select m.id, m.title, m.starts_at, m.ends_at, m.all_day, m.start_date, m.join_url, m.status, m.is_meeting,
-            coalesce(who.people, '') as people, coalesce(who.people_count, 0) as people_count,
-            s.title as series_title
-         from meetings m
-         left join series s on s.id = m.series_id
-         -- One pass over each meeting's attendees for both the names and the count.
-         left join lateral (
-             select string_agg(coalesce(p.name, p.email), ', '
-                               order by a.is_organizer desc, coalesce(p.name, p.email)) as people,
-                    count(*) as people_count
-             from attendees a join people p on p.id = a.person_id
-             where a.meeting_id = m.id and not p.is_me) who on true
-         where ",
-    )
-}
+/// Agendas and lists find meetings by start time; an event that began more than this many days
+/// before a window is not looked for in it (a long holiday block still shows for its first
+/// five weeks).
+pub const LONGEST_EVENT_DAYS: i32 = 35;
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -138,7 +124,7 @@ pub struct ListQuery {
     person: Option<String>,
     organization: Option<String>,
     series: Option<String>,
-    page: Option<String>,
+    after: Option<String>,
 }
 
 #[derive(Template)]
@@ -150,10 +136,57 @@ struct ListPage {
     from: String,
     to: String,
     filter_label: Option<String>,
-    page: u32,
-    has_next: bool,
+    /// The next page's cursor, and whether this is a later page.
+    next: Option<String>,
+    paged: bool,
     query_without_page: String,
 }
+
+/// One page of the meetings list with the names its filters refer to, in one statement.
+#[derive(FromRow)]
+struct ListData {
+    rows: Json<Vec<MeetingRow>>,
+    person: Option<String>,
+    organization: Option<String>,
+    series: Option<String>,
+}
+
+/// Past meetings newest first, upcoming ones soonest first, from the cursor on; the filters are
+/// optional (`null` means any) so the statement is one fixed text.
+const LIST_PAST: &str = "select
+    coalesce((select json_agg(r) from (
+        select * from meeting_rows m
+        where m.user_id = $1 and m.status <> 'cancelled' and m.starts_at < $2
+          and ($3::timestamptz is null or m.starts_at >= $3)
+          and ($4::timestamptz is null or m.starts_at < $4)
+          and ($5::uuid is null or exists (select 1 from attendees a
+                where a.user_id = $1 and a.meeting_id = m.id and a.person_id = $5))
+          and ($6::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
+                where a.user_id = $1 and a.meeting_id = m.id and p.organization_id = $6))
+          and ($7::uuid is null or m.series_id = $7)
+          and ($8::timestamptz is null or (m.starts_at, m.id) < ($8, $9))
+        order by m.starts_at desc, m.id desc limit $10) r), '[]') as rows,
+    (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
+    (select name from organizations where user_id = $1 and id = $6) as organization,
+    (select title from series where user_id = $1 and id = $7) as series";
+
+const LIST_UPCOMING: &str = "select
+    coalesce((select json_agg(r) from (
+        select * from meeting_rows m
+        where m.user_id = $1 and m.status <> 'cancelled'
+          and m.starts_at >= $2 - make_interval(days => $11) and m.ends_at >= $2
+          and ($3::timestamptz is null or m.starts_at >= $3)
+          and ($4::timestamptz is null or m.starts_at < $4)
+          and ($5::uuid is null or exists (select 1 from attendees a
+                where a.user_id = $1 and a.meeting_id = m.id and a.person_id = $5))
+          and ($6::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
+                where a.user_id = $1 and a.meeting_id = m.id and p.organization_id = $6))
+          and ($7::uuid is null or m.series_id = $7)
+          and ($8::timestamptz is null or (m.starts_at, m.id) > ($8, $9))
+        order by m.starts_at, m.id limit $10) r), '[]') as rows,
+    (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
+    (select name from organizations where user_id = $1 and id = $6) as organization,
+    (select title from series where user_id = $1 and id = $7) as series";
 
 async fn list(
     State(state): State<AppState>,
@@ -174,66 +207,35 @@ async fn list(
     let person = params::optional_id("person", &q.person)?;
     let organization = params::optional_id("organization", &q.organization)?;
     let series = params::optional_id("series", &q.series)?;
-    let page = params::page(&q.page)?;
+    let after = params::after_time(&q.after)?;
     let tz = time::zone(&user.time_zone);
-
-    let mut query = rows_query();
-    query
-        .push("m.user_id = ")
-        .push_bind(user.id)
-        .push(" and m.status <> 'cancelled'");
-    let now = Utc::now();
-    if past {
-        query.push(" and m.starts_at < ").push_bind(now);
-    } else {
-        query.push(" and m.ends_at >= ").push_bind(now);
-    }
-    if let Some(from) = from {
-        query
-            .push(" and m.starts_at >= ")
-            .push_bind(day_start(from, tz));
-    }
-    if let Some(to) = to {
-        query
-            .push(" and m.starts_at < ")
-            .push_bind(day_start(to + Duration::days(1), tz));
-    }
-    if let Some(person) = person {
-        query
-            .push(
-                " and exists (select 1 from attendees a where a.meeting_id = m.id and a.user_id = ",
-            )
-            .push_bind(user.id)
-            .push(" and a.person_id = ")
-            .push_bind(person)
-            .push(")");
-    }
-    if let Some(organization) = organization {
-        query
-            .push(" and exists (select 1 from attendees a join people p on p.id = a.person_id where a.meeting_id = m.id and p.user_id = ")
-            .push_bind(user.id)
-            .push(" and p.organization_id = ")
-            .push_bind(organization)
-            .push(")");
-    }
-    if let Some(series) = series {
-        query.push(" and m.series_id = ").push_bind(series);
-    }
-    query.push(if past {
-        " order by m.starts_at desc"
-    } else {
-        " order by m.starts_at"
+    let data: ListData = sqlx::query_as(if past { LIST_PAST } else { LIST_UPCOMING })
+        .bind(user.id)
+        .bind(Utc::now())
+        .bind(from.map(|d| day_start(d, tz)))
+        .bind(to.map(|d| day_start(d + Duration::days(1), tz)))
+        .bind(person)
+        .bind(organization)
+        .bind(series)
+        .bind(after.map(|(at, _)| at))
+        .bind(after.map(|(_, id)| id))
+        .bind(PAGE_SIZE + 1)
+        .bind(LONGEST_EVENT_DAYS)
+        .fetch_one(&state.db)
+        .await?;
+    let mut rows = data.rows.0;
+    let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
+        rows.truncate(PAGE_SIZE as usize);
+        let last = rows.last().expect("a full page");
+        params::time_cursor(last.starts_at, last.id)
     });
-    query
-        .push(" limit ")
-        .push_bind(PAGE_SIZE + 1)
-        .push(" offset ")
-        .push_bind(i64::from(page - 1) * PAGE_SIZE);
-    let mut rows: Vec<MeetingRow> = query.build_query_as().fetch_all(&state.db).await?;
-    let has_next = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-
-    let filter_label = filter_label(&state.db, user.id, person, organization, series).await?;
+    let missing = |name: Option<String>| name.ok_or(AppError::NotFound);
+    let filter_label = match (person, organization, series) {
+        (Some(_), _, _) => Some(format!("with {}", missing(data.person)?)),
+        (_, Some(_), _) => Some(format!("with people from {}", missing(data.organization)?)),
+        (_, _, Some(_)) => Some(format!("in the series “{}”", missing(data.series)?)),
+        _ => None,
+    };
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
@@ -257,8 +259,8 @@ async fn list(
         from: from.map(|d| d.to_string()).unwrap_or_default(),
         to: to.map(|d| d.to_string()).unwrap_or_default(),
         filter_label,
-        page,
-        has_next,
+        next,
+        paged: after.is_some(),
         query_without_page,
     };
     Ok(Html(page_view.render().map_err(anyhow::Error::from)?))
@@ -272,51 +274,6 @@ fn day_start(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
             || date.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
             |t| t.with_timezone(&Utc),
         )
-}
-
-/// "with Charles Babbage", "at Acme", "in Ada / Charles 1:1": what a filter means, for the heading.
-async fn filter_label(
-    db: &PgPool,
-    user_id: Uuid,
-    person: Option<Uuid>,
-    organization: Option<Uuid>,
-    series: Option<Uuid>,
-) -> AppResult<Option<String>> {
-    if let Some(id) = person {
-        let name: Option<String> = sqlx::query_scalar(
-            "select coalesce(name, email) from people where id = $1 and user_id = $2",
-        )
-        .bind(id)
-        .bind(user_id)
-        .fetch_optional(db)
-        .await?;
-        return Ok(Some(format!("with {}", name.ok_or(AppError::NotFound)?)));
-    }
-    if let Some(id) = organization {
-        let name: Option<String> =
-            sqlx::query_scalar("select name from organizations where id = $1 and user_id = $2")
-                .bind(id)
-                .bind(user_id)
-                .fetch_optional(db)
-                .await?;
-        return Ok(Some(format!(
-            "with people from {}",
-            name.ok_or(AppError::NotFound)?
-        )));
-    }
-    if let Some(id) = series {
-        let name: Option<String> =
-            sqlx::query_scalar("select title from series where id = $1 and user_id = $2")
-                .bind(id)
-                .bind(user_id)
-                .fetch_optional(db)
-                .await?;
-        return Ok(Some(format!(
-            "in the series “{}”",
-            name.ok_or(AppError::NotFound)?
-        )));
-    }
-    Ok(None)
 }
 
 #[derive(Debug, FromRow)]
@@ -338,7 +295,85 @@ struct MeetingDetail {
     calendar_name: String,
 }
 
-#[derive(Debug, FromRow)]
+/// The meeting page's data in one statement: the meeting, its note, attendees and items, what
+/// carries forward, and its neighbours in the series.
+#[derive(FromRow)]
+struct MeetingData {
+    #[sqlx(flatten)]
+    meeting: MeetingDetail,
+    note_body: Option<String>,
+    note_version: Option<i32>,
+    attendees: Json<Vec<AttendeeView>>,
+    items: Json<Vec<ItemView>>,
+    carried: Json<Vec<ItemView>>,
+    previous: Option<Json<Neighbour>>,
+    next: Option<Json<Neighbour>>,
+}
+
+#[derive(Deserialize)]
+struct Neighbour {
+    id: Uuid,
+    starts_at: DateTime<Utc>,
+}
+
+/// Items carried forward are read from at most this many earlier meetings of the series, and at
+/// most [`CARRIED_PER_PERSON`] open items of each attendee: bounded however long the history.
+const CARRIED_FROM_SERIES: i64 = 10;
+const CARRIED_PER_PERSON: i64 = 5;
+
+const MEETING_PAGE: &str = "select m.id, m.title, m.description, m.location, m.starts_at, m.ends_at, m.all_day,
+        m.start_date, m.end_date, m.status, m.join_url, m.html_link, m.series_id,
+        s.title as series_title, c.name as calendar_name,
+        n.body as note_body, n.version as note_version,
+        coalesce((select json_agg(a) from (
+            select p.id as person_id, coalesce(p.name, p.email) as name, p.email, a.response_status,
+                   a.is_organizer, p.is_me, o.name as organization
+            from attendees a join people p on p.id = a.person_id
+            left join organizations o on o.id = p.organization_id
+            where a.meeting_id = m.id and a.user_id = $1
+            order by a.is_organizer desc, p.is_me, coalesce(p.name, p.email)) a), '[]') as attendees,
+        coalesce((select json_agg(i) from (
+            select * from item_rows i
+            where i.user_id = $1 and i.meeting_id = m.id and not i.removed
+            order by i.line) i), '[]') as items,
+        -- What carries forward: open items, open questions and recent decisions from the last
+        -- meetings of the series, and what the other attendees still owe from anywhere.
+        coalesce((select json_agg(c) from (
+            select * from item_rows i
+            where i.user_id = $1 and not i.removed and i.meeting_at < m.starts_at
+              and ((i.kind in ('action', 'question') and not i.done)
+                   or (i.kind = 'decision' and i.meeting_at > m.starts_at - interval '60 days'))
+              and i.id in (
+                  select si.id from (
+                      select e.id from meetings e
+                      where e.user_id = $1 and e.series_id = m.series_id and e.starts_at < m.starts_at
+                      order by e.starts_at desc limit $3) e
+                  join items si on si.user_id = $1 and si.meeting_id = e.id and not si.removed
+                  union all
+                  select owed.id from attendees a
+                  join people p on p.id = a.person_id and not p.is_me
+                  cross join lateral (
+                      select oi.id from items oi
+                      where oi.user_id = $1 and oi.assignee_id = a.person_id and oi.kind = 'action'
+                        and not oi.done and not oi.removed
+                      order by oi.due nulls last limit $4) owed
+                  where a.meeting_id = m.id and a.user_id = $1)
+            order by i.meeting_at desc, i.line limit 30) c), '[]') as carried,
+        (select json_build_object('id', e.id, 'starts_at', e.starts_at) from meetings e
+         where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
+           and e.starts_at < m.starts_at
+         order by e.starts_at desc limit 1) as previous,
+        (select json_build_object('id', e.id, 'starts_at', e.starts_at) from meetings e
+         where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
+           and e.starts_at > m.starts_at
+         order by e.starts_at limit 1) as next
+     from meetings m
+     join calendars c on c.id = m.calendar_id
+     left join series s on s.id = m.series_id
+     left join notes n on n.user_id = m.user_id and n.meeting_id = m.id
+     where m.id = $2 and m.user_id = $1";
+
+#[derive(Debug, Deserialize)]
 pub struct AttendeeView {
     pub person_id: Uuid,
     pub name: String,
@@ -380,18 +415,15 @@ struct MeetingPage {
     back: String,
 }
 
-async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingDetail> {
-    sqlx::query_as(
-        "select m.id, m.title, m.description, m.location, m.starts_at, m.ends_at, m.all_day, m.start_date, m.end_date,
-                m.status, m.join_url, m.html_link, m.series_id, s.title as series_title, c.name as calendar_name
-         from meetings m join calendars c on c.id = m.calendar_id left join series s on s.id = m.series_id
-         where m.id = $1 and m.user_id = $2",
-    )
-    .bind(id)
-    .bind(user_id)
-    .fetch_optional(db)
-    .await?
-    .ok_or(AppError::NotFound)
+async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData> {
+    sqlx::query_as(MEETING_PAGE)
+        .bind(user_id)
+        .bind(id)
+        .bind(CARRIED_FROM_SERIES)
+        .bind(CARRIED_PER_PERSON)
+        .fetch_optional(db)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 fn when_label(m: &MeetingDetail, tz: Tz) -> String {
@@ -414,87 +446,35 @@ fn when_label(m: &MeetingDetail, tz: Tz) -> String {
     }
 }
 
-pub async fn attendees(
-    db: &PgPool,
-    user_id: Uuid,
-    meeting_id: Uuid,
-) -> sqlx::Result<Vec<AttendeeView>> {
-    sqlx::query_as(
-        "select p.id as person_id, coalesce(p.name, p.email) as name, p.email, a.response_status, a.is_organizer, p.is_me,
-                o.name as organization
-         from attendees a join people p on p.id = a.person_id left join organizations o on o.id = p.organization_id
-         where a.meeting_id = $1 and a.user_id = $2
-         order by a.is_organizer desc, p.is_me, coalesce(p.name, p.email)",
-    )
-    .bind(meeting_id)
-    .bind(user_id)
-    .fetch_all(db)
-    .await
-}
-
-async fn neighbour(
-    db: &PgPool,
-    user_id: Uuid,
-    m: &MeetingDetail,
-    later: bool,
-) -> sqlx::Result<Option<(Uuid, String)>> {
-    let Some(series) = m.series_id else {
-        return Ok(None);
-    };
-    let sql = if later {
-        "select id, starts_at from meetings where user_id = $1 and series_id = $2 and status <> 'cancelled' and starts_at > $3 order by starts_at limit 1"
-    } else {
-        "select id, starts_at from meetings where user_id = $1 and series_id = $2 and status <> 'cancelled' and starts_at < $3 order by starts_at desc limit 1"
-    };
-    let row: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(sql)
-        .bind(user_id)
-        .bind(series)
-        .bind(m.starts_at)
-        .fetch_optional(db)
-        .await?;
-    Ok(row.map(|(id, at)| (id, time::day(at.date_naive()))))
-}
-
 async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<MeetingPage> {
     let tz = time::zone(&user.time_zone);
-    let meeting = load(&state.db, user.id, id).await?;
-    let note = notes::for_meeting(&state.db, user.id, id).await?;
-    let (note_body, note_version) = note
-        .as_ref()
-        .map_or((String::new(), 0), |n| (n.body.clone(), n.version));
-    let own = items::for_meeting(&state.db, user.id, id).await?;
+    let data = load(&state.db, user.id, id).await?;
+    let meeting = data.meeting;
+    let note_body = data.note_body.unwrap_or_default();
     let (mut actions, mut decisions, mut questions) = (Vec::new(), Vec::new(), Vec::new());
-    for item in own {
+    for item in data.items.0 {
         match item.kind.as_str() {
             "decision" => decisions.push(item),
             "question" => questions.push(item),
             _ => actions.push(item),
         }
     }
+    let neighbour =
+        |n: Option<Json<Neighbour>>| n.map(|n| (n.0.id, time::day(n.0.starts_at.date_naive())));
     Ok(MeetingPage {
         layout: Layout::for_user(user, &meeting.title, "meetings"),
         when: when_label(&meeting, tz),
         description_html: markdown::description(&meeting.description),
-        attendees: attendees(&state.db, user.id, id).await?,
-        note_html: note
-            .as_ref()
-            .map(|n| markdown::render(&n.body))
-            .unwrap_or_default(),
+        attendees: data.attendees.0,
+        note_html: markdown::render(&note_body),
         note_body,
-        note_version,
+        note_version: data.note_version.unwrap_or(0),
         actions,
         decisions,
         questions,
-        carried: items::carried_forward(
-            &state.db,
-            user.id,
-            id,
-            meeting.starts_at,
-            meeting.series_id,
-        )
-        .await?,
-        previous: neighbour(&state.db, user.id, &meeting, false).await?,
-        next: neighbour(&state.db, user.id, &meeting, true).await?,
+        carried: data.carried.0,
+        previous: neighbour(data.previous),
+        next: neighbour(data.next),
         back: format!("/meetings/{id}"),
         meeting,
     })
@@ -562,7 +542,7 @@ async fn save_notes(
         Saved::Saved(_) => Ok(Redirect::to(&format!("/meetings/{id}#notes")).into_response()),
         Saved::NotFound => Err(AppError::NotFound),
         Saved::Conflict { current } => {
-            let meeting = load(&state.db, user.id, id).await?;
+            let meeting = load(&state.db, user.id, id).await?.meeting;
             let page = ConflictPage {
                 layout: Layout::for_user(
                     &user,

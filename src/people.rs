@@ -10,14 +10,14 @@ use axum::{
 };
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
-use sqlx::FromRow;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::{
     AppState,
     auth::session::SignedIn,
     http::{AppError, AppResult, layout::Layout, params},
-    items::{self, ItemView},
+    items::ItemView,
     meetings::{self, MeetingLine, MeetingRow, PAGE_SIZE},
     time,
 };
@@ -30,20 +30,25 @@ pub fn router() -> Router<AppState> {
         .route("/organizations/{id}", get(organization))
 }
 
+/// Open items are counted up to this many on lists ("50+"): an exact count would read a
+/// person's whole backlog for one number.
+pub const COUNT_CAP: i64 = 50;
+
 #[derive(Deserialize)]
 struct IndexQuery {
     q: Option<String>,
-    page: Option<String>,
+    after: Option<String>,
 }
 
-#[derive(FromRow)]
+#[derive(Deserialize)]
 pub struct PersonRow {
     pub id: Uuid,
     pub name: String,
     pub email: String,
     pub organization_id: Option<Uuid>,
     pub organization: Option<String>,
-    pub meetings: i64,
+    /// Maintained by the database as attendees come and go (migrations/0008).
+    pub meetings: i32,
     pub open_items: i64,
     pub last_met: Option<DateTime<Utc>>,
 }
@@ -54,7 +59,32 @@ impl PersonRow {
             .map(|d| time::day(d.date_naive()))
             .unwrap_or_default()
     }
+
+    pub fn open_items_label(&self) -> String {
+        capped(self.open_items)
+    }
 }
+
+/// "12", or "50+" at the cap.
+pub fn capped(n: i64) -> String {
+    if n >= COUNT_CAP {
+        format!("{COUNT_CAP}+")
+    } else {
+        n.to_string()
+    }
+}
+
+/// The columns of a [`PersonRow`] for person `p`: each a bounded index read (a capped count of
+/// open items, the latest past meeting).
+const PERSON_COLUMNS: &str = "p.id, coalesce(p.name, p.email) as name, p.email, p.organization_id,
+    (select o.name from organizations o where o.id = p.organization_id) as organization,
+    p.meeting_count as meetings,
+    (select count(*) from (select 1 from items i
+        where i.user_id = p.user_id and i.assignee_id = p.id and i.kind = 'action'
+          and not i.done and not i.removed limit 50) capped) as open_items,
+    (select max(a.starts_at) from (select a.starts_at from attendees a
+        where a.user_id = p.user_id and a.person_id = p.id and a.starts_at < now()
+        order by a.starts_at desc limit 1) a) as last_met";
 
 #[derive(Template)]
 #[template(path = "people.html")]
@@ -62,62 +92,77 @@ struct PeoplePage {
     layout: Layout,
     q: String,
     people: Vec<PersonRow>,
-    page: u32,
-    has_next: bool,
+    next: Option<String>,
+    paged: bool,
 }
 
-const PERSON_ROW: &str = "select p.id, coalesce(p.name, p.email) as name, p.email, p.organization_id, o.name as organization,
-        (select count(*) from attendees a join meetings m on m.id = a.meeting_id
-          where a.person_id = p.id and m.status <> 'cancelled') as meetings,
-        (select count(*) from items i where i.assignee_id = p.id and i.kind = 'action' and not i.done and not i.removed) as open_items,
-        (select max(m.starts_at) from attendees a join meetings m on m.id = a.meeting_id
-          where a.person_id = p.id and m.status <> 'cancelled' and m.starts_at < now()) as last_met
-     from people p left join organizations o on o.id = p.organization_id";
+/// Most met first, then by name: a keyset over `people_directory_idx`. The cursor is the last
+/// row's count and lowercased name; `$2` filters by a substring of name or address (trigram
+/// index).
+fn directory_sql() -> String {
+    format!(
+        "select coalesce(json_agg(r), '[]') from (
+            select {PERSON_COLUMNS}, lower(coalesce(p.name, p.email)) as sort_name
+            from people p
+            where p.user_id = $1 and not p.is_me
+              and ($2 = '' or lower(coalesce(p.name, '') || ' ' || p.email) like '%' || $2 || '%')
+              and ($4::text is null
+                   or p.meeting_count < $3
+                   or (p.meeting_count = $3 and (lower(coalesce(p.name, p.email)), p.id) > ($4, $5)))
+            order by p.meeting_count desc, lower(coalesce(p.name, p.email)), p.id
+            limit $6) r"
+    )
+}
+
+#[derive(Deserialize)]
+struct DirectoryRow {
+    #[serde(flatten)]
+    person: PersonRow,
+    sort_name: String,
+}
 
 async fn index(
     State(state): State<AppState>,
     user: SignedIn,
     Query(q): Query<IndexQuery>,
 ) -> AppResult<Html<String>> {
-    let page = params::page(&q.page)?;
     let search = q.q.unwrap_or_default().trim().to_owned();
-    // Counts for everyone in two aggregate passes, rather than three subqueries per person.
-    let mut rows: Vec<PersonRow> = sqlx::query_as(
-        "with met as (
-             select a.person_id, count(*) as meetings,
-                    max(m.starts_at) filter (where m.starts_at < now()) as last_met
-             from attendees a join meetings m on m.id = a.meeting_id
-             where a.user_id = $1 and m.status <> 'cancelled'
-             group by a.person_id),
-         owed as (
-             select assignee_id, count(*) as open_items from items
-             where user_id = $1 and kind = 'action' and not done and not removed
-             group by assignee_id)
-         select p.id, coalesce(p.name, p.email) as name, p.email, p.organization_id, o.name as organization,
-                coalesce(met.meetings, 0) as meetings, coalesce(owed.open_items, 0) as open_items, met.last_met
-         from people p
-         left join organizations o on o.id = p.organization_id
-         left join met on met.person_id = p.id
-         left join owed on owed.assignee_id = p.id
-         where p.user_id = $1 and not p.is_me
-           and ($2 = '' or p.email ilike '%' || $2 || '%' or coalesce(p.name, '') ilike '%' || $2 || '%')
-         order by meetings desc, name
-         limit $3 offset $4",
-    )
-    .bind(user.id)
-    .bind(search.replace(['%', '_'], ""))
-    .bind(PAGE_SIZE + 1)
-    .bind(i64::from(page - 1) * PAGE_SIZE)
-    .fetch_all(&state.db)
-    .await?;
-    let has_next = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
+    // The cursor's key is "count:name".
+    let after = params::after_text(&q.after)?
+        .map(|(key, id)| {
+            key.split_once(':')
+                .and_then(|(n, name)| Some((n.parse::<i32>().ok()?, name.to_owned(), id)))
+                .ok_or_else(|| {
+                    AppError::BadRequest(
+                        "The page link is damaged (after=…); go back to the first page.".into(),
+                    )
+                })
+        })
+        .transpose()?;
+    let pattern = search.to_lowercase().replace(['%', '_', '\\'], "");
+    let Json(mut rows): Json<Vec<DirectoryRow>> = sqlx::query_scalar(&directory_sql())
+        .bind(user.id)
+        .bind(&pattern)
+        .bind(after.as_ref().map(|(n, _, _)| *n))
+        .bind(after.as_ref().map(|(_, name, _)| name.clone()))
+        .bind(after.as_ref().map(|(_, _, id)| *id))
+        .bind(PAGE_SIZE + 1)
+        .fetch_one(&state.db)
+        .await?;
+    let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
+        rows.truncate(PAGE_SIZE as usize);
+        let last = rows.last().expect("a full page");
+        params::cursor(
+            &format!("{}:{}", last.person.meetings, last.sort_name),
+            last.person.id,
+        )
+    });
     let view = PeoplePage {
         layout: Layout::for_user(&user, "People", "people"),
         q: search,
-        people: rows,
-        page,
-        has_next,
+        people: rows.into_iter().map(|r| r.person).collect(),
+        next,
+        paged: after.is_some(),
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
 }
@@ -126,7 +171,7 @@ async fn index(
 struct PersonQuery {
     from: Option<String>,
     to: Option<String>,
-    page: Option<String>,
+    after: Option<String>,
 }
 
 /// Meetings grouped under their series (or "One-off meetings").
@@ -155,7 +200,7 @@ fn group_by_series(lines: Vec<MeetingLine>) -> Vec<SeriesGroup> {
     groups
 }
 
-#[derive(FromRow)]
+#[derive(Deserialize)]
 struct NoteMention {
     meeting_id: Option<Uuid>,
     note_id: Uuid,
@@ -178,13 +223,95 @@ struct PersonPage {
     past: Vec<SeriesGroup>,
     from: String,
     to: String,
-    page: u32,
-    has_next: bool,
+    next: Option<String>,
+    paged: bool,
     they_owe: Vec<ItemView>,
     i_owe: Vec<ItemView>,
     decisions: Vec<ItemView>,
     mentions: Vec<NoteMention>,
     back: String,
+}
+
+/// Upcoming meetings shown on a person page, and open items listed per side.
+const UPCOMING_TOGETHER: i64 = 20;
+const OPEN_ITEMS_SHOWN: i64 = 20;
+const DECISIONS_SHOWN: i64 = 20;
+const MENTIONS_SHOWN: i64 = 10;
+
+/// Everything a person page shows, in one statement. Meetings together are read from the
+/// attendee rows in time order (`attendees_person_time_idx`); past ones page by keyset.
+#[derive(sqlx::FromRow)]
+struct PersonData {
+    person: Json<PersonRow>,
+    upcoming: Json<Vec<MeetingRow>>,
+    past: Json<Vec<MeetingRow>>,
+    they_owe: Json<Vec<ItemView>>,
+    i_owe: Json<Vec<ItemView>>,
+    decisions: Json<Vec<ItemView>>,
+    mentions: Json<Vec<NoteMention>>,
+}
+
+fn person_sql() -> String {
+    format!(
+        "select row_to_json(pr) as person,
+        coalesce((select json_agg(u) from (
+            select m.* from (
+                select a.meeting_id from attendees a
+                where a.user_id = $1 and a.person_id = p.id
+                  and a.starts_at >= $3 - make_interval(days => $12)
+                order by a.starts_at limit $8 + 10) a
+            join meeting_rows m on m.id = a.meeting_id
+            where m.status <> 'cancelled' and m.ends_at >= $3
+            order by m.starts_at limit $8) u), '[]') as upcoming,
+        coalesce((select json_agg(pm) from (
+            select m.* from attendees a join meeting_rows m on m.id = a.meeting_id
+            where a.user_id = $1 and a.person_id = p.id and a.starts_at < $3
+              and ($4::timestamptz is null or a.starts_at >= $4)
+              and ($5::timestamptz is null or a.starts_at < $5)
+              and ($6::timestamptz is null or (a.starts_at, a.meeting_id) < ($6, $7))
+              and m.status <> 'cancelled'
+            order by a.starts_at desc, a.meeting_id desc limit $9) pm), '[]') as past,
+        coalesce((select json_agg(i) from (
+            select * from item_rows i
+            where i.user_id = $1 and i.assignee_id = p.id and i.kind = 'action'
+              and not i.done and not i.removed
+            order by i.due nulls last limit $10) i), '[]') as they_owe,
+        -- What the user owes them: the user's open items from meetings this person attended.
+        coalesce((select json_agg(i) from (
+            select * from item_rows i
+            where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
+              and i.assignee_id = (select me.id from people me where me.user_id = $1 and me.is_me limit 1)
+              and exists (select 1 from attendees a where a.meeting_id = i.meeting_id and a.person_id = p.id)
+            order by i.due nulls last limit $10) i), '[]') as i_owe,
+        -- Decisions of their latest meetings.
+        coalesce((select json_agg(d) from (
+            select i.* from (
+                select a.meeting_id from attendees a
+                where a.user_id = $1 and a.person_id = p.id and a.starts_at < $3
+                order by a.starts_at desc limit 50) a
+            join item_rows i on i.user_id = $1 and i.meeting_id = a.meeting_id
+            where i.kind = 'decision' and not i.removed
+            order by i.meeting_at desc, i.line limit $11) d), '[]') as decisions,
+        -- Notes with an item assigned to them, or whose text mentions their address (the
+        -- `simple` parser keeps an address as one token, so the text index finds candidates).
+        coalesce((select json_agg(n) from (
+            select n.meeting_id, n.id as note_id,
+                   coalesce(nullif(m.title, ''), nullif(n.title, ''), 'Untitled note') as title, n.updated_at
+            from notes n left join meetings m on m.id = n.meeting_id
+            where n.user_id = $1 and n.id in (
+                select i.note_id from (
+                    select i.note_id from items i
+                    where i.user_id = $1 and i.assignee_id = p.id and not i.removed
+                    order by i.created_at desc limit 50) i
+                union
+                select n2.id from notes n2
+                where n2.user_id = $1 and n2.search @@ plainto_tsquery('simple', p.email)
+                  and position(lower('@' || p.email) in lower(n2.body)) > 0)
+            order by n.updated_at desc limit {MENTIONS_SHOWN}) n), '[]') as mentions
+     from people p
+     cross join lateral (select {PERSON_COLUMNS}) pr
+     where p.user_id = $1 and p.id = $2"
+    )
 }
 
 async fn person(
@@ -196,153 +323,114 @@ async fn person(
     let id = params::id(&id)?;
     let from = params::optional_date("from", &q.from)?;
     let to = params::optional_date("to", &q.to)?;
-    let page = params::page(&q.page)?;
+    let after = params::after_time(&q.after)?;
     let tz = time::zone(&user.time_zone);
-    let person: PersonRow =
-        sqlx::query_as(&format!("{PERSON_ROW} where p.user_id = $1 and p.id = $2"))
-            .bind(user.id)
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?;
-    let now = Utc::now();
-    let together = |upcoming: bool| {
-        let mut q = meetings::rows_query();
-        q.push("m.user_id = ")
-            .push_bind(user.id)
-            .push(" and m.status <> 'cancelled' and exists (select 1 from attendees a where a.meeting_id = m.id and a.person_id = ")
-            .push_bind(id)
-            .push(")");
-        if upcoming {
-            q.push(" and m.ends_at >= ")
-                .push_bind(now)
-                .push(" order by m.starts_at limit 20");
-        } else {
-            q.push(" and m.starts_at < ").push_bind(now);
-            if let Some(from) = from {
-                q.push(" and m.starts_at >= ")
-                    .push_bind(from.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
-            }
-            if let Some(to) = to {
-                q.push(" and m.starts_at < ").push_bind(
-                    (to + Duration::days(1))
-                        .and_hms_opt(0, 0, 0)
-                        .expect("midnight")
-                        .and_utc(),
-                );
-            }
-            q.push(" order by m.starts_at desc limit ")
-                .push_bind(PAGE_SIZE + 1)
-                .push(" offset ")
-                .push_bind(i64::from(page - 1) * PAGE_SIZE);
-        }
-        q
-    };
-    let upcoming: Vec<MeetingRow> = together(true).build_query_as().fetch_all(&state.db).await?;
-    let mut past: Vec<MeetingRow> = together(false)
-        .build_query_as()
-        .fetch_all(&state.db)
-        .await?;
-    let has_next = past.len() as i64 > PAGE_SIZE;
-    past.truncate(PAGE_SIZE as usize);
-
-    let mut q = items::select();
-    q.push("i.user_id = ")
-        .push_bind(user.id)
-        .push(" and i.kind = 'action' and not i.done and i.assignee_id = ")
-        .push_bind(id)
-        .push(" order by i.due nulls last");
-    let they_owe: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
-    // What I owe them: my open items from meetings they attended.
-    let mut q = items::select();
-    q.push("i.user_id = ")
-        .push_bind(user.id)
-        .push(" and i.kind = 'action' and not i.done and p.is_me and i.meeting_id in (select a.meeting_id from attendees a where a.user_id = ")
-        .push_bind(user.id)
-        .push(" and a.person_id = ")
-        .push_bind(id)
-        .push(") order by i.due nulls last");
-    let i_owe: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
-    let mut q = items::select();
-    q.push("i.user_id = ")
-        .push_bind(user.id)
-        .push(" and i.kind = 'decision' and i.meeting_id in (select a.meeting_id from attendees a where a.user_id = ")
-        .push_bind(user.id)
-        .push(" and a.person_id = ")
-        .push_bind(id)
-        .push(") order by m.starts_at desc limit 50");
-    let decisions: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
-    // Notes with an item assigned to them, or whose text mentions their address (the `simple`
-    // text-search parser keeps an e-mail address as one token, so the index finds candidates).
-    let mentions: Vec<NoteMention> = sqlx::query_as(
-        "select n.meeting_id, n.id as note_id,
-                coalesce(nullif(m.title, ''), nullif(n.title, ''), 'Untitled note') as title, n.updated_at
-         from notes n left join meetings m on m.id = n.meeting_id
-         where n.user_id = $1 and n.id in (
-             select i.note_id from items i where i.user_id = $1 and i.assignee_id = $2 and not i.removed
-             union
-             select n2.id from notes n2
-             where n2.user_id = $1 and n2.search @@ plainto_tsquery('simple', $3)
-               and position(lower('@' || $3) in lower(n2.body)) > 0)
-         order by n.updated_at desc
-         limit 50",
-    )
-    .bind(user.id)
-    .bind(id)
-    .bind(&person.email)
-    .fetch_all(&state.db)
-    .await?;
+    let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let data: PersonData = sqlx::query_as(&person_sql())
+        .bind(user.id)
+        .bind(id)
+        .bind(Utc::now())
+        .bind(from.map(midnight))
+        .bind(to.map(|d| midnight(d + Duration::days(1))))
+        .bind(after.map(|(at, _)| at))
+        .bind(after.map(|(_, id)| id))
+        .bind(UPCOMING_TOGETHER)
+        .bind(PAGE_SIZE + 1)
+        .bind(OPEN_ITEMS_SHOWN)
+        .bind(DECISIONS_SHOWN)
+        .bind(meetings::LONGEST_EVENT_DAYS)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let person = data.person.0;
+    let mut past = data.past.0;
+    let next = (past.len() as i64 > PAGE_SIZE).then(|| {
+        past.truncate(PAGE_SIZE as usize);
+        let last = past.last().expect("a full page");
+        params::time_cursor(last.starts_at, last.id)
+    });
     let view = PersonPage {
         layout: Layout::for_user(&user, &person.name, "people"),
-        upcoming: group_by_series(meetings::lines(upcoming, tz)),
+        upcoming: group_by_series(meetings::lines(data.upcoming.0, tz)),
         past: group_by_series(meetings::lines(past, tz)),
         from: from.map(|d| d.to_string()).unwrap_or_default(),
         to: to.map(|d| d.to_string()).unwrap_or_default(),
-        page,
-        has_next,
-        they_owe,
-        i_owe,
-        decisions,
-        mentions,
+        next,
+        paged: after.is_some(),
+        they_owe: data.they_owe.0,
+        i_owe: data.i_owe.0,
+        decisions: data.decisions.0,
+        mentions: data.mentions.0,
         back: format!("/people/{id}"),
         person,
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
 }
 
-#[derive(FromRow)]
+#[derive(Deserialize)]
 struct OrganizationRow {
     id: Uuid,
     name: String,
     domain: String,
+    /// Counted up to [`COUNT_CAP`].
     people: i64,
-    meetings: i64,
 }
 
-const ORGANIZATION_ROW: &str = "select o.id, o.name, o.domain,
-        (select count(*) from people p where p.organization_id = o.id) as people,
-        (select count(distinct a.meeting_id) from attendees a join people p on p.id = a.person_id
-           join meetings m on m.id = a.meeting_id
-          where p.organization_id = o.id and m.status <> 'cancelled') as meetings
-     from organizations o";
+impl OrganizationRow {
+    fn people_label(&self) -> String {
+        capped(self.people)
+    }
+}
+
+const ORGANIZATION_COLUMNS: &str = "o.id, o.name, o.domain,
+    (select count(*) from (select 1 from people p
+        where p.user_id = o.user_id and p.organization_id = o.id limit 50) capped) as people";
+
+#[derive(Deserialize)]
+struct OrganizationsQuery {
+    after: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "organizations.html")]
 struct OrganizationsPage {
     layout: Layout,
     organizations: Vec<OrganizationRow>,
+    next: Option<String>,
+    paged: bool,
 }
 
-async fn organizations(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<String>> {
-    let rows: Vec<OrganizationRow> = sqlx::query_as(&format!(
-        "{ORGANIZATION_ROW} where o.user_id = $1 order by meetings desc, o.name limit 500"
+/// Organizations by name, a keyset over `organizations_user_name_idx`.
+const ORGANIZATIONS_PAGE: i64 = 100;
+
+async fn organizations(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<OrganizationsQuery>,
+) -> AppResult<Html<String>> {
+    let after = params::after_text(&q.after)?;
+    let Json(mut rows): Json<Vec<OrganizationRow>> = sqlx::query_scalar(&format!(
+        "select coalesce(json_agg(r), '[]') from (
+            select {ORGANIZATION_COLUMNS} from organizations o
+            where o.user_id = $1 and ($2::text is null or (lower(o.name), o.id) > ($2, $3))
+            order by lower(o.name), o.id limit $4) r"
     ))
     .bind(user.id)
-    .fetch_all(&state.db)
+    .bind(after.as_ref().map(|(name, _)| name.clone()))
+    .bind(after.as_ref().map(|(_, id)| *id))
+    .bind(ORGANIZATIONS_PAGE + 1)
+    .fetch_one(&state.db)
     .await?;
+    let next = (rows.len() as i64 > ORGANIZATIONS_PAGE).then(|| {
+        rows.truncate(ORGANIZATIONS_PAGE as usize);
+        let last = rows.last().expect("a full page");
+        params::cursor(&last.name.to_lowercase(), last.id)
+    });
     let view = OrganizationsPage {
         layout: Layout::for_user(&user, "Organizations", "organizations"),
         organizations: rows,
+        next,
+        paged: after.is_some(),
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
 }
@@ -359,6 +447,54 @@ struct OrganizationPage {
     back: String,
 }
 
+/// An organization page in one statement. Its people are the most met 50; meetings, open items
+/// and decisions come from those people's latest meetings and backlogs, a few each.
+#[derive(sqlx::FromRow)]
+struct OrganizationData {
+    organization: Json<OrganizationRow>,
+    people: Json<Vec<PersonRow>>,
+    meetings: Json<Vec<MeetingRow>>,
+    open_items: Json<Vec<ItemView>>,
+    decisions: Json<Vec<ItemView>>,
+}
+
+fn organization_sql() -> String {
+    format!(
+        "with member as (
+             select p.id from people p where p.user_id = $1 and p.organization_id = $2
+             order by p.meeting_count desc, p.id limit 50),
+         recent as (
+             select distinct r.meeting_id, r.starts_at from member
+             cross join lateral (
+                 select a.meeting_id, a.starts_at from attendees a
+                 where a.user_id = $1 and a.person_id = member.id
+                 order by a.starts_at desc limit 20) r
+             order by r.starts_at desc limit 50)
+         select row_to_json(org) as organization,
+            coalesce((select json_agg(pr) from (
+                select {PERSON_COLUMNS} from member join people p on p.id = member.id
+                order by p.meeting_count desc, name) pr), '[]') as people,
+            coalesce((select json_agg(m) from (
+                select m.* from recent join meeting_rows m on m.id = recent.meeting_id
+                where m.status <> 'cancelled'
+                order by m.starts_at desc limit 50) m), '[]') as meetings,
+            coalesce((select json_agg(i) from (
+                select i.* from member cross join lateral (
+                    select * from item_rows i
+                    where i.user_id = $1 and i.assignee_id = member.id and i.kind = 'action'
+                      and not i.done and not i.removed
+                    order by i.due nulls last limit 5) i
+                order by i.due nulls last limit 50) i), '[]') as open_items,
+            coalesce((select json_agg(d) from (
+                select i.* from recent join item_rows i
+                    on i.user_id = $1 and i.meeting_id = recent.meeting_id
+                where i.kind = 'decision' and not i.removed
+                order by i.meeting_at desc, i.line limit 50) d), '[]') as decisions
+         from (select {ORGANIZATION_COLUMNS} from organizations o
+               where o.user_id = $1 and o.id = $2) org"
+    )
+}
+
 async fn organization(
     State(state): State<AppState>,
     user: SignedIn,
@@ -366,50 +502,21 @@ async fn organization(
 ) -> AppResult<Html<String>> {
     let id = params::id(&id)?;
     let tz = time::zone(&user.time_zone);
-    let organization: OrganizationRow = sqlx::query_as(&format!(
-        "{ORGANIZATION_ROW} where o.user_id = $1 and o.id = $2"
-    ))
-    .bind(user.id)
-    .bind(id)
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let people: Vec<PersonRow> = sqlx::query_as(&format!(
-        "{PERSON_ROW} where p.user_id = $1 and p.organization_id = $2 order by meetings desc, name"
-    ))
-    .bind(user.id)
-    .bind(id)
-    .fetch_all(&state.db)
-    .await?;
-    let mut q = meetings::rows_query();
-    q.push("m.user_id = ")
-        .push_bind(user.id)
-        .push(" and m.status <> 'cancelled' and exists (select 1 from attendees a join people p on p.id = a.person_id where a.meeting_id = m.id and p.organization_id = ")
-        .push_bind(id)
-        .push(") order by m.starts_at desc limit 50");
-    let rows: Vec<MeetingRow> = q.build_query_as().fetch_all(&state.db).await?;
-    let mut q = items::select();
-    q.push("i.user_id = ")
-        .push_bind(user.id)
-        .push(" and i.kind = 'action' and not i.done and p.organization_id = ")
-        .push_bind(id)
-        .push(" order by i.due nulls last");
-    let open_items: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
-    let mut q = items::select();
-    q.push("i.user_id = ")
-        .push_bind(user.id)
-        .push(" and i.kind = 'decision' and exists (select 1 from attendees a join people p2 on p2.id = a.person_id where a.meeting_id = i.meeting_id and p2.organization_id = ")
-        .push_bind(id)
-        .push(") order by m.starts_at desc limit 50");
-    let decisions: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
+    let data: OrganizationData = sqlx::query_as(&organization_sql())
+        .bind(user.id)
+        .bind(id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let organization = data.organization.0;
     let view = OrganizationPage {
         layout: Layout::for_user(&user, &organization.name, "organizations"),
         back: format!("/organizations/{id}"),
         organization,
-        people,
-        meetings: meetings::lines(rows, tz),
-        open_items,
-        decisions,
+        people: data.people.0,
+        meetings: meetings::lines(data.meetings.0, tz),
+        open_items: data.open_items.0,
+        decisions: data.decisions.0,
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
 }

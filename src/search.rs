@@ -32,13 +32,60 @@ struct SearchQuery {
 const START: char = '\u{2}';
 const STOP: char = '\u{3}';
 
+/// A search hit. `id` is the meeting, the note (of a note or an item) or the person; items and
+/// notes also carry the meeting they belong to, if any.
 #[derive(FromRow)]
 struct Hit {
     kind: String,
     id: Uuid,
+    meeting_id: Option<Uuid>,
     title: String,
     snippet: String,
 }
+
+/// Each kind contributes at most this many candidates to the ranking, so a common word costs
+/// the same in a long history as in a short one (the best 50 are then shown with snippets).
+const CANDIDATES_PER_KIND: i64 = 200;
+
+const SEARCH: &str = "with candidates as (
+        (select 'meeting' as kind, m.id, m.id as meeting_id, m.id as source,
+                ts_rank(m.search, websearch_to_tsquery('simple', $2)) * 1.2 as rank
+         from meetings m
+         where m.user_id = $1 and m.search @@ websearch_to_tsquery('simple', $2) and m.status <> 'cancelled'
+         limit $3)
+        union all
+        (select 'note', n.id, n.meeting_id, n.id, ts_rank(n.search, websearch_to_tsquery('simple', $2)) * 1.1
+         from notes n where n.user_id = $1 and n.search @@ websearch_to_tsquery('simple', $2)
+         limit $3)
+        union all
+        (select i.kind, i.note_id, i.meeting_id, i.id, ts_rank(i.search, websearch_to_tsquery('simple', $2))
+         from items i
+         where i.user_id = $1 and not i.removed and i.search @@ websearch_to_tsquery('simple', $2)
+         limit $3)
+        union all
+        (select 'person', p.id, null, p.id, ts_rank(p.search, websearch_to_tsquery('simple', $2)) * 1.3
+         from people p where p.user_id = $1 and p.search @@ websearch_to_tsquery('simple', $2)
+         limit $3)),
+     best as (select * from candidates order by rank desc limit 50)
+     -- Titles and snippets for the best 50 only, each looked up by primary key.
+     select b.kind, b.id, b.meeting_id, d.title,
+            ts_headline('simple', d.text, websearch_to_tsquery('simple', $2),
+                'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=25, MinWords=8, MaxFragments=2') as snippet
+     from best b
+     cross join lateral (
+         select m.title, m.title || ' — ' || m.description || ' ' || m.location as text
+         from meetings m where b.kind = 'meeting' and m.id = b.source
+         union all
+         select coalesce((select nm.title from meetings nm where nm.id = n.meeting_id),
+                         nullif(n.title, ''), 'Untitled note'), n.body
+         from notes n where b.kind = 'note' and n.id = b.source
+         union all
+         select i.text, i.text
+         from items i where b.kind in ('action', 'decision', 'question') and i.id = b.source
+         union all
+         select coalesce(p.name, p.email), coalesce(p.name, '') || ' ' || p.email
+         from people p where b.kind = 'person' and p.id = b.source) d
+     order by b.rank desc";
 
 /// A piece of a snippet, highlighted or not.
 pub struct Piece {
@@ -101,55 +148,28 @@ async fn search(
     let hits: Vec<Hit> = if q.is_empty() {
         Vec::new()
     } else {
-        // Rank first, then build snippets for the 50 best only: ts_headline is the costly part.
-        sqlx::query_as(
-            "with q as (select websearch_to_tsquery('simple', $2) as query),
-             opts as (select 'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=25, MinWords=8, MaxFragments=2' as o),
-             best as (
-                select 'meeting' as kind, m.id as id, m.id as source, ts_rank(m.search, q.query) * 1.2 as rank
-                from meetings m, q where m.user_id = $1 and m.search @@ q.query and m.status <> 'cancelled'
-                union all
-                select case when n.meeting_id is null then 'standalone-note' else 'note' end, coalesce(n.meeting_id, n.id), n.id,
-                       ts_rank(n.search, q.query) * 1.1
-                from notes n, q where n.user_id = $1 and n.search @@ q.query
-                union all
-                select i.kind, coalesce(i.meeting_id, i.note_id), i.id, ts_rank(i.search, q.query)
-                from items i, q where i.user_id = $1 and not i.removed and i.search @@ q.query
-                union all
-                select 'person', p.id, p.id, ts_rank(p.search, q.query) * 1.3
-                from people p, q where p.user_id = $1 and p.search @@ q.query
-                order by rank desc
-                limit 50)
-             select b.kind, b.id,
-                    coalesce(m.title, case when n.meeting_id is not null then nm.title end, nullif(n.title, ''), i.text,
-                             p.name, p.email, 'Untitled note') as title,
-                    ts_headline('simple',
-                        coalesce(m.title || ' — ' || m.description || ' ' || m.location, n.body, i.text,
-                                 coalesce(p.name, '') || ' ' || p.email, ''),
-                        q.query, opts.o) as snippet
-             from best b cross join q cross join opts
-             left join meetings m on b.kind = 'meeting' and m.id = b.source
-             left join notes n on b.kind in ('note', 'standalone-note') and n.id = b.source
-             left join meetings nm on nm.id = n.meeting_id
-             left join items i on b.kind in ('action', 'decision', 'question') and i.id = b.source
-             left join people p on b.kind = 'person' and p.id = b.source
-             order by b.rank desc",
-        )
-        .bind(user.id)
-        .bind(&q)
-        .fetch_all(&state.db)
-        .await?
+        sqlx::query_as(SEARCH)
+            .bind(user.id)
+            .bind(&q)
+            .bind(CANDIDATES_PER_KIND)
+            .fetch_all(&state.db)
+            .await?
     };
     let results = hits
         .into_iter()
         .map(|h| {
+            // Notes and items link to their meeting, or to the standalone note they sit in.
+            let place = match h.meeting_id {
+                Some(meeting) => format!("/meetings/{meeting}"),
+                None => format!("/notes/{}", h.id),
+            };
             let (kind, link) = match h.kind.as_str() {
                 "meeting" => ("Meeting", format!("/meetings/{}", h.id)),
-                "note" => ("Notes", format!("/meetings/{}#notes", h.id)),
-                "standalone-note" => ("Note", format!("/notes/{}", h.id)),
-                "action" => ("Action item", format!("/meetings/{}", h.id)),
-                "decision" => ("Decision", format!("/meetings/{}", h.id)),
-                "question" => ("Question", format!("/meetings/{}", h.id)),
+                "note" if h.meeting_id.is_some() => ("Notes", format!("{place}#notes")),
+                "note" => ("Note", place),
+                "action" => ("Action item", place),
+                "decision" => ("Decision", place),
+                "question" => ("Question", place),
                 _ => ("Person", format!("/people/{}", h.id)),
             };
             Result {

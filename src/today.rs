@@ -4,12 +4,13 @@
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use sqlx::types::Json;
 
 use crate::{
     AppState,
     auth::session::SignedIn,
     http::{AppResult, layout::Layout},
-    items::{self, ItemView},
+    items::ItemView,
     meetings::{self, MeetingLine, MeetingRow},
     time,
 };
@@ -40,15 +41,8 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
     let today = time::local_date(now, tz);
     let start = midnight(today, tz);
     let end = midnight(today + Duration::days(DAYS_AHEAD), tz);
-    let mut q = meetings::rows_query();
-    q.push("m.user_id = ")
-        .push_bind(user.id)
-        .push(" and m.status <> 'cancelled' and m.ends_at > ")
-        .push_bind(start)
-        .push(" and m.starts_at < ")
-        .push_bind(end)
-        .push(" order by m.all_day desc, m.starts_at limit 500");
-    let rows: Vec<MeetingRow> = q.build_query_as().fetch_all(&state.db).await?;
+    let data = agenda(&state.db, user.id, start, end, today + Duration::days(7)).await?;
+    let rows = data.agenda.0;
     let next_meeting = rows
         .iter()
         .find(|m| m.is_meeting && !m.all_day && m.ends_at > now)
@@ -75,13 +69,7 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
         days[offset as usize].meetings.push(line);
     }
 
-    let mut q = items::select();
-    q.push("i.user_id = ")
-        .push_bind(user.id)
-        .push(" and i.kind = 'action' and not i.done and i.due <= ")
-        .push_bind(today + Duration::days(7))
-        .push(" order by i.due, i.line limit 30");
-    let follow_up: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
+    let follow_up = data.follow_up.0;
 
     let page = TodayPage {
         layout: Layout::for_user(&user, "Today", "today"),
@@ -92,6 +80,46 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
         back: "/".into(),
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
+}
+
+/// Everything Today shows, in one statement: the meetings overlapping the window and the open
+/// action items due by `due_by`.
+#[derive(sqlx::FromRow)]
+struct Agenda {
+    agenda: Json<Vec<MeetingRow>>,
+    follow_up: Json<Vec<ItemView>>,
+}
+
+/// Meetings that overlap `[start, end)`. Events longer than [`meetings::LONGEST_EVENT_DAYS`] that
+/// began before it are left out, so the read is a range of the start-time index.
+async fn agenda(
+    db: &sqlx::PgPool,
+    user_id: uuid::Uuid,
+    start: chrono::DateTime<Utc>,
+    end: chrono::DateTime<Utc>,
+    due_by: NaiveDate,
+) -> sqlx::Result<Agenda> {
+    sqlx::query_as(
+        "select
+            coalesce((select json_agg(a) from (
+                select * from meeting_rows m
+                where m.user_id = $1 and m.status <> 'cancelled'
+                  and m.starts_at >= $2 - make_interval(days => $5) and m.starts_at < $3
+                  and m.ends_at > $2
+                order by m.all_day desc, m.starts_at limit 500) a), '[]') as agenda,
+            coalesce((select json_agg(f) from (
+                select * from item_rows i
+                where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
+                  and i.due <= $4
+                order by i.due, i.line limit 30) f), '[]') as follow_up",
+    )
+    .bind(user_id)
+    .bind(start)
+    .bind(end)
+    .bind(due_by)
+    .bind(meetings::LONGEST_EVENT_DAYS)
+    .fetch_one(db)
+    .await
 }
 
 fn midnight(date: NaiveDate, tz: chrono_tz::Tz) -> chrono::DateTime<Utc> {

@@ -1,7 +1,7 @@
 //! Parsing query and form values by hand, so a bad value gets a message that says which field
 //! and why (axum's extractor rejections are terse and technical).
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use uuid::Uuid;
 
 use super::AppError;
@@ -48,6 +48,50 @@ pub fn page(raw: &Option<String>) -> Result<u32, AppError> {
     }
 }
 
+/// Where a keyset-paginated list goes on: the sort key of the last row shown, then its id
+/// (`key~id`). Lists read a page from there through an index, never skipping rows with OFFSET.
+pub fn cursor(key: &str, id: Uuid) -> String {
+    format!("{key}~{id}")
+}
+
+/// A cursor over a time-ordered list.
+pub fn time_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    cursor(&at.to_rfc3339_opts(SecondsFormat::Micros, true), id)
+}
+
+fn split_cursor(raw: &Option<String>) -> Result<Option<(&str, Uuid)>, AppError> {
+    let Some(raw) = raw.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    raw.rsplit_once('~')
+        .and_then(|(key, id)| Some((key, Uuid::parse_str(id).ok()?)))
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::BadRequest(
+                "The page link is damaged (after=…); go back to the first page.".into(),
+            )
+        })
+}
+
+/// The `after` cursor of a time-ordered list.
+pub fn after_time(raw: &Option<String>) -> Result<Option<(DateTime<Utc>, Uuid)>, AppError> {
+    match split_cursor(raw)? {
+        None => Ok(None),
+        Some((key, id)) => DateTime::parse_from_rfc3339(key)
+            .map(|at| Some((at.with_timezone(&Utc), id)))
+            .map_err(|_| {
+                AppError::BadRequest(
+                    "The page link is damaged (after=…); go back to the first page.".into(),
+                )
+            }),
+    }
+}
+
+/// The `after` cursor of a list ordered by text (a name).
+pub fn after_text(raw: &Option<String>) -> Result<Option<(String, Uuid)>, AppError> {
+    Ok(split_cursor(raw)?.map(|(key, id)| (key.to_owned(), id)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +107,26 @@ mod tests {
             assert!(page(&Some(bad.into())).is_err(), "{bad}");
         }
         assert_eq!(page(&None).unwrap(), 1);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_damaged_ones_are_clear_errors() {
+        let id = Uuid::new_v4();
+        let at = Utc::now();
+        let raw = Some(time_cursor(at, id));
+        assert_eq!(after_time(&raw).unwrap(), Some((at, id)));
+        let named = Some(cursor("Ada ~ Lovelace", id));
+        assert_eq!(
+            after_text(&named).unwrap(),
+            Some(("Ada ~ Lovelace".into(), id))
+        );
+        for bad in [
+            "x",
+            "2026-01-01~nope",
+            "yesterday~00000000-0000-0000-0000-000000000000",
+        ] {
+            assert!(after_time(&Some(bad.into())).is_err(), "{bad}");
+        }
+        assert_eq!(after_time(&None).unwrap(), None);
     }
 }

@@ -113,13 +113,7 @@ async fn show(
     if let Some(meeting) = note.meeting_id {
         return Ok(Redirect::to(&format!("/meetings/{meeting}#notes")).into_response());
     }
-    let mut q = items::select();
-    q.push("i.user_id = ")
-        .push_bind(user.id)
-        .push(" and i.note_id = ")
-        .push_bind(id)
-        .push(" order by i.line");
-    let items: Vec<ItemView> = q.build_query_as().fetch_all(&state.db).await?;
+    let items = items::for_note(&state.db, user.id, id).await?;
     let title = if note.title.is_empty() {
         "Untitled note".to_owned()
     } else {

@@ -74,8 +74,9 @@ async fn relay(client: TcpStream, statements: Arc<AtomicUsize>) -> std::io::Resu
     }
 }
 
-/// A Docket whose every statement goes through `counter`, with the heavy user signed in.
-async fn heavy_user(counter: &StatementCounter) -> (World, Browser, PgPool) {
+/// A Docket whose every statement goes through `counter`, with two heavy users (the second so
+/// that the planner sees a table shared by tenants, as in production); the first is signed in.
+async fn heavy_users(counter: &StatementCounter) -> (World, Browser, PgPool) {
     let url = format!(
         "postgres://postgres@127.0.0.1:{}/{{db}}?sslmode=disable",
         counter.port
@@ -83,6 +84,9 @@ async fn heavy_user(counter: &StatementCounter) -> (World, Browser, PgPool) {
     let world = World::with(&[("DOCKET_SYNC_WORKER", "false"), ("DATABASE_URL", &url)]).await;
     let browser = Browser::new(&world.app);
     browser.sign_in("google", "ada@northwind.example").await;
+    Browser::new(&world.app)
+        .sign_in("google", "alan@bletchley.example")
+        .await;
     let admin = PgPool::connect(&format!(
         "postgres://postgres@127.0.0.1:5432/{}",
         world.app.db_name
@@ -95,7 +99,10 @@ async fn heavy_user(counter: &StatementCounter) -> (World, Browser, PgPool) {
         .filter(|l| !l.starts_with('\\'))
         .collect::<Vec<_>>()
         .join("\n");
-    sqlx::raw_sql(&seed).execute(&admin).await.unwrap();
+    // Each run seeds the earliest signed-in account that has no calendar yet: Ada, then Alan.
+    for _ in 0..2 {
+        sqlx::raw_sql(&seed).execute(&admin).await.unwrap();
+    }
     (world, browser, admin)
 }
 
@@ -196,49 +203,28 @@ async fn rows_shown(browser: &Browser, path: &str) -> usize {
     shown
 }
 
-/// The pages people load all day cost at most two statements each, session and layout included.
+/// On a heavy user's data, the pages people load all day cost at most two statements each
+/// (session and layout included), no page scans a table that grows with a user's history
+/// sequentially, and the rows PostgreSQL reads stay within a fixed multiple of the rows shown.
 #[tokio::test]
-async fn a_page_view_sends_at_most_two_statements() {
+async fn pages_cost_what_they_show_not_the_users_history() {
     let counter = StatementCounter::start().await;
-    let (world, browser, admin) = heavy_user(&counter).await;
+    let (world, browser, admin) = heavy_users(&counter).await;
+    let db_name = world.app.db_name.clone();
     let pages = main_pages(&admin).await;
+    let mut failures = Vec::new();
     let mut report = Vec::new();
     for (name, path) in &pages {
         // The first view may prepare statements on a fresh connection; count the second.
         browser.get_html(path).await;
         counter.take();
-        let doc = browser.get_html(path).await;
-        let statements = counter.take();
-        assert!(
-            doc.select(&Selector::parse("h1").unwrap()).count() == 1,
-            "{path} is a whole page"
-        );
-        report.push(format!("{name} {statements}"));
-        if ["Today", "meeting", "person", "action items", "search"].contains(name) {
-            assert!(
-                statements <= 2,
-                "{name} ({path}) sent {statements} statements: {report:?}"
-            );
-        }
-    }
-    eprintln!("statements per page view: {report:?}");
-    drop(world);
-}
-
-/// With a heavy user, no page scans a table of theirs sequentially, and the rows PostgreSQL reads
-/// stay within a fixed multiple of the rows the page shows.
-#[tokio::test]
-async fn pages_read_what_they_show_through_indexes() {
-    let counter = StatementCounter::start().await;
-    let (world, browser, admin) = heavy_user(&counter).await;
-    let db_name = world.app.db_name.clone();
-    let pages = main_pages(&admin).await;
-    // Plans and caches settle on a first pass, which is not measured.
-    for (_, path) in &pages {
         browser.get_html(path).await;
-    }
-    let mut failures = Vec::new();
-    for (name, path) in &pages {
+        let statements = counter.take();
+        let limited = ["Today", "meeting", "person", "action items", "search"].contains(name);
+        if limited && statements > 2 {
+            failures.push(format!("{name} ({path}) sent {statements} statements"));
+        }
+
         flush_docket_statistics(&admin, &db_name).await;
         let before = table_reads(&admin).await;
         let shown = rows_shown(&browser, path).await;
@@ -255,13 +241,22 @@ async fn pages_read_what_they_show_through_indexes() {
                 failures.push(format!("{name} ({path}) scanned {table} sequentially"));
             }
         }
-        let bound = 30 * shown as i64 + 500;
-        eprintln!("{name}: {read} rows read for {shown} shown (bound {bound})");
+        let bound = ROWS_READ_PER_ROW_SHOWN * shown as i64 + ROWS_READ_PER_PAGE;
+        report.push(format!(
+            "{name}: {statements} statements, {read} rows read for {shown} shown"
+        ));
         if read > bound {
             failures.push(format!(
                 "{name} ({path}) read {read} rows to show {shown} (bound {bound})"
             ));
         }
     }
-    assert!(failures.is_empty(), "{failures:#?}");
+    eprintln!("{report:#?}");
+    assert!(failures.is_empty(), "{failures:#?}\n{report:#?}");
 }
+
+/// The bound on rows read: a fixed multiple of the rows a page shows (each shown row costs a few
+/// index probes: its attendees, its assignee, its meeting), plus a constant for the session,
+/// the layout and the page's own header.
+const ROWS_READ_PER_ROW_SHOWN: i64 = 30;
+const ROWS_READ_PER_PAGE: i64 = 500;
