@@ -14,7 +14,7 @@
 begin;
 
 -- u(x): a deterministic "random" number in [0, 1) from a text key.
-create function pg_temp.u(key text) returns double precision
+create or replace function pg_temp.u(key text) returns double precision
     language sql immutable as $$ select (hashtext(key)::bigint + 2147483648) / 4294967296.0 $$;
 
 -- The signed-in user whose account has no calendar yet (bench/run signs in once; the data-layer

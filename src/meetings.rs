@@ -45,7 +45,6 @@ pub struct MeetingRow {
     pub status: String,
     pub is_meeting: bool,
     pub people: String,
-    pub people_count: i64,
     pub series_title: Option<String>,
 }
 

@@ -30,10 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/organizations/{id}", get(organization))
 }
 
-/// Open items are counted up to this many on lists ("50+"): an exact count would read a
-/// person's whole backlog for one number.
-pub const COUNT_CAP: i64 = 50;
-
 #[derive(Deserialize)]
 struct IndexQuery {
     q: Option<String>,
@@ -47,9 +43,9 @@ pub struct PersonRow {
     pub email: String,
     pub organization_id: Option<Uuid>,
     pub organization: Option<String>,
-    /// Maintained by the database as attendees come and go (migrations/0008).
+    /// Both maintained by the database as attendees and items come and go (migrations/0008).
     pub meetings: i32,
-    pub open_items: i64,
+    pub open_items: i32,
     pub last_met: Option<DateTime<Utc>>,
 }
 
@@ -59,29 +55,14 @@ impl PersonRow {
             .map(|d| time::day(d.date_naive()))
             .unwrap_or_default()
     }
-
-    pub fn open_items_label(&self) -> String {
-        capped(self.open_items)
-    }
 }
 
-/// "12", or "50+" at the cap.
-pub fn capped(n: i64) -> String {
-    if n >= COUNT_CAP {
-        format!("{COUNT_CAP}+")
-    } else {
-        n.to_string()
-    }
-}
-
-/// The columns of a [`PersonRow`] for person `p`: each a bounded index read (a capped count of
-/// open items, the latest past meeting).
+/// The columns of a [`PersonRow`] for person `p` and their organization `o`: the counts are kept up to date by the
+/// database (migrations/0008); "last met" is one probe of the attendee time index.
 const PERSON_COLUMNS: &str = "p.id, coalesce(p.name, p.email) as name, p.email, p.organization_id,
-    (select o.name from organizations o where o.id = p.organization_id) as organization,
+    o.name as organization,
     p.meeting_count as meetings,
-    (select count(*) from (select 1 from items i
-        where i.user_id = p.user_id and i.assignee_id = p.id and i.kind = 'action'
-          and not i.done and not i.removed limit 50) capped) as open_items,
+    p.open_item_count as open_items,
     (select max(a.starts_at) from (select a.starts_at from attendees a
         where a.user_id = p.user_id and a.person_id = p.id and a.starts_at < now()
         order by a.starts_at desc limit 1) a) as last_met";
@@ -103,7 +84,7 @@ fn directory_sql() -> String {
     format!(
         "select coalesce(json_agg(r), '[]') from (
             select {PERSON_COLUMNS}, lower(coalesce(p.name, p.email)) as sort_name
-            from people p
+            from people p left join organizations o on o.id = p.organization_id
             where p.user_id = $1 and not p.is_me
               and ($2 = '' or lower(coalesce(p.name, '') || ' ' || p.email) like '%' || $2 || '%')
               and ($4::text is null
@@ -309,6 +290,7 @@ fn person_sql() -> String {
                   and position(lower('@' || p.email) in lower(n2.body)) > 0)
             order by n.updated_at desc limit {MENTIONS_SHOWN}) n), '[]') as mentions
      from people p
+     left join organizations o on o.id = p.organization_id
      cross join lateral (select {PERSON_COLUMNS}) pr
      where p.user_id = $1 and p.id = $2"
     )
@@ -372,19 +354,11 @@ struct OrganizationRow {
     id: Uuid,
     name: String,
     domain: String,
-    /// Counted up to [`COUNT_CAP`].
-    people: i64,
+    people: i32,
 }
 
-impl OrganizationRow {
-    fn people_label(&self) -> String {
-        capped(self.people)
-    }
-}
-
-const ORGANIZATION_COLUMNS: &str = "o.id, o.name, o.domain,
-    (select count(*) from (select 1 from people p
-        where p.user_id = o.user_id and p.organization_id = o.id limit 50) capped) as people";
+/// The columns of an [`OrganizationRow`]; the count is kept by the database (migrations/0008).
+const ORGANIZATION_COLUMNS: &str = "o.id, o.name, o.domain, o.people_count as people";
 
 #[derive(Deserialize)]
 struct OrganizationsQuery {
@@ -473,6 +447,7 @@ fn organization_sql() -> String {
          select row_to_json(org) as organization,
             coalesce((select json_agg(pr) from (
                 select {PERSON_COLUMNS} from member join people p on p.id = member.id
+                left join organizations o on o.id = p.organization_id
                 order by p.meeting_count desc, name) pr), '[]') as people,
             coalesce((select json_agg(m) from (
                 select m.* from recent join meeting_rows m on m.id = recent.meeting_id

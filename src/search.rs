@@ -47,26 +47,9 @@ struct Hit {
 /// the same in a long history as in a short one (the best 50 are then shown with snippets).
 const CANDIDATES_PER_KIND: i64 = 200;
 
-const SEARCH: &str = "with candidates as (
-        (select 'meeting' as kind, m.id, m.id as meeting_id, m.id as source,
-                ts_rank(m.search, websearch_to_tsquery('simple', $2)) * 1.2 as rank
-         from meetings m
-         where m.user_id = $1 and m.search @@ websearch_to_tsquery('simple', $2) and m.status <> 'cancelled'
-         limit $3)
-        union all
-        (select 'note', n.id, n.meeting_id, n.id, ts_rank(n.search, websearch_to_tsquery('simple', $2)) * 1.1
-         from notes n where n.user_id = $1 and n.search @@ websearch_to_tsquery('simple', $2)
-         limit $3)
-        union all
-        (select i.kind, i.note_id, i.meeting_id, i.id, ts_rank(i.search, websearch_to_tsquery('simple', $2))
-         from items i
-         where i.user_id = $1 and not i.removed and i.search @@ websearch_to_tsquery('simple', $2)
-         limit $3)
-        union all
-        (select 'person', p.id, null, p.id, ts_rank(p.search, websearch_to_tsquery('simple', $2)) * 1.3
-         from people p where p.user_id = $1 and p.search @@ websearch_to_tsquery('simple', $2)
-         limit $3)),
-     best as (select * from candidates order by rank desc limit 50)
+const SEARCH: &str = "with best as (
+        select * from search_candidates($1, websearch_to_tsquery('simple', $2), $3)
+        order by rank desc limit 50)
      -- Titles and snippets for the best 50 only, each looked up by primary key.
      select b.kind, b.id, b.meeting_id, d.title,
             ts_headline('simple', d.text, websearch_to_tsquery('simple', $2),
