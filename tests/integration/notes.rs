@@ -336,6 +336,36 @@ async fn a_standalone_note_works_like_a_meeting_note() {
     );
 }
 
+/// Search results for a standalone note and for an item in it open that note (they once linked
+/// to /meetings/{note id}, a 404).
+#[tokio::test]
+async fn search_links_items_of_standalone_notes_to_the_note() {
+    let world = world().await;
+    let browser = synced(&world, ADA).await;
+    let response = browser
+        .post_form(
+            "/notes",
+            &[
+                ("title", "Reorg thoughts"),
+                ("body", "!! @hedy draft the zeppelin proposal tomorrow\n"),
+                ("base_version", "0"),
+            ],
+        )
+        .await;
+    let note = location(&response);
+    assert!(note.starts_with("/notes/"), "{note}");
+    let doc = browser.get_html("/search?q=zeppelin").await;
+    let links: Vec<String> = doc
+        .select(&Selector::parse("main li a").unwrap())
+        .filter_map(|a| a.value().attr("href").map(str::to_owned))
+        .collect();
+    assert_eq!(links.len(), 2, "the note and its action item: {links:?}");
+    for link in links {
+        assert_eq!(link, note, "every hit opens the note");
+        assert_eq!(browser.get(&link).await.status(), StatusCode::OK);
+    }
+}
+
 #[tokio::test]
 async fn each_user_sees_only_their_own_data() {
     let world = world().await;

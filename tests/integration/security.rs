@@ -302,7 +302,10 @@ async fn sql_metacharacters_and_bad_values_are_harmless() {
             format!("/meetings?when={v}"),
             format!("/meetings?from={v}"),
             format!("/meetings?person={v}"),
-            format!("/meetings?page={v}"),
+            format!("/meetings?after={v}"),
+            format!("/people?after={v}"),
+            format!("/action-items?after={v}"),
+            format!("/decisions?after={v}"),
             format!("/action-items?filter={v}"),
             format!("/decisions?series={v}"),
             format!("/people/{}?from={v}", ids.person),
@@ -334,12 +337,21 @@ async fn bad_input_gets_clear_4xx_pages_never_500() {
     let (world, ada, ids) = ada_world().await;
     let checks: Vec<(String, StatusCode)> = vec![
         ("/meetings?from=2026-02-30".into(), StatusCode::BAD_REQUEST),
-        ("/meetings?page=0".into(), StatusCode::BAD_REQUEST),
-        ("/meetings?page=-3".into(), StatusCode::BAD_REQUEST),
+        // Damaged page cursors: no id, an impossible time, a bad date, a bad count.
+        ("/meetings?after=0".into(), StatusCode::BAD_REQUEST),
         (
-            "/meetings?page=99999999999999999999".into(),
+            "/meetings?after=2026-13-45T00:00:00Z~00000000-0000-0000-0000-000000000000".into(),
             StatusCode::BAD_REQUEST,
         ),
+        (
+            "/action-items?after=2026-02-30~00000000-0000-0000-0000-000000000000".into(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/people?after=many:ada~00000000-0000-0000-0000-000000000000".into(),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/decisions?after=-3".into(), StatusCode::BAD_REQUEST),
         ("/meetings/not-a-uuid".into(), StatusCode::NOT_FOUND),
         (
             "/people/00000000-0000-0000-0000-000000000000".into(),
