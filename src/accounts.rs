@@ -1,5 +1,6 @@
 //! Users and their linked Google / Microsoft accounts, with sealed OAuth tokens.
 
+use crate::kinds::AccountStatus;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -17,18 +18,12 @@ use crate::{
 pub struct Account {
     pub id: Uuid,
     pub user_id: Uuid,
-    pub provider: String,
+    pub provider: Provider,
     pub subject: String,
     pub email: String,
     pub name: String,
-    pub status: String,
+    pub status: AccountStatus,
     pub status_reason: Option<String>,
-}
-
-impl Account {
-    pub fn provider(&self) -> Provider {
-        self.provider.parse().unwrap_or(Provider::Google)
-    }
 }
 
 /// Why an account could not be linked.
@@ -50,7 +45,7 @@ pub async fn find(
     sqlx::query_as(&format!(
         "select {ACCOUNT_COLUMNS} from accounts where provider = $1 and subject = $2"
     ))
-    .bind(provider.as_str())
+    .bind(provider)
     .bind(subject)
     .fetch_optional(db)
     .await
@@ -82,7 +77,7 @@ pub async fn sign_in_or_link(
     tx: &mut Transaction<'_, Postgres>,
     provider: Provider,
     identity: &Identity,
-    status: &str,
+    status: AccountStatus,
     scopes: &str,
     current_user: Option<Uuid>,
 ) -> Result<Account, LinkError> {
@@ -90,7 +85,7 @@ pub async fn sign_in_or_link(
     let existing: Option<Account> = sqlx::query_as(&format!(
         "select {ACCOUNT_COLUMNS} from accounts where provider = $1 and subject = $2 for update"
     ))
-    .bind(provider.as_str())
+    .bind(provider)
     .bind(&identity.subject)
     .fetch_optional(&mut **tx)
     .await?;
@@ -121,7 +116,7 @@ pub async fn sign_in_or_link(
     ))
     .bind(Uuid::new_v4())
     .bind(user_id)
-    .bind(provider.as_str())
+    .bind(provider)
     .bind(&identity.subject)
     .bind(&identity.email)
     .bind(&identity.name)
@@ -194,7 +189,7 @@ struct RefreshRow {
 pub async fn set_status(
     db: &PgPool,
     account_id: Uuid,
-    status: &str,
+    status: AccountStatus,
     reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -244,7 +239,7 @@ pub async fn access_token(
     .fetch_optional(db)
     .await?;
     let needs_reconnect = |reason: String| async move {
-        set_status(db, account.id, "needs_reconnect", Some(&reason)).await?;
+        set_status(db, account.id, AccountStatus::NeedsReconnect, Some(&reason)).await?;
         Err::<String, _>(AccessError::NeedsReconnect(reason))
     };
     let Some(row) = row else {
@@ -276,7 +271,7 @@ pub async fn access_token(
         Ok(token) => token,
         Err(e) => return needs_reconnect(e.to_string()).await,
     };
-    match provider::refresh(account.provider(), config, http, &refresh_token).await {
+    match provider::refresh(account.provider, config, http, &refresh_token).await {
         Ok(tokens) => {
             store_tokens(db, cipher, account, &tokens).await?;
             Ok(tokens.access_token)
@@ -318,7 +313,7 @@ pub async fn disconnect(
             account.id.as_bytes(),
         )
     {
-        provider::revoke(account.provider(), config, http, &token).await;
+        provider::revoke(account.provider, config, http, &token).await;
     }
     let mut tx = db.begin().await?;
     sqlx::query("delete from account_tokens where account_id = $1 and user_id = $2")

@@ -20,6 +20,7 @@ use crate::{
     AppState,
     auth::{next::local_path, session::SignedIn},
     http::{AppError, AppResult, layout::Layout, params},
+    kinds::ItemKind,
     notes, time,
 };
 
@@ -34,7 +35,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ItemView {
     pub id: Uuid,
-    pub kind: String,
+    pub kind: ItemKind,
     pub text: String,
     pub done: bool,
     pub answer: Option<String>,
@@ -50,6 +51,18 @@ pub struct ItemView {
 }
 
 impl ItemView {
+    pub fn is_action(&self) -> bool {
+        self.kind == ItemKind::Action
+    }
+
+    pub fn is_decision(&self) -> bool {
+        self.kind == ItemKind::Decision
+    }
+
+    pub fn is_question(&self) -> bool {
+        self.kind == ItemKind::Question
+    }
+
     pub fn overdue(&self) -> bool {
         !self.done && self.due.is_some_and(|d| d < Utc::now().date_naive())
     }

@@ -16,6 +16,7 @@ pub mod fake_provider;
 pub mod home;
 pub mod http;
 pub mod items;
+pub mod kinds;
 pub mod markdown;
 pub mod meetings;
 pub mod notes;

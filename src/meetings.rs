@@ -20,6 +20,7 @@ use crate::{
     auth::session::SignedIn,
     http::{AppError, AppResult, layout::Layout, params},
     items::ItemView,
+    kinds::{ItemKind, MeetingStatus},
     markdown,
     notes::{self, Saved, Target},
     time,
@@ -42,7 +43,7 @@ pub struct MeetingRow {
     pub all_day: bool,
     pub start_date: Option<NaiveDate>,
     pub join_url: Option<String>,
-    pub status: String,
+    pub status: MeetingStatus,
     pub is_meeting: bool,
     pub people: String,
     pub series_title: Option<String>,
@@ -77,7 +78,7 @@ impl MeetingRow {
     }
 
     pub fn cancelled(&self) -> bool {
-        self.status == "cancelled"
+        self.status == MeetingStatus::Cancelled
     }
 
     /// "Charles Babbage, Mary Somerville and 3 more"
@@ -286,7 +287,7 @@ struct MeetingDetail {
     all_day: bool,
     start_date: Option<NaiveDate>,
     end_date: Option<NaiveDate>,
-    status: String,
+    status: MeetingStatus,
     join_url: Option<String>,
     html_link: Option<String>,
     series_id: Option<Uuid>,
@@ -452,10 +453,10 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
     let note_body = data.note_body.unwrap_or_default();
     let (mut actions, mut decisions, mut questions) = (Vec::new(), Vec::new(), Vec::new());
     for item in data.items.0 {
-        match item.kind.as_str() {
-            "decision" => decisions.push(item),
-            "question" => questions.push(item),
-            _ => actions.push(item),
+        match item.kind {
+            ItemKind::Decision => decisions.push(item),
+            ItemKind::Question => questions.push(item),
+            ItemKind::Action => actions.push(item),
         }
     }
     let neighbour =

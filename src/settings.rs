@@ -1,5 +1,6 @@
 //! Settings: connected accounts (connect, reconnect, disconnect).
 
+use crate::kinds::AccountStatus;
 use askama::Template;
 use axum::{
     Router,
@@ -42,12 +43,11 @@ impl SettingsPage {
     }
 
     fn status_label(account: &Account) -> &'static str {
-        match account.status.as_str() {
-            "active" => "Syncing",
-            "needs_reconnect" => "Needs reconnect",
-            "needs_permission" => "Calendar access not granted",
-            "disconnected" => "Disconnected",
-            _ => "Unknown",
+        match account.status {
+            AccountStatus::Active => "Syncing",
+            AccountStatus::NeedsReconnect => "Needs reconnect",
+            AccountStatus::NeedsPermission => "Calendar access not granted",
+            AccountStatus::Disconnected => "Disconnected",
         }
     }
 }
@@ -57,7 +57,8 @@ async fn show(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<S
         layout: Layout::for_user(&user, "Settings", "settings"),
         accounts: accounts::for_user(&state.db, user.id).await?,
         providers: Provider::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|p| p.config(&state.config).enabled())
             .collect(),
         calendars: store::for_user(&state.db, user.id).await?,

@@ -5,6 +5,7 @@
 //! expires, one failing calendar never blocks the others, and a failure never writes partial
 //! data (see `calendar::store::apply`).
 
+use crate::kinds::AccountStatus;
 use std::{sync::Arc, time::Duration};
 
 use axum::{
@@ -225,7 +226,7 @@ async fn after_unauthorized(
         let _ = accounts::set_status(
             &state.db,
             account.id,
-            "needs_reconnect",
+            AccountStatus::NeedsReconnect,
             Some("the provider keeps refusing Docket's access"),
         )
         .await;
@@ -249,7 +250,7 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         Ok(a) => a,
         Err(e) => return Outcome::Retry { error: format!("database: {e}"), retry_after: None },
     };
-    let Some(account) = account.filter(|a| a.status == "active") else {
+    let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
         return Outcome::NeedsUser;
     };
     let mut access = match token(state, &account, false).await {
@@ -257,7 +258,7 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         Ok(None) => return Outcome::NeedsUser,
         Err(outcome) => return outcome,
     };
-    let provider = account.provider();
+    let provider = account.provider;
     let api = provider
         .config(&state.config)
         .api_url
@@ -281,7 +282,13 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
                 };
             }
             Err(ApiError::Forbidden(_)) => {
-                let _ = accounts::set_status(&state.db, account.id, "needs_permission", None).await;
+                let _ = accounts::set_status(
+                    &state.db,
+                    account.id,
+                    AccountStatus::NeedsPermission,
+                    None,
+                )
+                .await;
                 return Outcome::NeedsUser;
             }
             Err(e) => return retry(e),
@@ -381,7 +388,7 @@ async fn sync_calendar(
     access: &mut String,
     window: (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<usize, CalendarFailure> {
-    let provider = account.provider();
+    let provider = account.provider;
     let api = provider
         .config(&state.config)
         .api_url

@@ -8,6 +8,7 @@ pub mod provider;
 pub mod session;
 pub mod session_store;
 
+use crate::kinds::AccountStatus;
 use std::{sync::Arc, time::Duration};
 
 use axum::{
@@ -76,7 +77,7 @@ where
 }
 
 fn enabled_provider(state: &AppState, name: &str) -> AppResult<Provider> {
-    let provider: Provider = name.parse().map_err(|()| AppError::NotFound)?;
+    let provider: Provider = name.parse().map_err(|_| AppError::NotFound)?;
     if provider.config(&state.config).enabled() {
         Ok(provider)
     } else {
@@ -226,9 +227,9 @@ async fn callback(
     })?;
 
     let status = if provider.calendar_granted(&tokens.scope) {
-        "active"
+        AccountStatus::Active
     } else {
-        "needs_permission"
+        AccountStatus::NeedsPermission
     };
     let current_user = session::user_id(&session).await?;
     let mut tx = state.db.begin().await?;

@@ -2,7 +2,7 @@
 //! the code exchange and token refresh. The same code talks to the real providers and to the
 //! local fake; only the configured URLs differ.
 
-use std::{fmt, str::FromStr};
+use std::fmt;
 
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
@@ -18,23 +18,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, ProviderConfig};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Provider {
-    Google,
-    Microsoft,
+crate::kinds::text_enum! {
+    /// An identity and calendar provider.
+    Provider {
+        Google => "google",
+        Microsoft => "microsoft",
+    }
 }
 
 impl Provider {
-    pub const ALL: [Provider; 2] = [Provider::Google, Provider::Microsoft];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Google => "google",
-            Provider::Microsoft => "microsoft",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Provider::Google => "Google",
@@ -84,23 +76,6 @@ impl Provider {
 
     pub fn callback_path(self) -> String {
         format!("/auth/{}/callback", self.as_str())
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Provider {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "google" => Ok(Provider::Google),
-            "microsoft" => Ok(Provider::Microsoft),
-            _ => Err(()),
-        }
     }
 }
 

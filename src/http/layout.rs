@@ -1,6 +1,8 @@
 //! What the base template needs on every page: title, the signed-in user, the CSRF token for
 //! its forms, and banners about the user's accounts and sync.
 
+use crate::{auth::provider::Provider, kinds::AccountStatus};
+
 /// The signed-in user as the header shows them.
 #[derive(Debug, Clone)]
 pub struct NavUser {
@@ -57,14 +59,13 @@ impl Layout {
         let banners = accounts
             .iter()
             .filter_map(|a| {
-                let provider: crate::auth::provider::Provider =
-                    a.provider.parse().unwrap_or(crate::auth::provider::Provider::Google);
+                let provider = a.provider;
                 let reconnect = Some((
                     "Reconnect".to_owned(),
                     format!("/auth/{}/login?next=/settings", provider.as_str()),
                 ));
-                match a.status.as_str() {
-                    "needs_reconnect" => Some(Banner {
+                match a.status {
+                    AccountStatus::NeedsReconnect => Some(Banner {
                         tone: "bad",
                         text: format!(
                             "Docket lost access to your {} account {}{}. Your notes are safe; reconnect to resume syncing.",
@@ -77,7 +78,7 @@ impl Layout {
                         ),
                         action: reconnect,
                     }),
-                    "needs_permission" => Some(Banner {
+                    AccountStatus::NeedsPermission => Some(Banner {
                         tone: "warn",
                         text: format!(
                             "Docket may not read the calendar of your {} account {}. Reconnect and allow calendar access.",
@@ -86,7 +87,7 @@ impl Layout {
                         ),
                         action: reconnect,
                     }),
-                    _ => None,
+                    AccountStatus::Active | AccountStatus::Disconnected => None,
                 }
             })
             .collect();
@@ -110,9 +111,9 @@ impl Layout {
 /// An account with its sync state, as every page's header needs it (loaded with the session).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AccountState {
-    pub provider: String,
+    pub provider: Provider,
     pub email: String,
-    pub status: String,
+    pub status: AccountStatus,
     pub status_reason: Option<String>,
     pub running: Option<bool>,
     pub progress: Option<i32>,
@@ -126,7 +127,7 @@ pub struct AccountState {
 fn sync_line(accounts: &[AccountState]) -> (Option<String>, bool) {
     let active: Vec<&AccountState> = accounts
         .iter()
-        .filter(|a| a.status == "active" && a.due_at.is_some())
+        .filter(|a| a.status == AccountStatus::Active && a.due_at.is_some())
         .collect();
     if active.is_empty() {
         return (None, false);
