@@ -159,7 +159,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         .demo
         .then(|| FakeProvider::new(&config.public_link("/_demo")));
     let state = AppState {
-        sessions: auth::session::layer(store, &config, &key),
+        sessions: auth::session::layer(store.clone(), &config, &key),
         cipher: TokenCipher::new(&key),
         config: Arc::new(config),
         db,
@@ -170,6 +170,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         sync_waker: sync::Waker::default(),
     };
     let shutdown = CancellationToken::new();
+    store.clone().spawn_cleanup(shutdown.clone());
     let router = app(state.clone());
     if state.config.sync_worker {
         sync::spawn_worker(state.clone(), shutdown.clone());

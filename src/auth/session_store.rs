@@ -42,12 +42,25 @@ impl PgSessionStore {
         PgSessionStore { db }
     }
 
-    /// Deletes expired sessions (run by the background worker).
-    pub async fn delete_expired(&self) -> sqlx::Result<u64> {
-        let done = sqlx::query("delete from sessions where expiry_date < now()")
-            .execute(&self.db)
-            .await?;
-        Ok(done.rows_affected())
+    /// Deletes expired sessions every hour until `stop` (every instance does; the deletes are
+    /// idempotent). Loading ignores expired rows anyway: this only keeps the table small.
+    pub fn spawn_cleanup(self, stop: tokio_util::sync::CancellationToken) {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = every.tick() => {}
+                }
+                match sqlx::query("delete from sessions where expiry_date < now()")
+                    .execute(&self.db)
+                    .await
+                {
+                    Ok(done) => tracing::debug!(deleted = done.rows_affected(), "expired sessions"),
+                    Err(e) => tracing::warn!(error = %e, "deleting expired sessions"),
+                }
+            }
+        });
     }
 }
 
