@@ -221,6 +221,18 @@ create index items_search_idx on items using gin (user_id, search);
 drop index people_search_idx;
 create index people_search_idx on people using gin (user_id, search);
 
+-- A person as lists show them: the counts are kept up to date by the triggers above; "last met"
+-- is one probe of the attendee time index.
+create view person_rows as
+select p.id, p.user_id, coalesce(p.name, p.email) as name, p.email, p.organization_id,
+       (select o.name from organizations o where o.id = p.organization_id) as organization,
+       p.meeting_count as meetings, p.open_item_count as open_items,
+       (select a.starts_at from attendees a
+        where a.user_id = p.user_id and a.person_id = p.id and a.starts_at < now()
+        order by a.starts_at desc limit 1) as last_met,
+       lower(coalesce(p.name, p.email)) as sort_name, p.is_me
+from people p;
+
 -- Search candidates: at most `per_kind` matches of each kind, always found through the text
 -- indexes, whose posting lists hold only rows with the words; the heap is read for at most
 -- `per_kind` rows each. With a LIMIT and a common word the planner would otherwise walk the

@@ -62,9 +62,21 @@ struct DecisionsPage {
     query_without_page: String,
 }
 
-/// Decisions newest first in the order they were recorded: a keyset over the
-/// `(user, kind, created_at)` index; the filters are optional (`null` means any).
-const DECISIONS: &str = "select coalesce(json_agg(r), '[]') from (
+const PAGE_SIZE: i64 = 100;
+
+async fn log(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(f): Query<Filter>,
+) -> AppResult<Html<String>> {
+    let person = params::optional_id("person", &f.person)?;
+    let organization = params::optional_id("organization", &f.organization)?;
+    let series = params::optional_id("series", &f.series)?;
+    let after = params::after_time(&f.after)?;
+    // Decisions newest first in the order they were recorded: a keyset over the
+    // `(user, kind, created_at)` index; the filters are optional (`null` means any).
+    let Json(mut rows) = sqlx::query_scalar!(
+        r#"select coalesce(json_agg(r), '[]') as "rows!: Json<Vec<DecisionRow>>" from (
     select i.id, i.created_at as recorded_at, i.text, i.meeting_id, i.note_id,
            m.title as meeting_title, coalesce(m.starts_at, i.created_at) as decided_at,
            coalesce((select string_agg(coalesce(p.name, p.email), ', ' order by coalesce(p.name, p.email))
@@ -79,29 +91,17 @@ const DECISIONS: &str = "select coalesce(json_agg(r), '[]') from (
       and ($4::uuid is null or m.series_id = $4)
       and ($5::timestamptz is null or (i.created_at, i.id) < ($5, $6))
     order by i.created_at desc, i.id desc
-    limit $7) r";
-
-const PAGE_SIZE: i64 = 100;
-
-async fn log(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Query(f): Query<Filter>,
-) -> AppResult<Html<String>> {
-    let person = params::optional_id("person", &f.person)?;
-    let organization = params::optional_id("organization", &f.organization)?;
-    let series = params::optional_id("series", &f.series)?;
-    let after = params::after_time(&f.after)?;
-    let Json(mut rows): Json<Vec<DecisionRow>> = sqlx::query_scalar(DECISIONS)
-        .bind(user.id)
-        .bind(person)
-        .bind(organization)
-        .bind(series)
-        .bind(after.map(|(at, _)| at))
-        .bind(after.map(|(_, id)| id))
-        .bind(PAGE_SIZE + 1)
-        .fetch_one(&state.db)
-        .await?;
+    limit $7) r"#,
+        user.id,
+        person,
+        organization,
+        series,
+        after.map(|(at, _)| at),
+        after.map(|(_, id)| id),
+        PAGE_SIZE + 1,
+    )
+    .fetch_one(&state.db)
+    .await?;
     let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
         rows.truncate(PAGE_SIZE as usize);
         let last = rows.last().expect("a full page");

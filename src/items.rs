@@ -104,14 +104,14 @@ pub async fn for_note(
     user_id: Uuid,
     note_id: Uuid,
 ) -> sqlx::Result<Vec<ItemView>> {
-    let Json(items) = sqlx::query_scalar(
-        "select coalesce(json_agg(i), '[]') from (
+    let Json(items) = sqlx::query_scalar!(
+        r#"select coalesce(json_agg(i), '[]') as "items!: Json<Vec<ItemView>>" from (
             select * from item_rows i
             where i.user_id = $1 and i.note_id = $2 and not i.removed
-            order by i.line) i",
+            order by i.line) i"#,
+        user_id,
+        note_id,
     )
-    .bind(user_id)
-    .bind(note_id)
     .fetch_one(db)
     .await?;
     Ok(items)
@@ -146,23 +146,6 @@ struct ActionItemsPage {
     paged: bool,
 }
 
-/// Action items soonest due first (so overdue ones lead; undated last), then by id: a keyset
-/// over the `(user, kind, done, due)` index. `$2` picks the filter; `$4`/`$5` are the cursor
-/// (the last row's due date, null when undated, and its id).
-const ACTION_ITEMS: &str = "select coalesce(json_agg(r), '[]') from (
-    select * from item_rows i
-    where i.user_id = $1 and i.kind = 'action' and not i.removed
-      and i.done = ($2 = 'done')
-      and case $2 when 'mine' then coalesce(i.assignee_is_me, false)
-                  when 'others' then i.assignee_id is not null and not coalesce(i.assignee_is_me, false)
-                  when 'overdue' then i.due < $3
-                  else true end
-      and ($5::uuid is null
-           or ($4::date is not null and ((i.due, i.id) > ($4, $5) or i.due is null))
-           or ($4::date is null and i.due is null and i.id > $5))
-    order by i.due nulls last, i.id
-    limit $6) r";
-
 const FILTERS: [&str; 5] = ["open", "mine", "others", "overdue", "done"];
 
 async fn action_items(
@@ -188,15 +171,32 @@ async fn action_items(
         })
         .transpose()?;
     let today = time::local_date(Utc::now(), time::zone(&user.time_zone));
-    let Json(mut items): Json<Vec<ItemView>> = sqlx::query_scalar(ACTION_ITEMS)
-        .bind(user.id)
-        .bind(&filter)
-        .bind(today)
-        .bind(after.and_then(|(due, _)| due))
-        .bind(after.map(|(_, id)| id))
-        .bind(PAGE_SIZE + 1)
-        .fetch_one(&state.db)
-        .await?;
+    // Action items soonest due first (so overdue ones lead; undated last), then by id: a keyset
+    // over the `(user, kind, done, due)` index. `$2` picks the filter; `$4`/`$5` are the cursor
+    // (the last row's due date, null when undated, and its id).
+    let Json(mut items) = sqlx::query_scalar!(
+        r#"select coalesce(json_agg(r), '[]') as "items!: Json<Vec<ItemView>>" from (
+    select * from item_rows i
+    where i.user_id = $1 and i.kind = 'action' and not i.removed
+      and i.done = ($2 = 'done')
+      and case $2 when 'mine' then coalesce(i.assignee_is_me, false)
+                  when 'others' then i.assignee_id is not null and not coalesce(i.assignee_is_me, false)
+                  when 'overdue' then i.due < $3
+                  else true end
+      and ($5::uuid is null
+           or ($4::date is not null and ((i.due, i.id) > ($4, $5) or i.due is null))
+           or ($4::date is null and i.due is null and i.id > $5))
+    order by i.due nulls last, i.id
+    limit $6) r"#,
+        user.id,
+        filter,
+        today,
+        after.and_then(|(due, _)| due),
+        after.map(|(_, id)| id),
+        PAGE_SIZE + 1,
+    )
+    .fetch_one(&state.db)
+    .await?;
     let next = (items.len() as i64 > PAGE_SIZE).then(|| {
         items.truncate(PAGE_SIZE as usize);
         let last = items.last().expect("a full page");
@@ -281,33 +281,37 @@ async fn edit(
     Form(form): Form<EditForm>,
 ) -> AppResult<Response> {
     let id = params::id(&id)?;
-    let exists: bool = sqlx::query_scalar("select exists(select 1 from items where id = $1 and user_id = $2 and kind = 'action' and not removed)")
-        .bind(id)
-        .bind(user.id)
-        .fetch_one(&state.db)
-        .await?;
+    let exists = sqlx::query_scalar!(
+        r#"select exists(select 1 from items where id = $1 and user_id = $2 and kind = 'action' and not removed) as "exists!""#,
+        id,
+        user.id,
+    )
+    .fetch_one(&state.db)
+    .await?;
     if !exists {
         return Err(AppError::NotFound);
     }
     if form.due.is_some() {
         let due = params::optional_date("The due date", &form.due)?;
-        sqlx::query("update items set due = $3, due_set_by_user = true, updated_at = now() where id = $1 and user_id = $2")
-            .bind(id)
-            .bind(user.id)
-            .bind(due)
-            .execute(&state.db)
-            .await?;
+        sqlx::query!(
+            "update items set due = $3, due_set_by_user = true, updated_at = now() where id = $1 and user_id = $2",
+            id,
+            user.id,
+            due,
+        )
+        .execute(&state.db)
+        .await?;
     }
     if let Some(email) = form.assignee.as_deref().map(str::trim) {
         let person: Option<Uuid> = if email.is_empty() {
             None
         } else {
             Some(
-                sqlx::query_scalar(
+                sqlx::query_scalar!(
                     "select id from people where user_id = $1 and lower(email) = lower($2)",
+                    user.id,
+                    email,
                 )
-                .bind(user.id)
-                .bind(email)
                 .fetch_optional(&state.db)
                 .await?
                 .ok_or_else(|| {
@@ -317,12 +321,14 @@ async fn edit(
                 })?,
             )
         };
-        sqlx::query("update items set assignee_id = $3, assignee_set_by_user = true, updated_at = now() where id = $1 and user_id = $2")
-            .bind(id)
-            .bind(user.id)
-            .bind(person)
-            .execute(&state.db)
-            .await?;
+        sqlx::query!(
+            "update items set assignee_id = $3, assignee_set_by_user = true, updated_at = now() where id = $1 and user_id = $2",
+            id,
+            user.id,
+            person,
+        )
+        .execute(&state.db)
+        .await?;
     }
     Ok(Redirect::to(&back_to(form.back.as_deref())).into_response())
 }

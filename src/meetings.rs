@@ -12,7 +12,7 @@ use axum::{
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
-use sqlx::{FromRow, PgPool, types::Json};
+use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
 use crate::{
@@ -142,51 +142,15 @@ struct ListPage {
     query_without_page: String,
 }
 
-/// One page of the meetings list with the names its filters refer to, in one statement.
-#[derive(FromRow)]
+/// One page of the meetings list with the names its filters refer to, in one statement. Past
+/// meetings come newest first, upcoming ones soonest first, from the cursor on; the filters are
+/// optional (`null` means any) so each statement is one fixed text.
 struct ListData {
     rows: Json<Vec<MeetingRow>>,
     person: Option<String>,
     organization: Option<String>,
     series: Option<String>,
 }
-
-/// Past meetings newest first, upcoming ones soonest first, from the cursor on; the filters are
-/// optional (`null` means any) so the statement is one fixed text.
-const LIST_PAST: &str = "select
-    coalesce((select json_agg(r) from (
-        select * from meeting_rows m
-        where m.user_id = $1 and m.status <> 'cancelled' and m.starts_at < $2
-          and ($3::timestamptz is null or m.starts_at >= $3)
-          and ($4::timestamptz is null or m.starts_at < $4)
-          and ($5::uuid is null or exists (select 1 from attendees a
-                where a.user_id = $1 and a.meeting_id = m.id and a.person_id = $5))
-          and ($6::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
-                where a.user_id = $1 and a.meeting_id = m.id and p.organization_id = $6))
-          and ($7::uuid is null or m.series_id = $7)
-          and ($8::timestamptz is null or (m.starts_at, m.id) < ($8, $9))
-        order by m.starts_at desc, m.id desc limit $10) r), '[]') as rows,
-    (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
-    (select name from organizations where user_id = $1 and id = $6) as organization,
-    (select title from series where user_id = $1 and id = $7) as series";
-
-const LIST_UPCOMING: &str = "select
-    coalesce((select json_agg(r) from (
-        select * from meeting_rows m
-        where m.user_id = $1 and m.status <> 'cancelled'
-          and m.starts_at >= $2 - make_interval(days => $11) and m.ends_at >= $2
-          and ($3::timestamptz is null or m.starts_at >= $3)
-          and ($4::timestamptz is null or m.starts_at < $4)
-          and ($5::uuid is null or exists (select 1 from attendees a
-                where a.user_id = $1 and a.meeting_id = m.id and a.person_id = $5))
-          and ($6::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
-                where a.user_id = $1 and a.meeting_id = m.id and p.organization_id = $6))
-          and ($7::uuid is null or m.series_id = $7)
-          and ($8::timestamptz is null or (m.starts_at, m.id) > ($8, $9))
-        order by m.starts_at, m.id limit $10) r), '[]') as rows,
-    (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
-    (select name from organizations where user_id = $1 and id = $6) as organization,
-    (select title from series where user_id = $1 and id = $7) as series";
 
 async fn list(
     State(state): State<AppState>,
@@ -209,20 +173,77 @@ async fn list(
     let series = params::optional_id("series", &q.series)?;
     let after = params::after_time(&q.after)?;
     let tz = time::zone(&user.time_zone);
-    let data: ListData = sqlx::query_as(if past { LIST_PAST } else { LIST_UPCOMING })
-        .bind(user.id)
-        .bind(Utc::now())
-        .bind(from.map(|d| day_start(d, tz)))
-        .bind(to.map(|d| day_start(d + Duration::days(1), tz)))
-        .bind(person)
-        .bind(organization)
-        .bind(series)
-        .bind(after.map(|(at, _)| at))
-        .bind(after.map(|(_, id)| id))
-        .bind(PAGE_SIZE + 1)
-        .bind(LONGEST_EVENT_DAYS)
+    let now = Utc::now();
+    let from = from.map(|d| day_start(d, tz));
+    let until = to.map(|d| day_start(d + Duration::days(1), tz));
+    let (after_at, after_id) = (after.map(|(at, _)| at), after.map(|(_, id)| id));
+    let data = if past {
+        sqlx::query_as!(
+            ListData,
+            r#"select
+    coalesce((select json_agg(r) from (
+        select * from meeting_rows m
+        where m.user_id = $1 and m.status <> 'cancelled' and m.starts_at < $2
+          and ($3::timestamptz is null or m.starts_at >= $3)
+          and ($4::timestamptz is null or m.starts_at < $4)
+          and ($5::uuid is null or exists (select 1 from attendees a
+                where a.user_id = $1 and a.meeting_id = m.id and a.person_id = $5))
+          and ($6::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
+                where a.user_id = $1 and a.meeting_id = m.id and p.organization_id = $6))
+          and ($7::uuid is null or m.series_id = $7)
+          and ($8::timestamptz is null or (m.starts_at, m.id) < ($8, $9))
+        order by m.starts_at desc, m.id desc limit $10) r), '[]') as "rows!: Json<Vec<MeetingRow>>",
+    (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
+    (select name from organizations where user_id = $1 and id = $6) as organization,
+    (select title from series where user_id = $1 and id = $7) as series"#,
+            user.id,
+            now,
+            from,
+            until,
+            person,
+            organization,
+            series,
+            after_at,
+            after_id,
+            PAGE_SIZE + 1,
+        )
         .fetch_one(&state.db)
-        .await?;
+        .await?
+    } else {
+        sqlx::query_as!(
+            ListData,
+            r#"select
+    coalesce((select json_agg(r) from (
+        select * from meeting_rows m
+        where m.user_id = $1 and m.status <> 'cancelled'
+          and m.starts_at >= $2::timestamptz - make_interval(days => $11) and m.ends_at >= $2
+          and ($3::timestamptz is null or m.starts_at >= $3)
+          and ($4::timestamptz is null or m.starts_at < $4)
+          and ($5::uuid is null or exists (select 1 from attendees a
+                where a.user_id = $1 and a.meeting_id = m.id and a.person_id = $5))
+          and ($6::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
+                where a.user_id = $1 and a.meeting_id = m.id and p.organization_id = $6))
+          and ($7::uuid is null or m.series_id = $7)
+          and ($8::timestamptz is null or (m.starts_at, m.id) > ($8, $9))
+        order by m.starts_at, m.id limit $10) r), '[]') as "rows!: Json<Vec<MeetingRow>>",
+    (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
+    (select name from organizations where user_id = $1 and id = $6) as organization,
+    (select title from series where user_id = $1 and id = $7) as series"#,
+            user.id,
+            now,
+            from,
+            until,
+            person,
+            organization,
+            series,
+            after_at,
+            after_id,
+            PAGE_SIZE + 1,
+            LONGEST_EVENT_DAYS,
+        )
+        .fetch_one(&state.db)
+        .await?
+    };
     let mut rows = data.rows.0;
     let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
         rows.truncate(PAGE_SIZE as usize);
@@ -276,7 +297,7 @@ fn day_start(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
         )
 }
 
-#[derive(Debug, FromRow)]
+#[derive(Debug)]
 struct MeetingDetail {
     id: Uuid,
     title: String,
@@ -297,10 +318,22 @@ struct MeetingDetail {
 
 /// The meeting page's data in one statement: the meeting, its note, attendees and items, what
 /// carries forward, and its neighbours in the series.
-#[derive(FromRow)]
 struct MeetingData {
-    #[sqlx(flatten)]
-    meeting: MeetingDetail,
+    id: Uuid,
+    title: String,
+    description: String,
+    location: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    all_day: bool,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    status: MeetingStatus,
+    join_url: Option<String>,
+    html_link: Option<String>,
+    series_id: Option<Uuid>,
+    series_title: Option<String>,
+    calendar_name: String,
     note_body: Option<String>,
     note_version: Option<i32>,
     attendees: Json<Vec<AttendeeView>>,
@@ -308,6 +341,29 @@ struct MeetingData {
     carried: Json<Vec<ItemView>>,
     previous: Option<Json<Neighbour>>,
     next: Option<Json<Neighbour>>,
+}
+
+impl MeetingData {
+    /// The meeting itself, taken out of the page's data.
+    fn detail(&mut self) -> MeetingDetail {
+        MeetingDetail {
+            id: self.id,
+            title: std::mem::take(&mut self.title),
+            description: std::mem::take(&mut self.description),
+            location: std::mem::take(&mut self.location),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            all_day: self.all_day,
+            start_date: self.start_date,
+            end_date: self.end_date,
+            status: self.status,
+            join_url: self.join_url.take(),
+            html_link: self.html_link.take(),
+            series_id: self.series_id,
+            series_title: self.series_title.take(),
+            calendar_name: std::mem::take(&mut self.calendar_name),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -320,58 +376,6 @@ struct Neighbour {
 /// most [`CARRIED_PER_PERSON`] open items of each attendee: bounded however long the history.
 const CARRIED_FROM_SERIES: i64 = 10;
 const CARRIED_PER_PERSON: i64 = 5;
-
-const MEETING_PAGE: &str = "select m.id, m.title, m.description, m.location, m.starts_at, m.ends_at, m.all_day,
-        m.start_date, m.end_date, m.status, m.join_url, m.html_link, m.series_id,
-        s.title as series_title, c.name as calendar_name,
-        n.body as note_body, n.version as note_version,
-        coalesce((select json_agg(a) from (
-            select p.id as person_id, coalesce(p.name, p.email) as name, p.email, a.response_status,
-                   a.is_organizer, p.is_me, o.name as organization
-            from attendees a join people p on p.id = a.person_id
-            left join organizations o on o.id = p.organization_id
-            where a.meeting_id = m.id and a.user_id = $1
-            order by a.is_organizer desc, p.is_me, coalesce(p.name, p.email)) a), '[]') as attendees,
-        coalesce((select json_agg(i) from (
-            select * from item_rows i
-            where i.user_id = $1 and i.meeting_id = m.id and not i.removed
-            order by i.line) i), '[]') as items,
-        -- What carries forward: open items, open questions and recent decisions from the last
-        -- meetings of the series, and what the other attendees still owe from anywhere.
-        coalesce((select json_agg(c) from (
-            select * from item_rows i
-            where i.user_id = $1 and not i.removed and i.meeting_at < m.starts_at
-              and ((i.kind in ('action', 'question') and not i.done)
-                   or (i.kind = 'decision' and i.meeting_at > m.starts_at - interval '60 days'))
-              and i.id in (
-                  select si.id from (
-                      select e.id from meetings e
-                      where e.user_id = $1 and e.series_id = m.series_id and e.starts_at < m.starts_at
-                      order by e.starts_at desc limit $3) e
-                  join items si on si.user_id = $1 and si.meeting_id = e.id and not si.removed
-                  union all
-                  select owed.id from attendees a
-                  join people p on p.id = a.person_id and not p.is_me
-                  cross join lateral (
-                      select oi.id from items oi
-                      where oi.user_id = $1 and oi.assignee_id = a.person_id and oi.kind = 'action'
-                        and not oi.done and not oi.removed
-                      order by oi.due nulls last limit $4) owed
-                  where a.meeting_id = m.id and a.user_id = $1)
-            order by i.meeting_at desc, i.line limit 30) c), '[]') as carried,
-        (select json_build_object('id', e.id, 'starts_at', e.starts_at) from meetings e
-         where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
-           and e.starts_at < m.starts_at
-         order by e.starts_at desc limit 1) as previous,
-        (select json_build_object('id', e.id, 'starts_at', e.starts_at) from meetings e
-         where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
-           and e.starts_at > m.starts_at
-         order by e.starts_at limit 1) as next
-     from meetings m
-     join calendars c on c.id = m.calendar_id
-     left join series s on s.id = m.series_id
-     left join notes n on n.user_id = m.user_id and n.meeting_id = m.id
-     where m.id = $2 and m.user_id = $1";
 
 #[derive(Debug, Deserialize)]
 pub struct AttendeeView {
@@ -416,14 +420,67 @@ struct MeetingPage {
 }
 
 async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData> {
-    sqlx::query_as(MEETING_PAGE)
-        .bind(user_id)
-        .bind(id)
-        .bind(CARRIED_FROM_SERIES)
-        .bind(CARRIED_PER_PERSON)
-        .fetch_optional(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    sqlx::query_as!(
+        MeetingData,
+        r#"select m.id, m.title, m.description, m.location, m.starts_at, m.ends_at, m.all_day,
+        m.start_date, m.end_date, m.status as "status: MeetingStatus", m.join_url, m.html_link, m.series_id,
+        s.title as "series_title?", c.name as calendar_name,
+        n.body as "note_body?", n.version as "note_version?",
+        coalesce((select json_agg(a) from (
+            select p.id as person_id, coalesce(p.name, p.email) as name, p.email, a.response_status,
+                   a.is_organizer, p.is_me, o.name as organization
+            from attendees a join people p on p.id = a.person_id
+            left join organizations o on o.id = p.organization_id
+            where a.meeting_id = m.id and a.user_id = $1
+            order by a.is_organizer desc, p.is_me, coalesce(p.name, p.email)) a), '[]') as "attendees!: Json<Vec<AttendeeView>>",
+        coalesce((select json_agg(i) from (
+            select * from item_rows i
+            where i.user_id = $1 and i.meeting_id = m.id and not i.removed
+            order by i.line) i), '[]') as "items!: Json<Vec<ItemView>>",
+        -- What carries forward: open items, open questions and recent decisions from the last
+        -- meetings of the series, and what the other attendees still owe from anywhere.
+        coalesce((select json_agg(c) from (
+            select * from item_rows i
+            where i.user_id = $1 and not i.removed and i.meeting_at < m.starts_at
+              and ((i.kind in ('action', 'question') and not i.done)
+                   or (i.kind = 'decision' and i.meeting_at > m.starts_at - interval '60 days'))
+              and i.id in (
+                  select si.id from (
+                      select e.id from meetings e
+                      where e.user_id = $1 and e.series_id = m.series_id and e.starts_at < m.starts_at
+                      order by e.starts_at desc limit $3) e
+                  join items si on si.user_id = $1 and si.meeting_id = e.id and not si.removed
+                  union all
+                  select owed.id from attendees a
+                  join people p on p.id = a.person_id and not p.is_me
+                  cross join lateral (
+                      select oi.id from items oi
+                      where oi.user_id = $1 and oi.assignee_id = a.person_id and oi.kind = 'action'
+                        and not oi.done and not oi.removed
+                      order by oi.due nulls last limit $4) owed
+                  where a.meeting_id = m.id and a.user_id = $1)
+            order by i.meeting_at desc, i.line limit 30) c), '[]') as "carried!: Json<Vec<ItemView>>",
+        (select json_build_object('id', e.id, 'starts_at', e.starts_at) from meetings e
+         where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
+           and e.starts_at < m.starts_at
+         order by e.starts_at desc limit 1) as "previous: Json<Neighbour>",
+        (select json_build_object('id', e.id, 'starts_at', e.starts_at) from meetings e
+         where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
+           and e.starts_at > m.starts_at
+         order by e.starts_at limit 1) as "next: Json<Neighbour>"
+     from meetings m
+     join calendars c on c.id = m.calendar_id
+     left join series s on s.id = m.series_id
+     left join notes n on n.user_id = m.user_id and n.meeting_id = m.id
+     where m.id = $2 and m.user_id = $1"#,
+        user_id,
+        id,
+        CARRIED_FROM_SERIES,
+        CARRIED_PER_PERSON,
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(AppError::NotFound)
 }
 
 fn when_label(m: &MeetingDetail, tz: Tz) -> String {
@@ -448,8 +505,8 @@ fn when_label(m: &MeetingDetail, tz: Tz) -> String {
 
 async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<MeetingPage> {
     let tz = time::zone(&user.time_zone);
-    let data = load(&state.db, user.id, id).await?;
-    let meeting = data.meeting;
+    let mut data = load(&state.db, user.id, id).await?;
+    let meeting = data.detail();
     let note_body = data.note_body.unwrap_or_default();
     let (mut actions, mut decisions, mut questions) = (Vec::new(), Vec::new(), Vec::new());
     for item in data.items.0 {
@@ -542,7 +599,7 @@ async fn save_notes(
         Saved::Saved(_) => Ok(Redirect::to(&format!("/meetings/{id}#notes")).into_response()),
         Saved::NotFound => Err(AppError::NotFound),
         Saved::Conflict { current } => {
-            let meeting = load(&state.db, user.id, id).await?.meeting;
+            let meeting = load(&state.db, user.id, id).await?.detail();
             let page = ConflictPage {
                 layout: Layout::for_user(
                     &user,

@@ -57,16 +57,6 @@ impl PersonRow {
     }
 }
 
-/// The columns of a [`PersonRow`] for person `p` and their organization `o`: the counts are kept up to date by the
-/// database (migrations/0008); "last met" is one probe of the attendee time index.
-const PERSON_COLUMNS: &str = "p.id, coalesce(p.name, p.email) as name, p.email, p.organization_id,
-    o.name as organization,
-    p.meeting_count as meetings,
-    p.open_item_count as open_items,
-    (select max(a.starts_at) from (select a.starts_at from attendees a
-        where a.user_id = p.user_id and a.person_id = p.id and a.starts_at < now()
-        order by a.starts_at desc limit 1) a) as last_met";
-
 #[derive(Template)]
 #[template(path = "people.html")]
 struct PeoplePage {
@@ -75,24 +65,6 @@ struct PeoplePage {
     people: Vec<PersonRow>,
     next: Option<String>,
     paged: bool,
-}
-
-/// Most met first, then by name: a keyset over `people_directory_idx`. The cursor is the last
-/// row's count and lowercased name; `$2` filters by a substring of name or address (trigram
-/// index).
-fn directory_sql() -> String {
-    format!(
-        "select coalesce(json_agg(r), '[]') from (
-            select {PERSON_COLUMNS}, lower(coalesce(p.name, p.email)) as sort_name
-            from people p left join organizations o on o.id = p.organization_id
-            where p.user_id = $1 and not p.is_me
-              and ($2 = '' or lower(coalesce(p.name, '') || ' ' || p.email) like '%' || $2 || '%')
-              and ($4::text is null
-                   or p.meeting_count < $3
-                   or (p.meeting_count = $3 and (lower(coalesce(p.name, p.email)), p.id) > ($4, $5)))
-            order by p.meeting_count desc, lower(coalesce(p.name, p.email)), p.id
-            limit $6) r"
-    )
 }
 
 #[derive(Deserialize)]
@@ -121,15 +93,28 @@ async fn index(
         })
         .transpose()?;
     let pattern = search.to_lowercase().replace(['%', '_', '\\'], "");
-    let Json(mut rows): Json<Vec<DirectoryRow>> = sqlx::query_scalar(&directory_sql())
-        .bind(user.id)
-        .bind(&pattern)
-        .bind(after.as_ref().map(|(n, _, _)| *n))
-        .bind(after.as_ref().map(|(_, name, _)| name.clone()))
-        .bind(after.as_ref().map(|(_, _, id)| *id))
-        .bind(PAGE_SIZE + 1)
-        .fetch_one(&state.db)
-        .await?;
+    // Most met first, then by name: a keyset over `people_directory_idx`. The cursor is the last
+    // row's count and lowercased name; the pattern is a substring of name or address (trigram
+    // index).
+    let Json(mut rows) = sqlx::query_scalar!(
+        r#"select coalesce(json_agg(r), '[]') as "rows!: Json<Vec<DirectoryRow>>" from (
+            select p.* from person_rows p
+            where p.user_id = $1 and not p.is_me
+              and ($2 = '' or lower(coalesce(p.name, '') || ' ' || p.email) like '%' || $2 || '%')
+              and ($4::text is null
+                   or p.meetings < $3
+                   or (p.meetings = $3 and (p.sort_name, p.id) > ($4, $5)))
+            order by p.meetings desc, p.sort_name, p.id
+            limit $6) r"#,
+        user.id,
+        pattern,
+        after.as_ref().map(|(n, _, _)| *n),
+        after.as_ref().map(|(_, name, _)| name.clone()),
+        after.as_ref().map(|(_, _, id)| *id),
+        PAGE_SIZE + 1,
+    )
+    .fetch_one(&state.db)
+    .await?;
     let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
         rows.truncate(PAGE_SIZE as usize);
         let last = rows.last().expect("a full page");
@@ -221,7 +206,6 @@ const MENTIONS_SHOWN: i64 = 10;
 
 /// Everything a person page shows, in one statement. Meetings together are read from the
 /// attendee rows in time order (`attendees_person_time_idx`); past ones page by keyset.
-#[derive(sqlx::FromRow)]
 struct PersonData {
     person: Json<PersonRow>,
     upcoming: Json<Vec<MeetingRow>>,
@@ -232,18 +216,30 @@ struct PersonData {
     mentions: Json<Vec<NoteMention>>,
 }
 
-fn person_sql() -> String {
-    format!(
-        "select row_to_json(pr) as person,
+async fn person(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<PersonQuery>,
+) -> AppResult<Html<String>> {
+    let id = params::id(&id)?;
+    let from = params::optional_date("from", &q.from)?;
+    let to = params::optional_date("to", &q.to)?;
+    let after = params::after_time(&q.after)?;
+    let tz = time::zone(&user.time_zone);
+    let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let data = sqlx::query_as!(
+        PersonData,
+        r#"select row_to_json(p) as "person!: Json<PersonRow>",
         coalesce((select json_agg(u) from (
             select m.* from (
                 select a.meeting_id from attendees a
                 where a.user_id = $1 and a.person_id = p.id
-                  and a.starts_at >= $3 - make_interval(days => $12)
-                order by a.starts_at limit $8 + 10) a
+                  and a.starts_at >= $3::timestamptz - make_interval(days => $12)
+                order by a.starts_at limit $8::bigint + 10) a
             join meeting_rows m on m.id = a.meeting_id
             where m.status <> 'cancelled' and m.ends_at >= $3
-            order by m.starts_at limit $8) u), '[]') as upcoming,
+            order by m.starts_at limit $8) u), '[]') as "upcoming!: Json<Vec<MeetingRow>>",
         coalesce((select json_agg(pm) from (
             select m.* from attendees a join meeting_rows m on m.id = a.meeting_id
             where a.user_id = $1 and a.person_id = p.id and a.starts_at < $3
@@ -251,19 +247,19 @@ fn person_sql() -> String {
               and ($5::timestamptz is null or a.starts_at < $5)
               and ($6::timestamptz is null or (a.starts_at, a.meeting_id) < ($6, $7))
               and m.status <> 'cancelled'
-            order by a.starts_at desc, a.meeting_id desc limit $9) pm), '[]') as past,
+            order by a.starts_at desc, a.meeting_id desc limit $9) pm), '[]') as "past!: Json<Vec<MeetingRow>>",
         coalesce((select json_agg(i) from (
             select * from item_rows i
             where i.user_id = $1 and i.assignee_id = p.id and i.kind = 'action'
               and not i.done and not i.removed
-            order by i.due nulls last limit $10) i), '[]') as they_owe,
+            order by i.due nulls last limit $10) i), '[]') as "they_owe!: Json<Vec<ItemView>>",
         -- What the user owes them: the user's open items from meetings this person attended.
         coalesce((select json_agg(i) from (
             select * from item_rows i
             where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
               and i.assignee_id = (select me.id from people me where me.user_id = $1 and me.is_me limit 1)
               and exists (select 1 from attendees a where a.meeting_id = i.meeting_id and a.person_id = p.id)
-            order by i.due nulls last limit $10) i), '[]') as i_owe,
+            order by i.due nulls last limit $10) i), '[]') as "i_owe!: Json<Vec<ItemView>>",
         -- Decisions of their latest meetings.
         coalesce((select json_agg(d) from (
             select i.* from (
@@ -272,7 +268,7 @@ fn person_sql() -> String {
                 order by a.starts_at desc limit 50) a
             join item_rows i on i.user_id = $1 and i.meeting_id = a.meeting_id
             where i.kind = 'decision' and not i.removed
-            order by i.meeting_at desc, i.line limit $11) d), '[]') as decisions,
+            order by i.meeting_at desc, i.line limit $11) d), '[]') as "decisions!: Json<Vec<ItemView>>",
         -- Notes with an item assigned to them, or whose text mentions their address (the
         -- `simple` parser keeps an address as one token, so the text index finds candidates).
         coalesce((select json_agg(n) from (
@@ -288,42 +284,26 @@ fn person_sql() -> String {
                 select n2.id from notes n2
                 where n2.user_id = $1 and n2.search @@ plainto_tsquery('simple', p.email)
                   and position(lower('@' || p.email) in lower(n2.body)) > 0)
-            order by n.updated_at desc limit {MENTIONS_SHOWN}) n), '[]') as mentions
-     from people p
-     left join organizations o on o.id = p.organization_id
-     cross join lateral (select {PERSON_COLUMNS}) pr
-     where p.user_id = $1 and p.id = $2"
+            order by n.updated_at desc limit $13) n), '[]') as "mentions!: Json<Vec<NoteMention>>"
+     from person_rows p
+     where p.user_id = $1 and p.id = $2"#,
+        user.id,
+        id,
+        Utc::now(),
+        from.map(midnight),
+        to.map(|d| midnight(d + Duration::days(1))),
+        after.map(|(at, _)| at),
+        after.map(|(_, id)| id),
+        UPCOMING_TOGETHER,
+        PAGE_SIZE + 1,
+        OPEN_ITEMS_SHOWN,
+        DECISIONS_SHOWN,
+        meetings::LONGEST_EVENT_DAYS,
+        MENTIONS_SHOWN,
     )
-}
-
-async fn person(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Path(id): Path<String>,
-    Query(q): Query<PersonQuery>,
-) -> AppResult<Html<String>> {
-    let id = params::id(&id)?;
-    let from = params::optional_date("from", &q.from)?;
-    let to = params::optional_date("to", &q.to)?;
-    let after = params::after_time(&q.after)?;
-    let tz = time::zone(&user.time_zone);
-    let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let data: PersonData = sqlx::query_as(&person_sql())
-        .bind(user.id)
-        .bind(id)
-        .bind(Utc::now())
-        .bind(from.map(midnight))
-        .bind(to.map(|d| midnight(d + Duration::days(1))))
-        .bind(after.map(|(at, _)| at))
-        .bind(after.map(|(_, id)| id))
-        .bind(UPCOMING_TOGETHER)
-        .bind(PAGE_SIZE + 1)
-        .bind(OPEN_ITEMS_SHOWN)
-        .bind(DECISIONS_SHOWN)
-        .bind(meetings::LONGEST_EVENT_DAYS)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or(AppError::NotFound)?;
     let person = data.person.0;
     let mut past = data.past.0;
     let next = (past.len() as i64 > PAGE_SIZE).then(|| {
@@ -357,9 +337,6 @@ struct OrganizationRow {
     people: i32,
 }
 
-/// The columns of an [`OrganizationRow`]; the count is kept by the database (migrations/0008).
-const ORGANIZATION_COLUMNS: &str = "o.id, o.name, o.domain, o.people_count as people";
-
 #[derive(Deserialize)]
 struct OrganizationsQuery {
     after: Option<String>,
@@ -383,16 +360,16 @@ async fn organizations(
     Query(q): Query<OrganizationsQuery>,
 ) -> AppResult<Html<String>> {
     let after = params::after_text(&q.after)?;
-    let Json(mut rows): Json<Vec<OrganizationRow>> = sqlx::query_scalar(&format!(
-        "select coalesce(json_agg(r), '[]') from (
-            select {ORGANIZATION_COLUMNS} from organizations o
+    let Json(mut rows) = sqlx::query_scalar!(
+        r#"select coalesce(json_agg(r), '[]') as "rows!: Json<Vec<OrganizationRow>>" from (
+            select o.id, o.name, o.domain, o.people_count as people from organizations o
             where o.user_id = $1 and ($2::text is null or (lower(o.name), o.id) > ($2, $3))
-            order by lower(o.name), o.id limit $4) r"
-    ))
-    .bind(user.id)
-    .bind(after.as_ref().map(|(name, _)| name.clone()))
-    .bind(after.as_ref().map(|(_, id)| *id))
-    .bind(ORGANIZATIONS_PAGE + 1)
+            order by lower(o.name), o.id limit $4) r"#,
+        user.id,
+        after.as_ref().map(|(name, _)| name.clone()),
+        after.as_ref().map(|(_, id)| *id),
+        ORGANIZATIONS_PAGE + 1,
+    )
     .fetch_one(&state.db)
     .await?;
     let next = (rows.len() as i64 > ORGANIZATIONS_PAGE).then(|| {
@@ -423,51 +400,12 @@ struct OrganizationPage {
 
 /// An organization page in one statement. Its people are the most met 50; meetings, open items
 /// and decisions come from those people's latest meetings and backlogs, a few each.
-#[derive(sqlx::FromRow)]
 struct OrganizationData {
     organization: Json<OrganizationRow>,
     people: Json<Vec<PersonRow>>,
     meetings: Json<Vec<MeetingRow>>,
     open_items: Json<Vec<ItemView>>,
     decisions: Json<Vec<ItemView>>,
-}
-
-fn organization_sql() -> String {
-    format!(
-        "with member as (
-             select p.id from people p where p.user_id = $1 and p.organization_id = $2
-             order by p.meeting_count desc, p.id limit 50),
-         recent as (
-             select distinct r.meeting_id, r.starts_at from member
-             cross join lateral (
-                 select a.meeting_id, a.starts_at from attendees a
-                 where a.user_id = $1 and a.person_id = member.id
-                 order by a.starts_at desc limit 20) r
-             order by r.starts_at desc limit 50)
-         select row_to_json(org) as organization,
-            coalesce((select json_agg(pr) from (
-                select {PERSON_COLUMNS} from member join people p on p.id = member.id
-                left join organizations o on o.id = p.organization_id
-                order by p.meeting_count desc, name) pr), '[]') as people,
-            coalesce((select json_agg(m) from (
-                select m.* from recent join meeting_rows m on m.id = recent.meeting_id
-                where m.status <> 'cancelled'
-                order by m.starts_at desc limit 50) m), '[]') as meetings,
-            coalesce((select json_agg(i) from (
-                select i.* from member cross join lateral (
-                    select * from item_rows i
-                    where i.user_id = $1 and i.assignee_id = member.id and i.kind = 'action'
-                      and not i.done and not i.removed
-                    order by i.due nulls last limit 5) i
-                order by i.due nulls last limit 50) i), '[]') as open_items,
-            coalesce((select json_agg(d) from (
-                select i.* from recent join item_rows i
-                    on i.user_id = $1 and i.meeting_id = recent.meeting_id
-                where i.kind = 'decision' and not i.removed
-                order by i.meeting_at desc, i.line limit 50) d), '[]') as decisions
-         from (select {ORGANIZATION_COLUMNS} from organizations o
-               where o.user_id = $1 and o.id = $2) org"
-    )
 }
 
 async fn organization(
@@ -477,9 +415,38 @@ async fn organization(
 ) -> AppResult<Html<String>> {
     let id = params::id(&id)?;
     let tz = time::zone(&user.time_zone);
-    let data: OrganizationData = sqlx::query_as(&organization_sql())
-        .bind(user.id)
-        .bind(id)
+    let data = sqlx::query_as!(OrganizationData, r#"with member as (
+             select p.id from people p where p.user_id = $1 and p.organization_id = $2
+             order by p.meeting_count desc, p.id limit 50),
+         recent as (
+             select distinct r.meeting_id, r.starts_at from member
+             cross join lateral (
+                 select a.meeting_id, a.starts_at from attendees a
+                 where a.user_id = $1 and a.person_id = member.id
+                 order by a.starts_at desc limit 20) r
+             order by r.starts_at desc limit 50)
+         select row_to_json(org) as "organization!: Json<OrganizationRow>",
+            coalesce((select json_agg(pr) from (
+                select p.* from member join person_rows p on p.id = member.id
+                order by p.meetings desc, p.name) pr), '[]') as "people!: Json<Vec<PersonRow>>",
+            coalesce((select json_agg(m) from (
+                select m.* from recent join meeting_rows m on m.id = recent.meeting_id
+                where m.status <> 'cancelled'
+                order by m.starts_at desc limit 50) m), '[]') as "meetings!: Json<Vec<MeetingRow>>",
+            coalesce((select json_agg(i) from (
+                select i.* from member cross join lateral (
+                    select * from item_rows i
+                    where i.user_id = $1 and i.assignee_id = member.id and i.kind = 'action'
+                      and not i.done and not i.removed
+                    order by i.due nulls last limit 5) i
+                order by i.due nulls last limit 50) i), '[]') as "open_items!: Json<Vec<ItemView>>",
+            coalesce((select json_agg(d) from (
+                select i.* from recent join item_rows i
+                    on i.user_id = $1 and i.meeting_id = recent.meeting_id
+                where i.kind = 'decision' and not i.removed
+                order by i.meeting_at desc, i.line limit 50) d), '[]') as "decisions!: Json<Vec<ItemView>>"
+         from (select o.id, o.name, o.domain, o.people_count as people from organizations o
+               where o.user_id = $1 and o.id = $2) org"#, user.id, id)
         .fetch_optional(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;

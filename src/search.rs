@@ -9,7 +9,6 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::{
@@ -34,7 +33,6 @@ const STOP: char = '\u{3}';
 
 /// A search hit. `id` is the meeting, the note (of a note or an item) or the person; items and
 /// notes also carry the meeting they belong to, if any.
-#[derive(FromRow)]
 struct Hit {
     kind: String,
     id: Uuid,
@@ -46,29 +44,6 @@ struct Hit {
 /// Each kind contributes at most this many candidates to the ranking, so a common word costs
 /// the same in a long history as in a short one (the best 50 are then shown with snippets).
 const CANDIDATES_PER_KIND: i64 = 200;
-
-const SEARCH: &str = "with best as (
-        select * from search_candidates($1, websearch_to_tsquery('simple', $2), $3)
-        order by rank desc limit 50)
-     -- Titles and snippets for the best 50 only, each looked up by primary key.
-     select b.kind, b.id, b.meeting_id, d.title,
-            ts_headline('simple', d.text, websearch_to_tsquery('simple', $2),
-                'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=25, MinWords=8, MaxFragments=2') as snippet
-     from best b
-     cross join lateral (
-         select m.title, m.title || ' — ' || m.description || ' ' || m.location as text
-         from meetings m where b.kind = 'meeting' and m.id = b.source
-         union all
-         select coalesce((select nm.title from meetings nm where nm.id = n.meeting_id),
-                         nullif(n.title, ''), 'Untitled note'), n.body
-         from notes n where b.kind = 'note' and n.id = b.source
-         union all
-         select i.text, i.text
-         from items i where b.kind in ('action', 'decision', 'question') and i.id = b.source
-         union all
-         select coalesce(p.name, p.email), coalesce(p.name, '') || ' ' || p.email
-         from people p where b.kind = 'person' and p.id = b.source) d
-     order by b.rank desc";
 
 /// A piece of a snippet, highlighted or not.
 pub struct Piece {
@@ -131,12 +106,36 @@ async fn search(
     let hits: Vec<Hit> = if q.is_empty() {
         Vec::new()
     } else {
-        sqlx::query_as(SEARCH)
-            .bind(user.id)
-            .bind(&q)
-            .bind(CANDIDATES_PER_KIND)
-            .fetch_all(&state.db)
-            .await?
+        sqlx::query_as!(
+            Hit,
+            r#"with best as (
+        select * from search_candidates($1, websearch_to_tsquery('simple', $2), $3)
+        order by rank desc limit 50)
+     -- Titles and snippets for the best 50 only, each looked up by primary key.
+     select b.kind as "kind!", b.id as "id!", b.meeting_id, d.title as "title!",
+            ts_headline('simple', d.text, websearch_to_tsquery('simple', $2),
+                'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=25, MinWords=8, MaxFragments=2') as "snippet!"
+     from best b
+     cross join lateral (
+         select m.title, m.title || ' — ' || m.description || ' ' || m.location as text
+         from meetings m where b.kind = 'meeting' and m.id = b.source
+         union all
+         select coalesce((select nm.title from meetings nm where nm.id = n.meeting_id),
+                         nullif(n.title, ''), 'Untitled note'), n.body
+         from notes n where b.kind = 'note' and n.id = b.source
+         union all
+         select i.text, i.text
+         from items i where b.kind in ('action', 'decision', 'question') and i.id = b.source
+         union all
+         select coalesce(p.name, p.email), coalesce(p.name, '') || ' ' || p.email
+         from people p where b.kind = 'person' and p.id = b.source) d
+     order by b.rank desc"#,
+            user.id,
+            q,
+            CANDIDATES_PER_KIND,
+        )
+        .fetch_all(&state.db)
+        .await?
     };
     let results = hits
         .into_iter()

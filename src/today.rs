@@ -84,7 +84,6 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
 
 /// Everything Today shows, in one statement: the meetings overlapping the window and the open
 /// action items due by `due_by`.
-#[derive(sqlx::FromRow)]
 struct Agenda {
     agenda: Json<Vec<MeetingRow>>,
     follow_up: Json<Vec<ItemView>>,
@@ -99,25 +98,26 @@ async fn agenda(
     end: chrono::DateTime<Utc>,
     due_by: NaiveDate,
 ) -> sqlx::Result<Agenda> {
-    sqlx::query_as(
-        "select
+    sqlx::query_as!(
+        Agenda,
+        r#"select
             coalesce((select json_agg(a) from (
                 select * from meeting_rows m
                 where m.user_id = $1 and m.status <> 'cancelled'
-                  and m.starts_at >= $2 - make_interval(days => $5) and m.starts_at < $3
+                  and m.starts_at >= $2::timestamptz - make_interval(days => $5) and m.starts_at < $3
                   and m.ends_at > $2
-                order by m.all_day desc, m.starts_at limit 500) a), '[]') as agenda,
+                order by m.all_day desc, m.starts_at limit 500) a), '[]') as "agenda!: Json<Vec<MeetingRow>>",
             coalesce((select json_agg(f) from (
                 select * from item_rows i
                 where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
                   and i.due <= $4
-                order by i.due, i.line limit 30) f), '[]') as follow_up",
+                order by i.due, i.line limit 30) f), '[]') as "follow_up!: Json<Vec<ItemView>>""#,
+        user_id,
+        start,
+        end,
+        due_by,
+        meetings::LONGEST_EVENT_DAYS,
     )
-    .bind(user_id)
-    .bind(start)
-    .bind(end)
-    .bind(due_by)
-    .bind(meetings::LONGEST_EVENT_DAYS)
     .fetch_one(db)
     .await
 }

@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgPool, types::Json};
 use tower_sessions::{
     SessionStore,
     session::{Id, Record},
@@ -91,10 +91,9 @@ fn expiry(record: &Record) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(at.unix_timestamp(), at.nanosecond()).unwrap_or_default()
 }
 
-#[derive(sqlx::FromRow)]
 struct Loaded {
     data: Vec<u8>,
-    viewer: Option<sqlx::types::Json<Viewer>>,
+    viewer: Option<Json<Viewer>>,
 }
 
 #[async_trait]
@@ -103,14 +102,14 @@ impl SessionStore for PgSessionStore {
         let (data, owner) = encode(record)?;
         // A colliding id (never seen in practice: 128 random bits) draws a new one.
         loop {
-            let inserted = sqlx::query(
+            let inserted = sqlx::query!(
                 "insert into sessions (id, user_id, data, expiry_date) values ($1, $2, $3, $4)
                  on conflict (id) do nothing",
+                record.id.to_string(),
+                owner,
+                &data,
+                expiry(record),
             )
-            .bind(record.id.to_string())
-            .bind(owner)
-            .bind(&data)
-            .bind(expiry(record))
             .execute(&self.db)
             .await
             .map_err(backend)?;
@@ -123,15 +122,15 @@ impl SessionStore for PgSessionStore {
 
     async fn save(&self, record: &Record) -> Result<()> {
         let (data, owner) = encode(record)?;
-        sqlx::query(
+        sqlx::query!(
             "insert into sessions (id, user_id, data, expiry_date) values ($1, $2, $3, $4)
              on conflict (id) do update
              set user_id = excluded.user_id, data = excluded.data, expiry_date = excluded.expiry_date",
+            record.id.to_string(),
+            owner,
+            &data,
+            expiry(record),
         )
-        .bind(record.id.to_string())
-        .bind(owner)
-        .bind(&data)
-        .bind(expiry(record))
         .execute(&self.db)
         .await
         .map_err(backend)?;
@@ -140,8 +139,9 @@ impl SessionStore for PgSessionStore {
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         // Accounts in the order they were linked; the sync state is the header's sync line.
-        let loaded: Option<Loaded> = sqlx::query_as(
-            "select s.data,
+        let loaded = sqlx::query_as!(
+            Loaded,
+            r#"select s.data,
                     case when u.id is not null then json_build_object(
                         'id', u.id, 'name', u.name, 'email', u.email, 'time_zone', u.time_zone,
                         'accounts', coalesce((
@@ -154,11 +154,11 @@ impl SessionStore for PgSessionStore {
                                    order by a.created_at)
                             from accounts a left join sync_state st on st.account_id = a.id
                             where a.user_id = u.id), '[]'::json))
-                    end as viewer
+                    end as "viewer: Json<Viewer>"
              from sessions s left join users u on u.id = s.user_id
-             where s.id = $1 and s.expiry_date > now()",
+             where s.id = $1 and s.expiry_date > now()"#,
+            id.to_string(),
         )
-        .bind(id.to_string())
         .fetch_optional(&self.db)
         .await
         .map_err(backend)?;
@@ -175,8 +175,7 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        sqlx::query("delete from sessions where id = $1")
-            .bind(id.to_string())
+        sqlx::query!("delete from sessions where id = $1", id.to_string())
             .execute(&self.db)
             .await
             .map_err(backend)?;
