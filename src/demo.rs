@@ -36,22 +36,23 @@ const SAMPLES: [(&str, &str); 3] = [
 
 /// Seeds the sample notes once, for a user who has none yet.
 pub async fn seed_notes(db: &PgPool, user_id: Uuid, time_zone: &str) -> sqlx::Result<()> {
-    let has_notes: bool =
-        sqlx::query_scalar("select exists(select 1 from notes where user_id = $1)")
-            .bind(user_id)
-            .fetch_one(db)
-            .await?;
+    let has_notes: bool = sqlx::query_scalar!(
+        r#"select exists(select 1 from notes where user_id = $1) as "exists!""#,
+        user_id
+    )
+    .fetch_one(db)
+    .await?;
     if has_notes {
         return Ok(());
     }
     let today = chrono::Utc::now().date_naive();
     for (title, template) in SAMPLES {
-        let meeting: Option<Uuid> = sqlx::query_scalar(
+        let meeting: Option<Uuid> = sqlx::query_scalar!(
             "select id from meetings where user_id = $1 and title = $2 and starts_at < now()
                and status <> 'cancelled' order by starts_at desc limit 1",
+            user_id,
+            title
         )
-        .bind(user_id)
-        .bind(title)
         .fetch_optional(db)
         .await?;
         let Some(meeting) = meeting else { continue };

@@ -16,19 +16,19 @@ pub async fn resolve(config: &Config, db: &PgPool) -> anyhow::Result<SecretKey> 
     let mut candidate = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut candidate);
     // Insert-or-read in one statement so two instances starting at once agree on one key.
-    let stored: Vec<u8> = sqlx::query_scalar(
-        "with inserted as (
+    let stored: Vec<u8> = sqlx::query_scalar!(
+        r#"with inserted as (
              insert into generated_secrets (name, value) values ($1, $2)
              on conflict (name) do nothing
              returning value
          )
-         select value from inserted
+         select value as "value!" from inserted
          union all
          select value from generated_secrets where name = $1
-         limit 1",
+         limit 1"#,
+        DEV_KEY_NAME,
+        candidate.as_slice()
     )
-    .bind(DEV_KEY_NAME)
-    .bind(candidate.as_slice())
     .fetch_one(db)
     .await
     .context("reading the development secret key")?;

@@ -101,12 +101,12 @@ async fn choose_calendars(
         .filter(|(k, _)| k == "calendar")
         .filter_map(|(_, v)| Uuid::parse_str(&v).ok())
         .collect();
-    sqlx::query(
+    sqlx::query!(
         "update calendars set selected = (id = any($2)) and access_role <> 'freeBusyReader'
          where user_id = $1",
+        user.id,
+        &chosen
     )
-    .bind(user.id)
-    .bind(&chosen)
     .execute(&state.db)
     .await?;
     // Newly chosen calendars sync right away.
@@ -131,10 +131,12 @@ async fn set_time_zone(
             form.time_zone
         ))
     })?;
-    sqlx::query("update users set time_zone = $2, time_zone_chosen = true where id = $1")
-        .bind(user.id)
-        .bind(zone.name())
-        .execute(&state.db)
-        .await?;
+    sqlx::query!(
+        "update users set time_zone = $2, time_zone_chosen = true where id = $1",
+        user.id,
+        zone.name()
+    )
+    .execute(&state.db)
+    .await?;
     Ok(Redirect::to("/settings").into_response())
 }

@@ -52,7 +52,7 @@ impl PgSessionStore {
                     () = stop.cancelled() => return,
                     _ = every.tick() => {}
                 }
-                match sqlx::query("delete from sessions where expiry_date < now()")
+                match sqlx::query!("delete from sessions where expiry_date < now()")
                     .execute(&self.db)
                     .await
                 {

@@ -10,7 +10,6 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Saved, Target};
@@ -31,7 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/notes/{id}", get(show).post(update))
 }
 
-#[derive(FromRow)]
 struct NoteRow {
     id: Uuid,
     meeting_id: Option<Uuid>,
@@ -59,12 +57,13 @@ struct ListPage {
 }
 
 async fn list(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<String>> {
-    let notes: Vec<NoteRow> = sqlx::query_as(
-        "select n.id, n.meeting_id, coalesce(nullif(m.title, ''), nullif(n.title, ''), 'Untitled note') as title, n.updated_at
+    let notes = sqlx::query_as!(
+        NoteRow,
+        r#"select n.id, n.meeting_id, coalesce(nullif(m.title, ''), nullif(n.title, ''), 'Untitled note') as "title!", n.updated_at
          from notes n left join meetings m on m.id = n.meeting_id
-         where n.user_id = $1 order by n.updated_at desc limit 200",
+         where n.user_id = $1 order by n.updated_at desc limit 200"#,
+        user.id,
     )
-    .bind(user.id)
     .fetch_all(&state.db)
     .await?;
     let view = ListPage {
