@@ -97,10 +97,11 @@
 //! date keeps its fingerprint. [`match_items`] pairs new items with stored
 //! ones: first exact `(kind, fingerprint)` matches, nearest line first; then,
 //! among the rest of the same kind, pairs whose character-bigram Dice
-//! similarity is at least [`SIMILARITY_THRESHOLD`], best pairs first. To stay
-//! fast on pathological input, a group of identical fingerprints larger than
-//! 100 000 candidate pairs is paired in line order, and the fuzzy pass is
-//! skipped for a kind with more than 250 000 candidate pairs.
+//! similarity is at least [`SIMILARITY_THRESHOLD`], best pairs first. It runs
+//! in O(n log n): identical fingerprints are paired among the
+//! [`EXACT_WINDOW`] nearest copies (then in line order), and an edited item is
+//! compared with at most [`MAX_CANDIDATES`] stored ones, those sharing the
+//! most of its rarest bigrams (found through an index).
 //!
 //! ## Ticking in the text
 //!
@@ -238,11 +239,31 @@ pub fn parse(note: &str, ctx: &Context) -> Vec<Item> {
 /// 2. Remaining items of the same kind whose fingerprints have a
 ///    character-bigram Dice similarity of at least [`SIMILARITY_THRESHOLD`],
 ///    most similar pairs first (ties: nearest lines, then order).
+///
+/// Runs in O(n log n) for n items: see [`EXACT_WINDOW`] and [`MAX_CANDIDATES`].
 pub fn match_items(previous: &[Previous], current: &[Item]) -> Vec<Option<usize>> {
+    match_counting(previous, current).0
+}
+
+/// Exact duplicates are paired among the nearest this many stored copies on each side (by
+/// line); copies left over after that are paired in line order.
+pub const EXACT_WINDOW: usize = 8;
+
+/// The most stored items one edited item is compared with in the similarity pass. Candidates
+/// come from an index of bigrams: any pair reaching [`SIMILARITY_THRESHOLD`] shares one of the
+/// item's rarest bigrams (prefix filtering), and those sharing the most are compared. This is
+/// exact unless more than [`MAX_POSTINGS`] entries or this many candidates turn up.
+pub const MAX_CANDIDATES: usize = 32;
+
+/// The most index entries read for one edited item in the similarity pass.
+pub const MAX_POSTINGS: usize = 512;
+
+/// [`match_items`], also returning how many similarity comparisons it made.
+fn match_counting(previous: &[Previous], current: &[Item]) -> (Vec<Option<usize>>, usize) {
     let mut result: Vec<Option<usize>> = vec![None; current.len()];
     let mut used = vec![false; previous.len()];
 
-    // Pass 1: exact fingerprints, grouped by (kind, fingerprint).
+    // Pass 1: exact fingerprints, grouped by (kind, fingerprint) in a hash map.
     type Group = (Vec<usize>, Vec<usize>);
     let mut groups: HashMap<(Kind, &str), Group> = HashMap::new();
     for (j, p) in previous.iter().enumerate() {
@@ -253,37 +274,48 @@ pub fn match_items(previous: &[Previous], current: &[Item]) -> Vec<Option<usize>
             g.1.push(i);
         }
     }
-    for (prev_idx, cur_idx) in groups.values() {
-        if cur_idx.is_empty() {
+    for (mut ps, mut cs) in groups.into_values() {
+        if cs.is_empty() {
             continue;
         }
-        if prev_idx.len().saturating_mul(cur_idx.len()) <= 100_000 {
-            let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
-            for &i in cur_idx {
-                for &j in prev_idx {
-                    pairs.push((current[i].line.abs_diff(previous[j].line), i, j));
-                }
-            }
-            pairs.sort_unstable();
-            for (_, i, j) in pairs {
-                if result[i].is_none() && !used[j] {
-                    result[i] = Some(j);
-                    used[j] = true;
-                }
-            }
-        } else {
-            let mut ps = prev_idx.clone();
-            let mut cs = cur_idx.clone();
-            ps.sort_by_key(|&j| (previous[j].line, j));
-            cs.sort_by_key(|&i| (current[i].line, i));
-            for (&i, &j) in cs.iter().zip(ps.iter()) {
+        ps.sort_by_key(|&j| (previous[j].line, j));
+        cs.sort_by_key(|&i| (current[i].line, i));
+        // Nearest lines first, among a bounded window of stored copies around each line.
+        let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
+        for &i in &cs {
+            let at = ps.partition_point(|&j| previous[j].line < current[i].line);
+            let window = &ps[at.saturating_sub(EXACT_WINDOW)..(at + EXACT_WINDOW).min(ps.len())];
+            pairs.extend(
+                window
+                    .iter()
+                    .map(|&j| (current[i].line.abs_diff(previous[j].line), i, j)),
+            );
+        }
+        pairs.sort_unstable();
+        for (_, i, j) in pairs {
+            if result[i].is_none() && !used[j] {
                 result[i] = Some(j);
                 used[j] = true;
             }
         }
+        let rest = ps
+            .iter()
+            .filter(|&&j| !used[j])
+            .copied()
+            .collect::<Vec<_>>();
+        let waiting: Vec<usize> = cs
+            .iter()
+            .filter(|&&i| result[i].is_none())
+            .copied()
+            .collect();
+        for (i, j) in waiting.into_iter().zip(rest) {
+            result[i] = Some(j);
+            used[j] = true;
+        }
     }
 
     // Pass 2: similar fingerprints, per kind.
+    let mut comparisons = 0;
     for kind in [Kind::ActionItem, Kind::Decision, Kind::Question] {
         let cs: Vec<usize> = (0..current.len())
             .filter(|&i| result[i].is_none() && current[i].kind == kind)
@@ -291,23 +323,70 @@ pub fn match_items(previous: &[Previous], current: &[Item]) -> Vec<Option<usize>
         let ps: Vec<usize> = (0..previous.len())
             .filter(|&j| !used[j] && previous[j].kind == kind)
             .collect();
-        if cs.is_empty() || ps.is_empty() || cs.len().saturating_mul(ps.len()) > 250_000 {
+        if cs.is_empty() || ps.is_empty() {
             continue;
         }
-        let cur_grams: Vec<Vec<(char, char)>> = cs
-            .iter()
-            .map(|&i| bigrams(&current[i].fingerprint))
-            .collect();
         let prev_grams: Vec<Vec<(char, char)>> = ps
             .iter()
             .map(|&j| bigrams(previous[j].fingerprint))
             .collect();
+        // Each bigram with its occurrence number, so that shared tokens count multisets exactly.
+        let mut index: HashMap<Gram, Vec<usize>> = HashMap::new();
+        for (pj, grams) in prev_grams.iter().enumerate() {
+            for token in tokens(grams) {
+                index.entry(token).or_default().push(pj);
+            }
+        }
+        let mut seen_by = vec![usize::MAX; ps.len()];
+        let mut shared = vec![0u32; ps.len()];
         let mut pairs: Vec<(f64, usize, usize, usize)> = Vec::new();
         for (ci, &i) in cs.iter().enumerate() {
-            for (pj, &j) in ps.iter().enumerate() {
+            let grams = bigrams(&current[i].fingerprint);
+            // Fewer than two characters: only an exact match (pass 1) could have been enough.
+            if grams.is_empty() {
+                continue;
+            }
+            let mut toks = tokens(&grams);
+            let freq = |t: &Gram| index.get(t).map_or(0, Vec::len);
+            toks.sort_by_cached_key(|t| (freq(t), *t));
+            // Prefix filtering: a pair reaching the threshold shares at least `need` tokens, so
+            // it shares one of any `a - need + 1` of them; the rarest give the fewest candidates.
+            let a = toks.len();
+            let need = (SIMILARITY_THRESHOLD * a as f64 / (2.0 - SIMILARITY_THRESHOLD) - 1e-9)
+                .ceil()
+                .max(1.0) as usize;
+            // Count shared tokens over the rarest postings, within a budget, and compare the
+            // stored items sharing the most.
+            let mut touched: Vec<usize> = Vec::new();
+            let mut budget = MAX_POSTINGS;
+            for t in &toks[..a + 1 - need.min(a)] {
+                let postings = index.get(t).map_or(&[][..], Vec::as_slice);
+                for &pj in postings.iter().take(budget) {
+                    if seen_by[pj] != ci {
+                        seen_by[pj] = ci;
+                        shared[pj] = 0;
+                        touched.push(pj);
+                    }
+                    shared[pj] += 1;
+                }
+                budget = budget.saturating_sub(postings.len());
+                if budget == 0 {
+                    break;
+                }
+            }
+            let line = current[i].line;
+            touched.sort_by_key(|&pj| {
+                let distance = line.abs_diff(previous[ps[pj]].line);
+                (std::cmp::Reverse(shared[pj]), distance, pj)
+            });
+            touched.truncate(MAX_CANDIDATES);
+            let candidates = touched;
+            for pj in candidates {
+                let j = ps[pj];
+                comparisons += 1;
                 let sim = similarity(
                     &current[i].fingerprint,
-                    &cur_grams[ci],
+                    &grams,
                     previous[j].fingerprint,
                     &prev_grams[pj],
                 );
@@ -329,7 +408,23 @@ pub fn match_items(previous: &[Previous], current: &[Item]) -> Vec<Option<usize>
             }
         }
     }
-    result
+    (result, comparisons)
+}
+
+/// A bigram and which occurrence of it in its string (0 for the first).
+type Gram = ((char, char), u32);
+
+/// The tokens of sorted bigrams.
+fn tokens(grams: &[(char, char)]) -> Vec<Gram> {
+    let mut out: Vec<Gram> = Vec::with_capacity(grams.len());
+    for (k, g) in grams.iter().enumerate() {
+        let occurrence = match k.checked_sub(1).map(|p| (grams[p], out[p].1)) {
+            Some((prev, n)) if prev == *g => n + 1,
+            _ => 0,
+        };
+        out.push((*g, occurrence));
+    }
+    out
 }
 
 /// Rewrites `note` so the action item or question on `line` (0-based) shows
@@ -1874,6 +1969,55 @@ mod tests {
         let items = parse_wed(&note);
         let m = match_items(&prev_of(&items), &items);
         assert!(m.iter().enumerate().all(|(i, j)| *j == Some(i)));
+    }
+
+    #[test]
+    fn a_2000_item_note_with_every_line_edited_matches_in_bounded_comparisons() {
+        // Pseudo-random words, so each edited line has one clear predecessor.
+        let word = |k: u64| -> String {
+            (0..6u64)
+                .map(|n| {
+                    let mut x = (k * 6 + n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    x ^= x >> 29;
+                    char::from(b'a' + (x % 26) as u8)
+                })
+                .collect()
+        };
+        let line = |i: u64| {
+            format!(
+                "{} {} {} {}",
+                word(4 * i),
+                word(4 * i + 1),
+                word(4 * i + 2),
+                word(4 * i + 3)
+            )
+        };
+        let old: String = (0..2000).map(|i| format!("- [ ] {}\n", line(i))).collect();
+        let new: String = "# moved down a line\n".to_string()
+            + &(0..2000)
+                .map(|i| format!("- [ ] {} now\n", line(i)))
+                .collect::<String>();
+        let (old, new) = (parse_wed(&old), parse_wed(&new));
+        let (m, comparisons) = match_counting(&prev_of(&old), &new);
+        assert!(m.iter().enumerate().all(|(i, j)| *j == Some(i)));
+        // All pairs would be 4,000,000 comparisons.
+        assert!(
+            comparisons <= 2000 * MAX_CANDIDATES,
+            "{comparisons} comparisons"
+        );
+    }
+
+    #[test]
+    fn many_duplicates_pair_nearest_first_then_in_line_order() {
+        let old = parse_wed(&"- [ ] same\n".repeat(50));
+        // Every copy moved down by 30 lines: beyond the window, so paired in line order.
+        let new = parse_wed(&("x\n".repeat(30) + &"- [ ] same\n".repeat(50)));
+        let m = match_items(&prev_of(&old), &new);
+        assert!(m.iter().all(Option::is_some));
+        let mut used: Vec<usize> = m.iter().flatten().copied().collect();
+        used.sort_unstable();
+        used.dedup();
+        assert_eq!(used.len(), 50);
     }
 
     // --- set_done ---------------------------------------------------------

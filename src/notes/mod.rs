@@ -206,8 +206,40 @@ struct Existing {
     kind: String,
     line: i32,
     fingerprint: String,
-    due_set_by_user: bool,
-    assignee_set_by_user: bool,
+}
+
+/// Parsed items as one array per column, for the set-based writes in [`derive_items`].
+#[derive(Default)]
+struct ItemColumns {
+    ids: Vec<Uuid>,
+    kinds: Vec<&'static str>,
+    texts: Vec<String>,
+    done: Vec<bool>,
+    answers: Vec<Option<String>>,
+    assignees: Vec<Option<Uuid>>,
+    mentions: Vec<Option<String>>,
+    dues: Vec<Option<NaiveDate>>,
+    /// Each item's hints as a JSON array: PostgreSQL arrays of arrays must be rectangular.
+    hints: Vec<serde_json::Value>,
+    lines: Vec<i32>,
+    fingerprints: Vec<String>,
+}
+
+impl ItemColumns {
+    fn push(&mut self, id: Uuid, item: &grammar::Item) {
+        self.ids.push(id);
+        self.kinds.push(kind_name(&item.kind));
+        self.texts.push(item.text.clone());
+        self.done.push(item.done);
+        self.answers.push(item.answer.clone());
+        self.assignees.push(item.assignee);
+        self.mentions.push(item.mention.clone());
+        self.dues.push(item.due);
+        self.hints.push(serde_json::Value::from(item.hints.clone()));
+        self.lines
+            .push(i32::try_from(item.line).unwrap_or(i32::MAX));
+        self.fingerprints.push(item.fingerprint.clone());
+    }
 }
 
 /// Re-parses the note and brings its items up to date in place: matched items keep their id
@@ -258,8 +290,8 @@ async fn derive_items(
         },
     );
     let existing: Vec<Existing> = sqlx::query_as(
-        "select id, kind, line, fingerprint, due_set_by_user, assignee_set_by_user
-         from items where note_id = $1 and user_id = $2 and not removed order by line",
+        "select id, kind, line, fingerprint from items
+         where note_id = $1 and user_id = $2 and not removed order by line",
     )
     .bind(note.id)
     .bind(note.user_id)
@@ -275,63 +307,85 @@ async fn derive_items(
         .collect();
     let matches = grammar::match_items(&previous, &parsed);
     let mut kept = vec![false; existing.len()];
+    // Matched items are updated and new ones inserted with one statement each (arrays bound
+    // as parameters), whatever the note's length.
+    let mut updates = ItemColumns::default();
+    let mut inserts = ItemColumns::default();
     for (item, matched) in parsed.iter().zip(matches) {
-        let line = i32::try_from(item.line).unwrap_or(i32::MAX);
         match matched {
             Some(index) => {
                 kept[index] = true;
-                let old = &existing[index];
-                sqlx::query(
-                    "update items set text = $3, done = $4,
-                        done_at = case when $4 and not done then now() when not $4 then null else done_at end,
-                        answer = $5,
-                        assignee_id = case when $11 then assignee_id else $6 end,
-                        mention = $7,
-                        due = case when $12 then due else $8 end,
-                        hints = $9, line = $10, fingerprint = $13, meeting_id = $14, updated_at = now()
-                     where id = $1 and user_id = $2",
-                )
-                .bind(old.id)
-                .bind(note.user_id)
-                .bind(&item.text)
-                .bind(item.done)
-                .bind(&item.answer)
-                .bind(item.assignee)
-                .bind(&item.mention)
-                .bind(item.due)
-                .bind(&item.hints)
-                .bind(line)
-                .bind(old.assignee_set_by_user)
-                .bind(old.due_set_by_user)
-                .bind(&item.fingerprint)
-                .bind(note.meeting_id)
-                .execute(&mut **tx)
-                .await?;
+                updates.push(existing[index].id, item);
             }
-            None => {
-                sqlx::query(
-                    "insert into items (id, user_id, note_id, meeting_id, kind, text, done, done_at, answer,
-                        assignee_id, mention, due, hints, line, fingerprint)
-                     values ($1, $2, $3, $4, $5, $6, $7, case when $7 then now() end, $8, $9, $10, $11, $12, $13, $14)",
-                )
-                .bind(Uuid::new_v4())
-                .bind(note.user_id)
-                .bind(note.id)
-                .bind(note.meeting_id)
-                .bind(kind_name(&item.kind))
-                .bind(&item.text)
-                .bind(item.done)
-                .bind(&item.answer)
-                .bind(item.assignee)
-                .bind(&item.mention)
-                .bind(item.due)
-                .bind(&item.hints)
-                .bind(line)
-                .bind(&item.fingerprint)
-                .execute(&mut **tx)
-                .await?;
-            }
+            None => inserts.push(Uuid::new_v4(), item),
         }
+    }
+    if !updates.ids.is_empty() {
+        // Unchanged items are not rewritten: a re-save of an unchanged note writes no item rows.
+        sqlx::query(
+            "update items i set text = u.text, done = u.done,
+                done_at = case when u.done and not i.done then now() when not u.done then null else i.done_at end,
+                answer = u.answer,
+                assignee_id = case when i.assignee_set_by_user then i.assignee_id else u.assignee_id end,
+                mention = u.mention,
+                due = case when i.due_set_by_user then i.due else u.due end,
+                hints = u.hints, line = u.line, fingerprint = u.fingerprint, meeting_id = $2,
+                updated_at = now()
+             from (select u.id, u.text, u.done, u.answer, u.assignee_id, u.mention, u.due, u.line,
+                          u.fingerprint, array(select jsonb_array_elements_text(u.hints)) as hints
+                   from unnest($3::uuid[], $4::text[], $5::bool[], $6::text[], $7::uuid[], $8::text[],
+                               $9::date[], $10::jsonb[], $11::int[], $12::text[])
+                        as u(id, text, done, answer, assignee_id, mention, due, hints, line, fingerprint)) u
+             where i.id = u.id and i.user_id = $1
+               and (i.text <> u.text or i.done <> u.done or i.answer is distinct from u.answer
+                    or (not i.assignee_set_by_user and i.assignee_id is distinct from u.assignee_id)
+                    or i.mention is distinct from u.mention
+                    or (not i.due_set_by_user and i.due is distinct from u.due)
+                    or i.hints <> u.hints or i.line <> u.line or i.fingerprint <> u.fingerprint
+                    or i.meeting_id is distinct from $2)",
+        )
+        .bind(note.user_id)
+        .bind(note.meeting_id)
+        .bind(&updates.ids)
+        .bind(&updates.texts)
+        .bind(&updates.done)
+        .bind(&updates.answers)
+        .bind(&updates.assignees)
+        .bind(&updates.mentions)
+        .bind(&updates.dues)
+        .bind(&updates.hints)
+        .bind(&updates.lines)
+        .bind(&updates.fingerprints)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !inserts.ids.is_empty() {
+        sqlx::query(
+            "insert into items (id, user_id, note_id, meeting_id, kind, text, done, done_at, answer,
+                assignee_id, mention, due, hints, line, fingerprint)
+             select u.id, $1, $2, $3, u.kind, u.text, u.done, case when u.done then now() end, u.answer,
+                u.assignee_id, u.mention, u.due, array(select jsonb_array_elements_text(u.hints)),
+                u.line, u.fingerprint
+             from unnest($4::uuid[], $5::text[], $6::text[], $7::bool[], $8::text[], $9::uuid[],
+                         $10::text[], $11::date[], $12::jsonb[], $13::int[], $14::text[])
+                  as u(id, kind, text, done, answer, assignee_id, mention, due, hints, line, fingerprint)",
+        )
+        .bind(note.user_id)
+        .bind(note.id)
+        .bind(note.meeting_id)
+        .bind(&inserts.ids)
+        .bind(&inserts.kinds)
+        .bind(&inserts.texts)
+        .bind(&inserts.done)
+        .bind(&inserts.answers)
+        .bind(&inserts.assignees)
+        .bind(&inserts.mentions)
+        .bind(&inserts.dues)
+        .bind(&inserts.hints)
+        .bind(&inserts.lines)
+        .bind(&inserts.fingerprints)
+        .execute(&mut **tx)
+        .await?;
     }
     let removed: Vec<Uuid> = existing
         .iter()
