@@ -58,13 +58,20 @@ pub fn organization_name(domain: &str) -> String {
     }
 }
 
-/// Resolves attendees to people rows within one sync transaction, caching ids.
+/// Turns attendees into people and organizations within one sync transaction.
 pub struct Directory {
     user_id: Uuid,
     my_emails: HashSet<String>,
     my_domains: HashSet<String>,
-    people: HashMap<String, Uuid>,
-    organizations: HashMap<String, Uuid>,
+}
+
+/// One person as a batch of attendees describes them.
+struct Seen<'a> {
+    /// As first written (the stored address keeps its spelling).
+    email: &'a str,
+    name: Option<&'a str>,
+    organization: Option<String>,
+    is_me: bool,
 }
 
 impl Directory {
@@ -86,73 +93,94 @@ impl Directory {
             user_id,
             my_emails: emails.into_iter().collect(),
             my_domains,
-            people: HashMap::new(),
-            organizations: HashMap::new(),
         })
     }
 
-    async fn organization(
-        &mut self,
+    /// Creates or updates the people `attendees` name, and the organizations of their company
+    /// domains, with one statement each. People are one per lower-cased address; the best
+    /// display name wins: a real name replaces a missing one (the last one listed wins), and is
+    /// never replaced by a missing one.
+    pub async fn upsert_people(
+        &self,
         tx: &mut Transaction<'_, Postgres>,
-        email: &str,
-    ) -> sqlx::Result<Option<Uuid>> {
-        let Some(domain) = domain_of(email) else {
-            return Ok(None);
-        };
-        if is_free_mail(&domain) || self.my_domains.contains(&domain) {
-            return Ok(None);
+        attendees: &[&Attendee],
+    ) -> sqlx::Result<()> {
+        let mut at: HashMap<String, usize> = HashMap::new();
+        let mut people: Vec<Seen> = Vec::new();
+        for attendee in attendees {
+            let email = attendee.email.trim();
+            let key = email.to_lowercase();
+            let name = attendee.name.as_deref();
+            match at.get(&key) {
+                Some(&k) => people[k].name = name.or(people[k].name),
+                None => {
+                    let organization = domain_of(&key)
+                        .filter(|d| !is_free_mail(d) && !self.my_domains.contains(d));
+                    people.push(Seen {
+                        email,
+                        name,
+                        organization,
+                        is_me: self.my_emails.contains(&key),
+                    });
+                    at.insert(key, people.len() - 1);
+                }
+            }
         }
-        if let Some(id) = self.organizations.get(&domain) {
-            return Ok(Some(*id));
+        if people.is_empty() {
+            return Ok(());
         }
-        let id: Uuid = sqlx::query_scalar(
-            "insert into organizations (id, user_id, domain, name) values ($1, $2, $3, $4)
-             on conflict on constraint organizations_user_domain_key do update set domain = excluded.domain
-             returning id",
-        )
-        .bind(Uuid::new_v4())
-        .bind(self.user_id)
-        .bind(&domain)
-        .bind(organization_name(&domain))
-        .fetch_one(&mut **tx)
-        .await?;
-        self.organizations.insert(domain, id);
-        Ok(Some(id))
-    }
-
-    /// The person for `attendee`, created on first sight. The best display name wins: a real
-    /// name replaces a missing one, and is never replaced by a missing one.
-    pub async fn person(
-        &mut self,
-        tx: &mut Transaction<'_, Postgres>,
-        attendee: &Attendee,
-    ) -> sqlx::Result<Uuid> {
-        let key = attendee.email.trim().to_lowercase();
-        if let Some(id) = self.people.get(&key)
-            && attendee.name.is_none()
-        {
-            return Ok(*id);
+        let domains: Vec<&str> = people
+            .iter()
+            .filter_map(|p| p.organization.as_deref())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !domains.is_empty() {
+            let names: Vec<String> = domains.iter().map(|d| organization_name(d)).collect();
+            sqlx::query(
+                "insert into organizations (id, user_id, domain, name)
+                 select gen_random_uuid(), $1, u.domain, u.name
+                 from unnest($2::text[], $3::text[]) as u(domain, name)
+                 on conflict on constraint organizations_user_domain_key do nothing",
+            )
+            .bind(self.user_id)
+            .bind(&domains)
+            .bind(&names)
+            .execute(&mut **tx)
+            .await?;
         }
-        let organization = self.organization(tx, &key).await?;
-        let id: Uuid = sqlx::query_scalar(
+        let emails: Vec<&str> = people.iter().map(|p| p.email).collect();
+        let names: Vec<Option<&str>> = people.iter().map(|p| p.name).collect();
+        let organizations: Vec<Option<&str>> =
+            people.iter().map(|p| p.organization.as_deref()).collect();
+        let me: Vec<bool> = people.iter().map(|p| p.is_me).collect();
+        // `distinct on` guards the one-row-per-key rule of `on conflict` should PostgreSQL's
+        // lower() fold two addresses together that Rust's did not. Rows that would not change
+        // are left alone (no dead tuples on every sync).
+        sqlx::query(
             "insert into people (id, user_id, email, name, organization_id, is_me)
-             values ($1, $2, $3, $4, $5, $6)
+             select gen_random_uuid(), $1, u.email, u.name, o.id, u.is_me
+             from (select distinct on (lower(u.email)) u.*
+                   from unnest($2::text[], $3::text[], $4::text[], $5::bool[])
+                        with ordinality as u(email, name, domain, is_me, n)
+                   order by lower(u.email), u.n) u
+             left join organizations o on o.user_id = $1 and o.domain = u.domain
              on conflict (user_id, lower(email)) do update set
                 name = coalesce(excluded.name, people.name),
                 organization_id = coalesce(people.organization_id, excluded.organization_id),
                 is_me = people.is_me or excluded.is_me
-             returning id",
+             where (excluded.name is not null and excluded.name is distinct from people.name)
+                or (people.organization_id is null and excluded.organization_id is not null)
+                or (excluded.is_me and not people.is_me)",
         )
-        .bind(Uuid::new_v4())
         .bind(self.user_id)
-        .bind(attendee.email.trim())
-        .bind(attendee.name.as_deref())
-        .bind(organization)
-        .bind(self.my_emails.contains(&key))
-        .fetch_one(&mut **tx)
+        .bind(&emails)
+        .bind(&names)
+        .bind(&organizations)
+        .bind(&me)
+        .execute(&mut **tx)
         .await?;
-        self.people.insert(key, id);
-        Ok(id)
+        Ok(())
     }
 }
 

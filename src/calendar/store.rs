@@ -1,12 +1,18 @@
 //! Applying provider changes to PostgreSQL: idempotent upserts keyed by (calendar, provider
 //! event id), soft cancellation, mark-and-sweep after a complete full listing, and the cursor
 //! stored in the same transaction as the data it covers.
+//!
+//! A listing is applied as it arrives ([`Writer`]): one transaction from the first page to the
+//! cursor, and a few multi-row statements (arrays bound as parameters) per batch of events, so
+//! the cost per event is flat and memory does not grow with the size of the calendar.
 
-use chrono::{DateTime, NaiveTime, Utc};
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::{Change, Event, When, directory::Directory, is_meeting_type};
+use super::{Attendee, Change, Event, When, directory::Directory, is_meeting_type};
 
 /// A calendar as the provider lists it.
 #[derive(Debug, Clone)]
@@ -18,14 +24,22 @@ pub struct CalendarInfo {
     pub access_role: String,
 }
 
-/// What one listing of one calendar produced.
+/// How a complete listing of one calendar ended.
 #[derive(Debug)]
 pub struct Listing {
-    pub changes: Vec<Change>,
-    /// The cursor to store with these changes (Google sync token, Graph delta link).
+    /// The cursor to store with the listing's changes (Google sync token, Graph delta link).
     pub cursor: Option<String>,
     /// Set for a complete full listing of this window: what it did not return is swept.
     pub full_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// One step of a listing, as a provider module returns it page by page.
+#[derive(Debug)]
+pub enum Step {
+    /// A page: how many items the provider sent (for progress), and the changes they make.
+    Page { items: usize, changes: Vec<Change> },
+    /// The listing is complete.
+    End(Listing),
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -138,8 +152,8 @@ pub async fn clear_cursor(db: &PgPool, calendar: &CalendarRow) -> sqlx::Result<(
 /// How an event's time is stored: instants for ordering and windows, dates for all-day events.
 struct Bounds {
     all_day: bool,
-    start_date: Option<chrono::NaiveDate>,
-    end_date: Option<chrono::NaiveDate>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     time_zone: Option<String>,
@@ -170,212 +184,498 @@ fn bounds(when: &When) -> Bounds {
     }
 }
 
-async fn series_id(
-    tx: &mut Transaction<'_, Postgres>,
-    calendar: &CalendarRow,
-    provider_series_id: &str,
-    title: Option<&str>,
-) -> sqlx::Result<Uuid> {
-    sqlx::query_scalar(
-        "insert into series (id, user_id, calendar_id, provider_series_id, title) values ($1, $2, $3, $4, coalesce($5, ''))
-         on conflict on constraint series_calendar_provider_key do update
-            set title = coalesce($5, series.title)
-         returning id",
-    )
-    .bind(Uuid::new_v4())
-    .bind(calendar.user_id)
-    .bind(calendar.id)
-    .bind(provider_series_id)
-    .bind(title)
-    .fetch_one(&mut **tx)
-    .await
-}
+/// Changes buffered before they are written: large enough that statements carry many rows,
+/// small enough that memory stays flat however many events a calendar has.
+const BATCH: usize = 1000;
 
-async fn upsert_event(
-    tx: &mut Transaction<'_, Postgres>,
-    directory: &mut Directory,
-    calendar: &CalendarRow,
-    event: &Event,
+/// Applies one listing in one transaction, page by page as the provider returns them: the
+/// changes, the sweep (after a full listing only) and the new cursor. Dropping the writer
+/// before [`Writer::finish`] (a failure half-way) rolls back everything: the last good state
+/// stays.
+pub struct Writer<'a> {
+    tx: Transaction<'static, Postgres>,
+    calendar: &'a CalendarRow,
+    directory: Directory,
     round: Uuid,
-) -> sqlx::Result<()> {
-    let series = match &event.series_provider_id {
-        Some(s) => Some(series_id(tx, calendar, s, event.title.as_deref()).await?),
-        None => None,
-    };
-    let status = if event.tentative {
-        "tentative"
-    } else {
-        "confirmed"
-    };
-    let is_meeting = event.event_type.as_deref().map(is_meeting_type);
-    let meeting_id: Option<Uuid> = match &event.when {
-        Some(when) => {
-            let b = bounds(when);
-            sqlx::query_scalar(
-                "insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id, original_start,
-                    title, description, location, all_day, start_date, end_date, starts_at, ends_at, time_zone,
-                    status, event_type, is_meeting, join_url, html_link, organizer_email, seen_round)
-                 values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, ''), coalesce($9, ''), coalesce($10, ''), $11, $12, $13,
-                    $14, $15, $16, $17, coalesce($18, 'default'), coalesce($19, true), $20, $21, $22, $23)
-                 on conflict on constraint meetings_calendar_event_key do update set
-                    ical_uid = coalesce($5, meetings.ical_uid),
-                    series_id = coalesce($6, meetings.series_id),
-                    original_start = coalesce($7, meetings.original_start),
-                    title = coalesce($8, meetings.title),
-                    description = coalesce($9, meetings.description),
-                    location = coalesce($10, meetings.location),
-                    all_day = $11, start_date = $12, end_date = $13, starts_at = $14, ends_at = $15,
-                    time_zone = coalesce($16, meetings.time_zone),
-                    status = $17,
-                    event_type = coalesce($18, meetings.event_type),
-                    is_meeting = coalesce($19, meetings.is_meeting),
-                    join_url = coalesce($20, meetings.join_url),
-                    html_link = coalesce($21, meetings.html_link),
-                    organizer_email = coalesce($22, meetings.organizer_email),
-                    seen_round = $23,
-                    updated_at = now()
-                 returning id",
-            )
-            .bind(Uuid::new_v4())
-            .bind(calendar.user_id)
-            .bind(calendar.id)
-            .bind(&event.provider_event_id)
-            .bind(&event.ical_uid)
-            .bind(series)
-            .bind(event.original_start)
-            .bind(&event.title)
-            .bind(&event.description)
-            .bind(&event.location)
-            .bind(b.all_day)
-            .bind(b.start_date)
-            .bind(b.end_date)
-            .bind(b.starts_at)
-            .bind(b.ends_at)
-            .bind(b.time_zone)
-            .bind(status)
-            .bind(&event.event_type)
-            .bind(is_meeting)
-            .bind(&event.join_url)
-            .bind(&event.html_link)
-            .bind(&event.organizer_email)
-            .bind(round)
-            .fetch_optional(&mut **tx)
-            .await?
-        }
-        // A partial update without times: merge into the row we have, if we have it.
-        None => {
-            sqlx::query_scalar(
-                "update meetings set
-                    title = coalesce($4, title), description = coalesce($5, description),
-                    location = coalesce($6, location), join_url = coalesce($7, join_url),
-                    status = case when status = 'cancelled' then status else $8 end,
-                    seen_round = $9, updated_at = now()
-                 where user_id = $1 and calendar_id = $2 and provider_event_id = $3
-                 returning id",
-            )
-            .bind(calendar.user_id)
-            .bind(calendar.id)
-            .bind(&event.provider_event_id)
-            .bind(&event.title)
-            .bind(&event.description)
-            .bind(&event.location)
-            .bind(&event.join_url)
-            .bind(status)
-            .bind(round)
-            .fetch_optional(&mut **tx)
-            .await?
-        }
-    };
-    let (Some(meeting_id), Some(attendees)) = (meeting_id, &event.attendees) else {
-        return Ok(());
-    };
-    sqlx::query("delete from attendees where meeting_id = $1 and user_id = $2")
-        .bind(meeting_id)
-        .bind(calendar.user_id)
-        .execute(&mut **tx)
-        .await?;
-    for attendee in attendees {
-        let person = directory.person(tx, attendee).await?;
-        sqlx::query(
-            "insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer, is_optional)
-             values ($1, $2, $3, $4, $5, $6)
-             on conflict (meeting_id, person_id) do update set
-                response_status = excluded.response_status, is_organizer = excluded.is_organizer,
-                is_optional = excluded.is_optional",
-        )
-        .bind(meeting_id)
-        .bind(person)
-        .bind(calendar.user_id)
-        .bind(&attendee.response)
-        .bind(attendee.organizer)
-        .bind(attendee.optional)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    pending: Vec<Change>,
+    applied: usize,
 }
 
-/// Marks an event cancelled; if the id is a whole series, every instance of it too (Google
-/// reports cancelled instances only up to a horizon). Unknown ids are ignored.
-async fn cancel(
-    tx: &mut Transaction<'_, Postgres>,
-    calendar: &CalendarRow,
-    provider_event_id: &str,
+impl<'a> Writer<'a> {
+    pub async fn begin(db: &PgPool, calendar: &'a CalendarRow) -> sqlx::Result<Writer<'a>> {
+        let mut tx = db.begin().await?;
+        let directory = Directory::load(&mut tx, calendar.user_id).await?;
+        Ok(Writer {
+            tx,
+            calendar,
+            directory,
+            round: Uuid::new_v4(),
+            pending: Vec::new(),
+            applied: 0,
+        })
+    }
+
+    /// Takes one page of changes, writing them once a batch is full.
+    pub async fn page(&mut self, changes: Vec<Change>) -> sqlx::Result<()> {
+        self.pending.extend(changes);
+        if self.pending.len() >= BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rest, sweeps after a full listing, stores the cursor and commits. Returns how
+    /// many changes the listing applied.
+    pub async fn finish(mut self, listing: &Listing) -> sqlx::Result<usize> {
+        self.flush().await?;
+        let calendar = self.calendar;
+        if let Some((from, to)) = listing.full_window {
+            // Mark and sweep: whatever the complete listing did not return is gone upstream.
+            sqlx::query(
+                "update meetings set status = 'cancelled', updated_at = now()
+                 where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
+                   and seen_round is distinct from $3 and ends_at > $4 and starts_at < $5",
+            )
+            .bind(calendar.user_id)
+            .bind(calendar.id)
+            .bind(self.round)
+            .bind(from)
+            .bind(to)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        sqlx::query(
+            "update calendars set sync_cursor = $3, last_synced_at = now(), last_error = null
+             where id = $1 and user_id = $2",
+        )
+        .bind(calendar.id)
+        .bind(calendar.user_id)
+        .bind(&listing.cursor)
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await?;
+        Ok(self.applied)
+    }
+
+    /// Writes the pending changes as a few batches that give the same result as applying them
+    /// one by one in order: a batch ends where an event repeats, or where an upsert follows a
+    /// cancellation that could touch it (the same id, or its series).
+    async fn flush(&mut self) -> sqlx::Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        self.applied += pending.len();
+        let mut batch = Batch::default();
+        for change in &pending {
+            match change {
+                Change::Upsert(event) => {
+                    let id = event.provider_event_id.as_str();
+                    let series = event.series_provider_id.as_deref();
+                    if batch.upserted.contains(id)
+                        || batch.cancelled.contains(id)
+                        || series.is_some_and(|s| batch.cancelled.contains(s))
+                    {
+                        std::mem::take(&mut batch).write(self).await?;
+                    }
+                    batch.upserted.insert(id);
+                    batch.upserts.push(event);
+                }
+                Change::Cancelled { provider_event_id } => {
+                    batch.cancelled.insert(provider_event_id);
+                }
+            }
+        }
+        batch.write(self).await
+    }
+}
+
+/// Upserts with distinct ids, then cancellations that apply after all of them.
+#[derive(Default)]
+struct Batch<'e> {
+    upserts: Vec<&'e Event>,
+    upserted: HashSet<&'e str>,
+    cancelled: HashSet<&'e str>,
+}
+
+impl Batch<'_> {
+    async fn write(self, w: &mut Writer<'_>) -> sqlx::Result<()> {
+        let (user_id, calendar_id, round) = (w.calendar.user_id, w.calendar.id, w.round);
+        let tx = &mut w.tx;
+        upsert_series(tx, user_id, calendar_id, &self.upserts).await?;
+
+        // Partial updates (no times: Microsoft sent only what changed) touch existing rows only.
+        let (full, partial): (Vec<&Event>, Vec<&Event>) =
+            self.upserts.iter().partition(|e| e.when.is_some());
+        let found: HashSet<String> = update_partial(tx, user_id, calendar_id, round, &partial)
+            .await?
+            .into_iter()
+            .collect();
+        upsert_meetings(tx, user_id, calendar_id, round, &full).await?;
+
+        // Attendee lists replace the stored ones, for events that are now stored.
+        let listed: Vec<&Event> = full
+            .iter()
+            .chain(
+                partial
+                    .iter()
+                    .filter(|e| found.contains(&e.provider_event_id)),
+            )
+            .filter(|e| e.attendees.is_some())
+            .copied()
+            .collect();
+        if !listed.is_empty() {
+            let attendees: Vec<&Attendee> = listed
+                .iter()
+                .flat_map(|e| e.attendees.iter().flatten())
+                .collect();
+            w.directory.upsert_people(tx, &attendees).await?;
+            replace_attendees(tx, user_id, calendar_id, &listed).await?;
+        }
+
+        if !self.cancelled.is_empty() {
+            cancel(
+                tx,
+                user_id,
+                calendar_id,
+                self.cancelled.into_iter().collect(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates the batch's series; a title that was sent replaces the stored one (the last one
+/// sent wins), and an absent one keeps it.
+async fn upsert_series(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    events: &[&Event],
 ) -> sqlx::Result<()> {
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let (mut ids, mut titles): (Vec<&str>, Vec<Option<&str>>) = (Vec::new(), Vec::new());
+    for event in events {
+        let Some(series) = event.series_provider_id.as_deref() else {
+            continue;
+        };
+        let title = event.title.as_deref();
+        match at.get(series) {
+            Some(&k) => titles[k] = title.or(titles[k]),
+            None => {
+                at.insert(series, ids.len());
+                ids.push(series);
+                titles.push(title);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
-        "update meetings set status = 'cancelled', updated_at = now()
-         where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
-           and (provider_event_id = $3
-                or series_id in (select id from series where calendar_id = $2 and provider_series_id = $3))",
+        "with u as (select * from unnest($3::text[], $4::text[]) as u(series, title)),
+         renamed as (
+             update series s set title = u.title from u
+             where s.user_id = $1 and s.calendar_id = $2 and s.provider_series_id = u.series
+               and u.title is not null and s.title <> u.title)
+         insert into series (id, user_id, calendar_id, provider_series_id, title)
+         select gen_random_uuid(), $1, $2, u.series, coalesce(u.title, '') from u
+         on conflict on constraint series_calendar_provider_key do nothing",
     )
-    .bind(calendar.user_id)
-    .bind(calendar.id)
-    .bind(provider_event_id)
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(&ids)
+    .bind(&titles)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Applies one complete listing in one transaction: changes, the sweep (after a full listing
-/// only), and the new cursor. A failure rolls back everything, so the last good state stays.
-pub async fn apply(db: &PgPool, calendar: &CalendarRow, listing: &Listing) -> sqlx::Result<usize> {
-    let mut tx = db.begin().await?;
-    let mut directory = Directory::load(&mut tx, calendar.user_id).await?;
-    let round = Uuid::new_v4();
-    for change in &listing.changes {
-        match change {
-            Change::Upsert(event) => {
-                upsert_event(&mut tx, &mut directory, calendar, event, round).await?
-            }
-            Change::Cancelled { provider_event_id } => {
-                cancel(&mut tx, calendar, provider_event_id).await?
-            }
-        }
+/// Merges partial updates into the rows we have; returns the ids that were found.
+async fn update_partial(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    round: Uuid,
+    events: &[&Event],
+) -> sqlx::Result<Vec<String>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
     }
-    if let Some((from, to)) = listing.full_window {
-        // Mark and sweep: whatever the complete listing did not return is gone upstream.
-        sqlx::query(
-            "update meetings set status = 'cancelled', updated_at = now()
-             where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
-               and seen_round is distinct from $3 and ends_at > $4 and starts_at < $5",
-        )
-        .bind(calendar.user_id)
-        .bind(calendar.id)
-        .bind(round)
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await?;
+    let ids: Vec<&str> = events
+        .iter()
+        .map(|e| e.provider_event_id.as_str())
+        .collect();
+    let titles: Vec<Option<&str>> = events.iter().map(|e| e.title.as_deref()).collect();
+    let descriptions: Vec<Option<&str>> = events.iter().map(|e| e.description.as_deref()).collect();
+    let locations: Vec<Option<&str>> = events.iter().map(|e| e.location.as_deref()).collect();
+    let join_urls: Vec<Option<&str>> = events.iter().map(|e| e.join_url.as_deref()).collect();
+    let statuses: Vec<&str> = events.iter().map(|e| status(e)).collect();
+    sqlx::query_scalar(
+        "update meetings m set
+            title = coalesce(u.title, m.title), description = coalesce(u.description, m.description),
+            location = coalesce(u.location, m.location), join_url = coalesce(u.join_url, m.join_url),
+            status = case when m.status = 'cancelled' then m.status else u.status end,
+            seen_round = $3, updated_at = now()
+         from unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+              as u(event, title, description, location, join_url, status)
+         where m.user_id = $1 and m.calendar_id = $2 and m.provider_event_id = u.event
+         returning m.provider_event_id",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(round)
+    .bind(&ids)
+    .bind(&titles)
+    .bind(&descriptions)
+    .bind(&locations)
+    .bind(&join_urls)
+    .bind(&statuses)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+fn status(event: &Event) -> &'static str {
+    if event.tentative {
+        "tentative"
+    } else {
+        "confirmed"
+    }
+}
+
+/// Inserts new events and updates known ones, in one statement: a field the provider did not
+/// send (`None`) keeps its stored value, never blanked.
+async fn upsert_meetings(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    round: Uuid,
+    events: &[&Event],
+) -> sqlx::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let n = events.len();
+    let mut c = MeetingColumns::with_capacity(n);
+    for event in events {
+        let Some(when) = &event.when else { continue };
+        let b = bounds(when);
+        c.ids.push(event.provider_event_id.as_str());
+        c.ical_uids.push(event.ical_uid.as_deref());
+        c.series.push(event.series_provider_id.as_deref());
+        c.original_starts.push(event.original_start);
+        c.titles.push(event.title.as_deref());
+        c.descriptions.push(event.description.as_deref());
+        c.locations.push(event.location.as_deref());
+        c.all_day.push(b.all_day);
+        c.start_dates.push(b.start_date);
+        c.end_dates.push(b.end_date);
+        c.starts_at.push(b.starts_at);
+        c.ends_at.push(b.ends_at);
+        c.time_zones.push(b.time_zone);
+        c.statuses.push(status(event));
+        c.event_types.push(event.event_type.as_deref());
+        c.is_meeting
+            .push(event.event_type.as_deref().map(is_meeting_type));
+        c.join_urls.push(event.join_url.as_deref());
+        c.html_links.push(event.html_link.as_deref());
+        c.organizers.push(event.organizer_email.as_deref());
     }
     sqlx::query(
-        "update calendars set sync_cursor = $3, last_synced_at = now(), last_error = null
-         where id = $1 and user_id = $2",
+        "with u as (
+             select u.*, s.id as series_id
+             from unnest($4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[],
+                         $10::text[], $11::bool[], $12::date[], $13::date[], $14::timestamptz[],
+                         $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::bool[],
+                         $20::text[], $21::text[], $22::text[])
+                  as u(event, ical_uid, series, original_start, title, description, location, all_day,
+                       start_date, end_date, starts_at, ends_at, time_zone, status, event_type,
+                       is_meeting, join_url, html_link, organizer_email)
+             left join series s on s.calendar_id = $2 and s.provider_series_id = u.series),
+         updated as (
+             update meetings m set
+                ical_uid = coalesce(u.ical_uid, m.ical_uid),
+                series_id = coalesce(u.series_id, m.series_id),
+                original_start = coalesce(u.original_start, m.original_start),
+                title = coalesce(u.title, m.title),
+                description = coalesce(u.description, m.description),
+                location = coalesce(u.location, m.location),
+                all_day = u.all_day, start_date = u.start_date, end_date = u.end_date,
+                starts_at = u.starts_at, ends_at = u.ends_at,
+                time_zone = coalesce(u.time_zone, m.time_zone),
+                status = u.status,
+                event_type = coalesce(u.event_type, m.event_type),
+                is_meeting = coalesce(u.is_meeting, m.is_meeting),
+                join_url = coalesce(u.join_url, m.join_url),
+                html_link = coalesce(u.html_link, m.html_link),
+                organizer_email = coalesce(u.organizer_email, m.organizer_email),
+                seen_round = $3,
+                updated_at = now()
+             from u
+             where m.user_id = $1 and m.calendar_id = $2 and m.provider_event_id = u.event)
+         insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id,
+            original_start, title, description, location, all_day, start_date, end_date, starts_at,
+            ends_at, time_zone, status, event_type, is_meeting, join_url, html_link, organizer_email,
+            seen_round)
+         select gen_random_uuid(), $1, $2, u.event, u.ical_uid, u.series_id, u.original_start,
+            coalesce(u.title, ''), coalesce(u.description, ''), coalesce(u.location, ''), u.all_day,
+            u.start_date, u.end_date, u.starts_at, u.ends_at, u.time_zone, u.status,
+            coalesce(u.event_type, 'default'), coalesce(u.is_meeting, true), u.join_url, u.html_link,
+            u.organizer_email, $3
+         from u
+         -- Known events were updated just above, in the same statement.
+         on conflict on constraint meetings_calendar_event_key do nothing",
     )
-    .bind(calendar.id)
-    .bind(calendar.user_id)
-    .bind(&listing.cursor)
-    .execute(&mut *tx)
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(round)
+    .bind(&c.ids)
+    .bind(&c.ical_uids)
+    .bind(&c.series)
+    .bind(&c.original_starts)
+    .bind(&c.titles)
+    .bind(&c.descriptions)
+    .bind(&c.locations)
+    .bind(&c.all_day)
+    .bind(&c.start_dates)
+    .bind(&c.end_dates)
+    .bind(&c.starts_at)
+    .bind(&c.ends_at)
+    .bind(&c.time_zones)
+    .bind(&c.statuses)
+    .bind(&c.event_types)
+    .bind(&c.is_meeting)
+    .bind(&c.join_urls)
+    .bind(&c.html_links)
+    .bind(&c.organizers)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(listing.changes.len())
+    Ok(())
+}
+
+/// Events as one array per column, bound to [`upsert_meetings`]'s statement.
+struct MeetingColumns<'e> {
+    ids: Vec<&'e str>,
+    ical_uids: Vec<Option<&'e str>>,
+    series: Vec<Option<&'e str>>,
+    original_starts: Vec<Option<DateTime<Utc>>>,
+    titles: Vec<Option<&'e str>>,
+    descriptions: Vec<Option<&'e str>>,
+    locations: Vec<Option<&'e str>>,
+    all_day: Vec<bool>,
+    start_dates: Vec<Option<NaiveDate>>,
+    end_dates: Vec<Option<NaiveDate>>,
+    starts_at: Vec<DateTime<Utc>>,
+    ends_at: Vec<DateTime<Utc>>,
+    time_zones: Vec<Option<String>>,
+    statuses: Vec<&'static str>,
+    event_types: Vec<Option<&'e str>>,
+    is_meeting: Vec<Option<bool>>,
+    join_urls: Vec<Option<&'e str>>,
+    html_links: Vec<Option<&'e str>>,
+    organizers: Vec<Option<&'e str>>,
+}
+
+impl MeetingColumns<'_> {
+    fn with_capacity(n: usize) -> Self {
+        MeetingColumns {
+            ids: Vec::with_capacity(n),
+            ical_uids: Vec::with_capacity(n),
+            series: Vec::with_capacity(n),
+            original_starts: Vec::with_capacity(n),
+            titles: Vec::with_capacity(n),
+            descriptions: Vec::with_capacity(n),
+            locations: Vec::with_capacity(n),
+            all_day: Vec::with_capacity(n),
+            start_dates: Vec::with_capacity(n),
+            end_dates: Vec::with_capacity(n),
+            starts_at: Vec::with_capacity(n),
+            ends_at: Vec::with_capacity(n),
+            time_zones: Vec::with_capacity(n),
+            statuses: Vec::with_capacity(n),
+            event_types: Vec::with_capacity(n),
+            is_meeting: Vec::with_capacity(n),
+            join_urls: Vec::with_capacity(n),
+            html_links: Vec::with_capacity(n),
+            organizers: Vec::with_capacity(n),
+        }
+    }
+}
+
+/// Replaces the attendees of `events` with the lists they carry (people already upserted).
+async fn replace_attendees(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    events: &[&Event],
+) -> sqlx::Result<()> {
+    let ids: Vec<&str> = events
+        .iter()
+        .map(|e| e.provider_event_id.as_str())
+        .collect();
+    sqlx::query(
+        "delete from attendees a using meetings m
+         where m.user_id = $1 and m.calendar_id = $2 and m.provider_event_id = any($3)
+           and a.meeting_id = m.id and a.user_id = $1",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await?;
+    let (mut event_ids, mut emails, mut responses, mut organizers, mut optional) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for event in events {
+        for a in event.attendees.iter().flatten() {
+            event_ids.push(event.provider_event_id.as_str());
+            emails.push(a.email.trim());
+            responses.push(a.response.as_str());
+            organizers.push(a.organizer);
+            optional.push(a.optional);
+        }
+    }
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    // One row per (meeting, person): an address listed twice keeps its last entry.
+    sqlx::query(
+        "insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer, is_optional)
+         select distinct on (m.id, p.id) m.id, p.id, $1, u.response, u.organizer, u.optional
+         from unnest($3::text[], $4::text[], $5::text[], $6::bool[], $7::bool[])
+              with ordinality as u(event, email, response, organizer, optional, n)
+         join meetings m on m.user_id = $1 and m.calendar_id = $2 and m.provider_event_id = u.event
+         join people p on p.user_id = $1 and lower(p.email) = lower(u.email)
+         order by m.id, p.id, u.n desc",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(&event_ids)
+    .bind(&emails)
+    .bind(&responses)
+    .bind(&organizers)
+    .bind(&optional)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Marks events cancelled; an id that is a whole series cancels every instance of it too
+/// (Google reports cancelled instances only up to a horizon). Unknown ids are ignored.
+async fn cancel(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    ids: Vec<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update meetings set status = 'cancelled', updated_at = now()
+         where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
+           and (provider_event_id = any($3)
+                or series_id in (select id from series
+                                 where calendar_id = $2 and provider_series_id = any($3)))",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
