@@ -93,9 +93,15 @@ pub fn spawn_worker(state: AppState, shutdown: CancellationToken) {
 pub async fn run_due(state: &AppState, worker: &str) -> sqlx::Result<usize> {
     let mut done = 0;
     while let Some((account_id, attempts)) = claim(&state.db, worker).await? {
+        let started = std::time::Instant::now();
         let outcome = sync_account(state, account_id)
             .instrument(tracing::info_span!("sync", %account_id))
             .await;
+        if let Outcome::Done = outcome {
+            // Operators (and bench/sync) read how long a whole account took.
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::info!(%account_id, elapsed_ms, "account synced");
+        }
         finish(state, account_id, worker, attempts, outcome).await?;
         done += 1;
     }
