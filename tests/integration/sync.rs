@@ -701,3 +701,79 @@ async fn a_second_401_after_a_fresh_token_means_reconnect_not_a_retry_loop() {
     assert_eq!(attempts, 1);
     assert!(due_later, "not retried in a loop");
 }
+
+#[tokio::test]
+async fn a_listing_larger_than_a_write_batch_is_still_all_or_nothing() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    // 2,500 more events on the primary calendar, 3 attendees each: ten pages of 250, written
+    // in batches as they arrive.
+    let bulk = docket::fake_provider::bulk::user(ADA, 1, 2500, 3, chrono::Utc::now());
+    let extra = bulk.calendars.into_iter().next().unwrap().events;
+    edit(&world.fake, ADA, |calendars, tick| {
+        let primary = calendars.iter_mut().find(|c| c.primary).unwrap();
+        for mut event in extra {
+            event.changed = tick();
+            primary.events.push(event);
+        }
+    });
+    // The calendar list and nine pages answer, the tenth fails: more than two batches were
+    // written inside the transaction by then.
+    world.fake.faults(|f| {
+        f.script = [vec![None; 10], vec![Some(503)]].concat();
+    });
+    sync(&world).await;
+    for table in ["meetings", "attendees", "people", "organizations", "series"] {
+        assert_eq!(
+            scalar::<i64>(&world, &format!("select count(*) from {table}")).await,
+            0,
+            "nothing of the failed listing is stored in {table}"
+        );
+    }
+    sync(&world).await;
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from meetings where provider_event_id like 'bulk%'"
+        )
+        .await,
+        2500
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from attendees a join meetings m on m.id = a.meeting_id
+             where m.provider_event_id like 'bulk%'"
+        )
+        .await,
+        7500
+    );
+    // One person per address, named, at the organization of their domain.
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from people p join organizations o on o.id = p.organization_id
+             where p.email like 'person%' and p.name like 'Person %' and p.email like '%@' || o.domain"
+        )
+        .await,
+        scalar::<i64>(
+            &world,
+            "select count(distinct lower(email)) from people where email like 'person%'"
+        )
+        .await
+    );
+    // Every tenth bulk event is an instance of a series.
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from meetings where provider_event_id like 'bulk%' and series_id is not null"
+        )
+        .await,
+        250
+    );
+    assert!(
+        scalar::<Option<String>>(&world, "select sync_cursor from calendars where is_primary")
+            .await
+            .is_some()
+    );
+}
