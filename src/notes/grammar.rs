@@ -199,6 +199,11 @@ pub fn parse(note: &str, ctx: &Context) -> Vec<Item> {
     let mut fences = Fences::default();
     let code: Vec<bool> = lines.iter().map(|l| fences.is_code(l)).collect();
     let mut items = Vec::new();
+    // Built once, so a mention costs a lookup, not a pass over everyone the user knows.
+    let people = People {
+        attendees: PeopleIndex::new(ctx.attendees),
+        known: PeopleIndex::new(ctx.known_people),
+    };
     for (i, line) in lines.iter().enumerate() {
         if code[i] {
             continue;
@@ -206,7 +211,7 @@ pub fn parse(note: &str, ctx: &Context) -> Vec<Item> {
         let Some(p) = parse_line(line) else { continue };
         match p.kind {
             LineKind::Answer => {}
-            LineKind::Action => items.push(action_item(i, &p, ctx)),
+            LineKind::Action => items.push(action_item(i, &p, ctx, &people)),
             LineKind::Decision => items.push(plain_item(Kind::Decision, i, p.body, false, None)),
             LineKind::Question => {
                 let answer_line = lines
@@ -673,13 +678,13 @@ fn plain_item(kind: Kind, line: usize, body: &str, done: bool, answer: Option<St
     }
 }
 
-fn action_item(line: usize, p: &ParsedLine, ctx: &Context) -> Item {
+fn action_item(line: usize, p: &ParsedLine, ctx: &Context, people: &People) -> Item {
     let mut hints = Vec::new();
     let (text, due) = take_due(p.body, ctx.meeting_date, &mut hints);
     let (mention, assignee) = match find_mention(&text) {
         Some((raw, word)) => (
             Some(raw.to_string()),
-            resolve_mention(raw, word, ctx, &mut hints),
+            resolve_mention(raw, word, people, &mut hints),
         ),
         None => (None, None),
     };
@@ -1014,11 +1019,10 @@ fn find_mention(text: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn person_matches(p: &Person, key: &str, by_email: bool) -> bool {
+/// The keys a mention can match a person by: their lower-cased address, and their first name,
+/// full name without spaces and address local part (empty keys never match: a handle is not empty).
+fn person_keys(p: &Person) -> (String, [String; 3]) {
     let email = p.email.trim().to_lowercase();
-    if by_email {
-        return !email.is_empty() && email == key;
-    }
     let first = p
         .name
         .split_whitespace()
@@ -1031,19 +1035,62 @@ fn person_matches(p: &Person, key: &str, by_email: bool) -> bool {
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_lowercase)
         .collect();
-    let local = email.split_once('@').map_or("", |(l, _)| l);
-    first == key || full == key || local == key
+    let local = email.split_once('@').map_or("", |(l, _)| l).to_owned();
+    (email, [first, full, local])
 }
 
-/// Distinct people (by id) in `people` matching the mention, in list order.
-fn matching<'p>(people: &'p [Person], key: &str, by_email: bool) -> Vec<&'p Person> {
-    let mut out: Vec<&Person> = Vec::new();
-    for p in people {
-        if person_matches(p, key, by_email) && !out.iter().any(|q| q.id == p.id) {
-            out.push(p);
+/// The people a mention may name, indexed by [`person_keys`].
+struct PeopleIndex<'p> {
+    people: &'p [Person],
+    by_email: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl<'p> PeopleIndex<'p> {
+    fn new(people: &'p [Person]) -> Self {
+        let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (k, p) in people.iter().enumerate() {
+            let (email, names) = person_keys(p);
+            if !email.is_empty() {
+                by_email.entry(email).or_default().push(k);
+            }
+            for name in names.into_iter().filter(|n| !n.is_empty()) {
+                let list = by_name.entry(name).or_default();
+                if list.last() != Some(&k) {
+                    list.push(k);
+                }
+            }
+        }
+        PeopleIndex {
+            people,
+            by_email,
+            by_name,
         }
     }
-    out
+
+    /// Distinct people (by id) matching the mention, in list order.
+    fn matching(&self, key: &str, by_email: bool) -> Vec<&'p Person> {
+        let index = if by_email {
+            &self.by_email
+        } else {
+            &self.by_name
+        };
+        let mut out: Vec<&Person> = Vec::new();
+        for &k in index.get(key).map_or(&[][..], Vec::as_slice) {
+            let p = &self.people[k];
+            if !out.iter().any(|q| q.id == p.id) {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// The meeting's attendees, searched first, and everyone else the user knows.
+struct People<'p> {
+    attendees: PeopleIndex<'p>,
+    known: PeopleIndex<'p>,
 }
 
 fn ambiguity_hint(raw: &str, found: &[&Person], group: &str) -> String {
@@ -1065,12 +1112,12 @@ fn ambiguity_hint(raw: &str, found: &[&Person], group: &str) -> String {
 fn resolve_mention(
     raw: &str,
     handle: &str,
-    ctx: &Context,
+    people: &People,
     hints: &mut Vec<String>,
 ) -> Option<Uuid> {
     let key = handle.to_lowercase();
     let by_email = key.contains('@');
-    let attendees = matching(ctx.attendees, &key, by_email);
+    let attendees = people.attendees.matching(&key, by_email);
     match attendees.len() {
         1 => return Some(attendees[0].id),
         0 => {}
@@ -1079,7 +1126,7 @@ fn resolve_mention(
             return None;
         }
     }
-    let known = matching(ctx.known_people, &key, by_email);
+    let known = people.known.matching(&key, by_email);
     match known.len() {
         1 => Some(known[0].id),
         0 => {
