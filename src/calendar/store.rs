@@ -301,43 +301,45 @@ impl Batch<'_> {
         let tx = &mut w.tx;
         upsert_series(tx, user_id, calendar_id, &self.upserts).await?;
 
-        // Partial updates (no times: Microsoft sent only what changed) touch existing rows only.
-        let (full, partial): (Vec<&Event>, Vec<&Event>) =
-            self.upserts.iter().partition(|e| e.when.is_some());
-        let found: HashSet<String> = update_partial(tx, user_id, calendar_id, round, &partial)
-            .await?
-            .into_iter()
-            .collect();
-        upsert_meetings(tx, user_id, calendar_id, round, &full).await?;
-
-        // Attendee lists replace the stored ones, for events that are now stored.
-        let listed: Vec<&Event> = full
+        // What an event did not send keeps its stored value (Microsoft partial updates; Google
+        // always sends whole events): those rows are read first and merged here.
+        let incomplete: Vec<&str> = self
+            .upserts
             .iter()
-            .chain(
-                partial
-                    .iter()
-                    .filter(|e| found.contains(&e.provider_event_id)),
-            )
-            .filter(|e| e.attendees.is_some())
-            .copied()
+            .filter(|e| !is_complete(e))
+            .map(|e| e.provider_event_id.as_str())
+            .collect();
+        let stored = stored_rows(tx, user_id, calendar_id, &incomplete).await?;
+        let mut columns = MeetingColumns::default();
+        let mut written: Vec<&Event> = Vec::with_capacity(self.upserts.len());
+        for event in &self.upserts {
+            // A partial update of an event we never stored has nothing to merge into.
+            if let Some(row) = merge(event, stored.get(event.provider_event_id.as_str())) {
+                columns.push(event, row);
+                written.push(event);
+            }
+        }
+        let ids = upsert_meetings(tx, user_id, calendar_id, round, &columns).await?;
+
+        // Attendee lists replace the stored ones.
+        let listed: Vec<(&Event, &MeetingId)> = written
+            .iter()
+            .zip(&ids)
+            .filter(|(e, _)| e.attendees.is_some())
+            .map(|(e, id)| (*e, id))
             .collect();
         if !listed.is_empty() {
             let attendees: Vec<&Attendee> = listed
                 .iter()
-                .flat_map(|e| e.attendees.iter().flatten())
+                .flat_map(|(e, _)| e.attendees.iter().flatten())
                 .collect();
-            w.directory.upsert_people(tx, &attendees).await?;
-            replace_attendees(tx, user_id, calendar_id, &listed).await?;
+            w.directory.upsert_people(&mut w.tx, &attendees).await?;
+            replace_attendees(&mut w.tx, user_id, &w.directory, &listed).await?;
         }
 
         if !self.cancelled.is_empty() {
-            cancel(
-                tx,
-                user_id,
-                calendar_id,
-                self.cancelled.into_iter().collect(),
-            )
-            .await?;
+            let ids: Vec<&str> = self.cancelled.into_iter().collect();
+            cancel(&mut w.tx, user_id, calendar_id, &ids).await?;
         }
         Ok(())
     }
@@ -389,50 +391,6 @@ async fn upsert_series(
     Ok(())
 }
 
-/// Merges partial updates into the rows we have; returns the ids that were found.
-async fn update_partial(
-    tx: &mut Transaction<'static, Postgres>,
-    user_id: Uuid,
-    calendar_id: Uuid,
-    round: Uuid,
-    events: &[&Event],
-) -> sqlx::Result<Vec<String>> {
-    if events.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<&str> = events
-        .iter()
-        .map(|e| e.provider_event_id.as_str())
-        .collect();
-    let titles: Vec<Option<&str>> = events.iter().map(|e| e.title.as_deref()).collect();
-    let descriptions: Vec<Option<&str>> = events.iter().map(|e| e.description.as_deref()).collect();
-    let locations: Vec<Option<&str>> = events.iter().map(|e| e.location.as_deref()).collect();
-    let join_urls: Vec<Option<&str>> = events.iter().map(|e| e.join_url.as_deref()).collect();
-    let statuses: Vec<&str> = events.iter().map(|e| status(e)).collect();
-    sqlx::query_scalar(
-        "update meetings m set
-            title = coalesce(u.title, m.title), description = coalesce(u.description, m.description),
-            location = coalesce(u.location, m.location), join_url = coalesce(u.join_url, m.join_url),
-            status = case when m.status = 'cancelled' then m.status else u.status end,
-            seen_round = $3, updated_at = now()
-         from unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-              as u(event, title, description, location, join_url, status)
-         where m.user_id = $1 and m.calendar_id = $2 and m.provider_event_id = u.event
-         returning m.provider_event_id",
-    )
-    .bind(user_id)
-    .bind(calendar_id)
-    .bind(round)
-    .bind(&ids)
-    .bind(&titles)
-    .bind(&descriptions)
-    .bind(&locations)
-    .bind(&join_urls)
-    .bind(&statuses)
-    .fetch_all(&mut **tx)
-    .await
-}
-
 fn status(event: &Event) -> &'static str {
     if event.tentative {
         "tentative"
@@ -441,88 +399,164 @@ fn status(event: &Event) -> &'static str {
     }
 }
 
-/// Inserts new events and updates known ones, in one statement: a field the provider did not
-/// send (`None`) keeps its stored value, never blanked.
+/// Whether the event carries every field stored in a NOT NULL column (its times included).
+fn is_complete(event: &Event) -> bool {
+    event.when.is_some()
+        && event.title.is_some()
+        && event.description.is_some()
+        && event.location.is_some()
+        && event.event_type.is_some()
+}
+
+/// The stored values an incomplete event falls back on.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    provider_event_id: String,
+    title: String,
+    description: String,
+    location: String,
+    status: String,
+    event_type: String,
+    is_meeting: bool,
+    all_day: bool,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+}
+
+async fn stored_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    ids: &[&str],
+) -> sqlx::Result<HashMap<String, Stored>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Stored> = sqlx::query_as(
+        "select provider_event_id, title, description, location, status, event_type, is_meeting,
+                all_day, start_date, end_date, starts_at, ends_at
+         from meetings where user_id = $1 and calendar_id = $2 and provider_event_id = any($3)",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.provider_event_id.clone(), r))
+        .collect())
+}
+
+/// A meetings row's NOT NULL fields as written: the event's, else the stored ones, else the
+/// defaults of a new row. `None` for a partial update of an event that is not stored.
+struct Merged {
+    bounds: Bounds,
+    title: String,
+    description: String,
+    location: String,
+    status: &'static str,
+    event_type: String,
+    is_meeting: bool,
+}
+
+fn merge(event: &Event, stored: Option<&Stored>) -> Option<Merged> {
+    let bounds = match (&event.when, stored) {
+        (Some(when), _) => bounds(when),
+        (None, Some(s)) => Bounds {
+            all_day: s.all_day,
+            start_date: s.start_date,
+            end_date: s.end_date,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            time_zone: None,
+        },
+        (None, None) => return None,
+    };
+    let text = |sent: &Option<String>, kept: Option<&String>| {
+        sent.clone().or_else(|| kept.cloned()).unwrap_or_default()
+    };
+    Some(Merged {
+        bounds,
+        title: text(&event.title, stored.map(|s| &s.title)),
+        description: text(&event.description, stored.map(|s| &s.description)),
+        location: text(&event.location, stored.map(|s| &s.location)),
+        // A partial update never revives a cancelled event; a whole event does.
+        status: match stored {
+            Some(s) if event.when.is_none() && s.status == "cancelled" => "cancelled",
+            _ => status(event),
+        },
+        event_type: event
+            .event_type
+            .clone()
+            .or_else(|| stored.map(|s| s.event_type.clone()))
+            .unwrap_or_else(|| "default".into()),
+        is_meeting: match (&event.event_type, stored) {
+            (Some(t), _) => is_meeting_type(t),
+            (None, Some(s)) => s.is_meeting,
+            (None, None) => true,
+        },
+    })
+}
+
+/// A written meetings row: its id, and whether this statement created it.
+struct MeetingId {
+    id: Uuid,
+    created: bool,
+}
+
+/// Inserts new events and updates known ones with one `insert … on conflict do update`: the
+/// unique index decides, whatever the planner thinks of a table that grew in this transaction.
+/// Nullable fields the provider did not send (`None`) keep their stored value. Returns one id
+/// per row, in order.
 async fn upsert_meetings(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
     calendar_id: Uuid,
     round: Uuid,
-    events: &[&Event],
-) -> sqlx::Result<()> {
-    if events.is_empty() {
-        return Ok(());
+    c: &MeetingColumns<'_>,
+) -> sqlx::Result<Vec<MeetingId>> {
+    if c.ids.is_empty() {
+        return Ok(Vec::new());
     }
-    let n = events.len();
-    let mut c = MeetingColumns::with_capacity(n);
-    for event in events {
-        let Some(when) = &event.when else { continue };
-        let b = bounds(when);
-        c.ids.push(event.provider_event_id.as_str());
-        c.ical_uids.push(event.ical_uid.as_deref());
-        c.series.push(event.series_provider_id.as_deref());
-        c.original_starts.push(event.original_start);
-        c.titles.push(event.title.as_deref());
-        c.descriptions.push(event.description.as_deref());
-        c.locations.push(event.location.as_deref());
-        c.all_day.push(b.all_day);
-        c.start_dates.push(b.start_date);
-        c.end_dates.push(b.end_date);
-        c.starts_at.push(b.starts_at);
-        c.ends_at.push(b.ends_at);
-        c.time_zones.push(b.time_zone);
-        c.statuses.push(status(event));
-        c.event_types.push(event.event_type.as_deref());
-        c.is_meeting
-            .push(event.event_type.as_deref().map(is_meeting_type));
-        c.join_urls.push(event.join_url.as_deref());
-        c.html_links.push(event.html_link.as_deref());
-        c.organizers.push(event.organizer_email.as_deref());
-    }
-    sqlx::query(
-        "with u as (
-             select u.*, s.id as series_id
-             from unnest($4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[],
-                         $10::text[], $11::bool[], $12::date[], $13::date[], $14::timestamptz[],
-                         $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::bool[],
-                         $20::text[], $21::text[], $22::text[])
-                  as u(event, ical_uid, series, original_start, title, description, location, all_day,
-                       start_date, end_date, starts_at, ends_at, time_zone, status, event_type,
-                       is_meeting, join_url, html_link, organizer_email)
-             left join series s on s.calendar_id = $2 and s.provider_series_id = u.series),
-         updated as (
-             update meetings m set
-                ical_uid = coalesce(u.ical_uid, m.ical_uid),
-                series_id = coalesce(u.series_id, m.series_id),
-                original_start = coalesce(u.original_start, m.original_start),
-                title = coalesce(u.title, m.title),
-                description = coalesce(u.description, m.description),
-                location = coalesce(u.location, m.location),
-                all_day = u.all_day, start_date = u.start_date, end_date = u.end_date,
-                starts_at = u.starts_at, ends_at = u.ends_at,
-                time_zone = coalesce(u.time_zone, m.time_zone),
-                status = u.status,
-                event_type = coalesce(u.event_type, m.event_type),
-                is_meeting = coalesce(u.is_meeting, m.is_meeting),
-                join_url = coalesce(u.join_url, m.join_url),
-                html_link = coalesce(u.html_link, m.html_link),
-                organizer_email = coalesce(u.organizer_email, m.organizer_email),
-                seen_round = $3,
-                updated_at = now()
-             from u
-             where m.user_id = $1 and m.calendar_id = $2 and m.provider_event_id = u.event)
-         insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id,
+    let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
+        "insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id,
             original_start, title, description, location, all_day, start_date, end_date, starts_at,
             ends_at, time_zone, status, event_type, is_meeting, join_url, html_link, organizer_email,
             seen_round)
-         select gen_random_uuid(), $1, $2, u.event, u.ical_uid, u.series_id, u.original_start,
-            coalesce(u.title, ''), coalesce(u.description, ''), coalesce(u.location, ''), u.all_day,
-            u.start_date, u.end_date, u.starts_at, u.ends_at, u.time_zone, u.status,
-            coalesce(u.event_type, 'default'), coalesce(u.is_meeting, true), u.join_url, u.html_link,
+         select gen_random_uuid(), $1, $2, u.event, u.ical_uid, s.id, u.original_start, u.title,
+            u.description, u.location, u.all_day, u.start_date, u.end_date, u.starts_at, u.ends_at,
+            u.time_zone, u.status, u.event_type, u.is_meeting, u.join_url, u.html_link,
             u.organizer_email, $3
-         from u
-         -- Known events were updated just above, in the same statement.
-         on conflict on constraint meetings_calendar_event_key do nothing",
+         from unnest($4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[],
+                     $10::text[], $11::bool[], $12::date[], $13::date[], $14::timestamptz[],
+                     $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::bool[],
+                     $20::text[], $21::text[], $22::text[])
+              with ordinality
+              as u(event, ical_uid, series, original_start, title, description, location, all_day,
+                   start_date, end_date, starts_at, ends_at, time_zone, status, event_type,
+                   is_meeting, join_url, html_link, organizer_email, n)
+         left join series s on s.calendar_id = $2 and s.provider_series_id = u.series
+         order by u.n
+         on conflict on constraint meetings_calendar_event_key do update set
+            ical_uid = coalesce(excluded.ical_uid, meetings.ical_uid),
+            series_id = coalesce(excluded.series_id, meetings.series_id),
+            original_start = coalesce(excluded.original_start, meetings.original_start),
+            title = excluded.title, description = excluded.description,
+            location = excluded.location, all_day = excluded.all_day,
+            start_date = excluded.start_date, end_date = excluded.end_date,
+            starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+            time_zone = coalesce(excluded.time_zone, meetings.time_zone),
+            status = excluded.status, event_type = excluded.event_type,
+            is_meeting = excluded.is_meeting,
+            join_url = coalesce(excluded.join_url, meetings.join_url),
+            html_link = coalesce(excluded.html_link, meetings.html_link),
+            organizer_email = coalesce(excluded.organizer_email, meetings.organizer_email),
+            seen_round = excluded.seen_round,
+            updated_at = now()
+         returning id, provider_event_id, xmax = 0",
     )
     .bind(user_id)
     .bind(calendar_id)
@@ -546,20 +580,33 @@ async fn upsert_meetings(
     .bind(&c.join_urls)
     .bind(&c.html_links)
     .bind(&c.organizers)
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    Ok(())
+    // RETURNING order is not guaranteed: match rows back by event id.
+    let mut by_event: HashMap<String, MeetingId> = rows
+        .into_iter()
+        .map(|(id, event, created)| (event, MeetingId { id, created }))
+        .collect();
+    c.ids
+        .iter()
+        .map(|e| {
+            by_event.remove(*e).ok_or_else(|| {
+                sqlx::Error::Protocol(format!("no meetings row came back for event {e}"))
+            })
+        })
+        .collect()
 }
 
 /// Events as one array per column, bound to [`upsert_meetings`]'s statement.
+#[derive(Default)]
 struct MeetingColumns<'e> {
     ids: Vec<&'e str>,
     ical_uids: Vec<Option<&'e str>>,
     series: Vec<Option<&'e str>>,
     original_starts: Vec<Option<DateTime<Utc>>>,
-    titles: Vec<Option<&'e str>>,
-    descriptions: Vec<Option<&'e str>>,
-    locations: Vec<Option<&'e str>>,
+    titles: Vec<String>,
+    descriptions: Vec<String>,
+    locations: Vec<String>,
     all_day: Vec<bool>,
     start_dates: Vec<Option<NaiveDate>>,
     end_dates: Vec<Option<NaiveDate>>,
@@ -567,88 +614,95 @@ struct MeetingColumns<'e> {
     ends_at: Vec<DateTime<Utc>>,
     time_zones: Vec<Option<String>>,
     statuses: Vec<&'static str>,
-    event_types: Vec<Option<&'e str>>,
-    is_meeting: Vec<Option<bool>>,
+    event_types: Vec<String>,
+    is_meeting: Vec<bool>,
     join_urls: Vec<Option<&'e str>>,
     html_links: Vec<Option<&'e str>>,
     organizers: Vec<Option<&'e str>>,
 }
 
-impl MeetingColumns<'_> {
-    fn with_capacity(n: usize) -> Self {
-        MeetingColumns {
-            ids: Vec::with_capacity(n),
-            ical_uids: Vec::with_capacity(n),
-            series: Vec::with_capacity(n),
-            original_starts: Vec::with_capacity(n),
-            titles: Vec::with_capacity(n),
-            descriptions: Vec::with_capacity(n),
-            locations: Vec::with_capacity(n),
-            all_day: Vec::with_capacity(n),
-            start_dates: Vec::with_capacity(n),
-            end_dates: Vec::with_capacity(n),
-            starts_at: Vec::with_capacity(n),
-            ends_at: Vec::with_capacity(n),
-            time_zones: Vec::with_capacity(n),
-            statuses: Vec::with_capacity(n),
-            event_types: Vec::with_capacity(n),
-            is_meeting: Vec::with_capacity(n),
-            join_urls: Vec::with_capacity(n),
-            html_links: Vec::with_capacity(n),
-            organizers: Vec::with_capacity(n),
-        }
+impl<'e> MeetingColumns<'e> {
+    fn push(&mut self, event: &'e Event, row: Merged) {
+        self.ids.push(&event.provider_event_id);
+        self.ical_uids.push(event.ical_uid.as_deref());
+        self.series.push(event.series_provider_id.as_deref());
+        self.original_starts.push(event.original_start);
+        self.titles.push(row.title);
+        self.descriptions.push(row.description);
+        self.locations.push(row.location);
+        self.all_day.push(row.bounds.all_day);
+        self.start_dates.push(row.bounds.start_date);
+        self.end_dates.push(row.bounds.end_date);
+        self.starts_at.push(row.bounds.starts_at);
+        self.ends_at.push(row.bounds.ends_at);
+        self.time_zones.push(row.bounds.time_zone);
+        self.statuses.push(row.status);
+        self.event_types.push(row.event_type);
+        self.is_meeting.push(row.is_meeting);
+        self.join_urls.push(event.join_url.as_deref());
+        self.html_links.push(event.html_link.as_deref());
+        self.organizers.push(event.organizer_email.as_deref());
     }
 }
 
-/// Replaces the attendees of `events` with the lists they carry (people already upserted).
+/// Replaces the attendees of the listed meetings with the lists their events carry (people
+/// already in `directory`). Rows this batch just created have no attendees to delete.
 async fn replace_attendees(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
-    calendar_id: Uuid,
-    events: &[&Event],
+    directory: &Directory,
+    listed: &[(&Event, &MeetingId)],
 ) -> sqlx::Result<()> {
-    let ids: Vec<&str> = events
+    let known: Vec<Uuid> = listed
         .iter()
-        .map(|e| e.provider_event_id.as_str())
+        .filter(|(_, m)| !m.created)
+        .map(|(_, m)| m.id)
         .collect();
-    sqlx::query(
-        "delete from attendees a using meetings m
-         where m.user_id = $1 and m.calendar_id = $2 and m.provider_event_id = any($3)
-           and a.meeting_id = m.id and a.user_id = $1",
-    )
-    .bind(user_id)
-    .bind(calendar_id)
-    .bind(&ids)
-    .execute(&mut **tx)
-    .await?;
-    let (mut event_ids, mut emails, mut responses, mut organizers, mut optional) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for event in events {
-        for a in event.attendees.iter().flatten() {
-            event_ids.push(event.provider_event_id.as_str());
-            emails.push(a.email.trim());
-            responses.push(a.response.as_str());
-            organizers.push(a.organizer);
-            optional.push(a.optional);
-        }
-    }
-    if event_ids.is_empty() {
-        return Ok(());
+    if !known.is_empty() {
+        sqlx::query("delete from attendees where user_id = $1 and meeting_id = any($2)")
+            .bind(user_id)
+            .bind(&known)
+            .execute(&mut **tx)
+            .await?;
     }
     // One row per (meeting, person): an address listed twice keeps its last entry.
+    let mut at: HashMap<(Uuid, Uuid), usize> = HashMap::new();
+    let (mut meetings, mut people, mut responses, mut organizers, mut optional) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (event, meeting) in listed {
+        for a in event.attendees.iter().flatten() {
+            let Some(person) = directory.person_id(a) else {
+                continue;
+            };
+            match at.get(&(meeting.id, person)) {
+                Some(&k) => {
+                    responses[k] = a.response.as_str();
+                    organizers[k] = a.organizer;
+                    optional[k] = a.optional;
+                }
+                None => {
+                    at.insert((meeting.id, person), meetings.len());
+                    meetings.push(meeting.id);
+                    people.push(person);
+                    responses.push(a.response.as_str());
+                    organizers.push(a.organizer);
+                    optional.push(a.optional);
+                }
+            }
+        }
+    }
+    if meetings.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer, is_optional)
-         select distinct on (m.id, p.id) m.id, p.id, $1, u.response, u.organizer, u.optional
-         from unnest($3::text[], $4::text[], $5::text[], $6::bool[], $7::bool[])
-              with ordinality as u(event, email, response, organizer, optional, n)
-         join meetings m on m.user_id = $1 and m.calendar_id = $2 and m.provider_event_id = u.event
-         join people p on p.user_id = $1 and lower(p.email) = lower(u.email)
-         order by m.id, p.id, u.n desc",
+         select u.meeting, u.person, $1, u.response, u.organizer, u.optional
+         from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[])
+              as u(meeting, person, response, organizer, optional)",
     )
     .bind(user_id)
-    .bind(calendar_id)
-    .bind(&event_ids)
-    .bind(&emails)
+    .bind(&meetings)
+    .bind(&people)
     .bind(&responses)
     .bind(&organizers)
     .bind(&optional)
@@ -658,23 +712,33 @@ async fn replace_attendees(
 }
 
 /// Marks events cancelled; an id that is a whole series cancels every instance of it too
-/// (Google reports cancelled instances only up to a horizon). Unknown ids are ignored.
+/// (Google reports cancelled instances only up to a horizon). Unknown ids are ignored. Two
+/// statements, each answered by an index.
 async fn cancel(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
     calendar_id: Uuid,
-    ids: Vec<&str>,
+    ids: &[&str],
 ) -> sqlx::Result<()> {
     sqlx::query(
         "update meetings set status = 'cancelled', updated_at = now()
          where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
-           and (provider_event_id = any($3)
-                or series_id in (select id from series
-                                 where calendar_id = $2 and provider_series_id = any($3)))",
+           and provider_event_id = any($3)",
     )
     .bind(user_id)
     .bind(calendar_id)
-    .bind(&ids)
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "update meetings set status = 'cancelled', updated_at = now()
+         where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
+           and series_id = any(array(select id from series
+                                     where calendar_id = $2 and provider_series_id = any($3)))",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(ids)
     .execute(&mut **tx)
     .await?;
     Ok(())

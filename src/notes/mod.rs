@@ -208,7 +208,7 @@ struct Existing {
     fingerprint: String,
 }
 
-/// Parsed items as one array per column, for the set-based writes in [`derive_items`].
+/// Parsed items as one array per column, for the set-based write in [`derive_items`].
 #[derive(Default)]
 struct ItemColumns {
     ids: Vec<Uuid>,
@@ -307,83 +307,67 @@ async fn derive_items(
         .collect();
     let matches = grammar::match_items(&previous, &parsed);
     let mut kept = vec![false; existing.len()];
-    // Matched items are updated and new ones inserted with one statement each (arrays bound
-    // as parameters), whatever the note's length.
-    let mut updates = ItemColumns::default();
-    let mut inserts = ItemColumns::default();
+    // Every item, matched (its stored id) or new (a new id), goes into one statement with the
+    // columns bound as arrays, whatever the note's length. The primary key decides between
+    // insert and update, so the plan does not depend on the table's statistics.
+    let mut columns = ItemColumns::default();
     for (item, matched) in parsed.iter().zip(matches) {
-        match matched {
+        let id = match matched {
             Some(index) => {
                 kept[index] = true;
-                updates.push(existing[index].id, item);
+                existing[index].id
             }
-            None => inserts.push(Uuid::new_v4(), item),
-        }
+            None => Uuid::new_v4(),
+        };
+        columns.push(id, item);
     }
-    if !updates.ids.is_empty() {
+    if !columns.ids.is_empty() {
         // Unchanged items are not rewritten: a re-save of an unchanged note writes no item rows.
-        sqlx::query(
-            "update items i set text = u.text, done = u.done,
-                done_at = case when u.done and not i.done then now() when not u.done then null else i.done_at end,
-                answer = u.answer,
-                assignee_id = case when i.assignee_set_by_user then i.assignee_id else u.assignee_id end,
-                mention = u.mention,
-                due = case when i.due_set_by_user then i.due else u.due end,
-                hints = u.hints, line = u.line, fingerprint = u.fingerprint, meeting_id = $2,
-                updated_at = now()
-             from (select u.id, u.text, u.done, u.answer, u.assignee_id, u.mention, u.due, u.line,
-                          u.fingerprint, array(select jsonb_array_elements_text(u.hints)) as hints
-                   from unnest($3::uuid[], $4::text[], $5::bool[], $6::text[], $7::uuid[], $8::text[],
-                               $9::date[], $10::jsonb[], $11::int[], $12::text[])
-                        as u(id, text, done, answer, assignee_id, mention, due, hints, line, fingerprint)) u
-             where i.id = u.id and i.user_id = $1
-               and (i.text <> u.text or i.done <> u.done or i.answer is distinct from u.answer
-                    or (not i.assignee_set_by_user and i.assignee_id is distinct from u.assignee_id)
-                    or i.mention is distinct from u.mention
-                    or (not i.due_set_by_user and i.due is distinct from u.due)
-                    or i.hints <> u.hints or i.line <> u.line or i.fingerprint <> u.fingerprint
-                    or i.meeting_id is distinct from $2)",
-        )
-        .bind(note.user_id)
-        .bind(note.meeting_id)
-        .bind(&updates.ids)
-        .bind(&updates.texts)
-        .bind(&updates.done)
-        .bind(&updates.answers)
-        .bind(&updates.assignees)
-        .bind(&updates.mentions)
-        .bind(&updates.dues)
-        .bind(&updates.hints)
-        .bind(&updates.lines)
-        .bind(&updates.fingerprints)
-        .execute(&mut **tx)
-        .await?;
-    }
-    if !inserts.ids.is_empty() {
         sqlx::query(
             "insert into items (id, user_id, note_id, meeting_id, kind, text, done, done_at, answer,
                 assignee_id, mention, due, hints, line, fingerprint)
-             select u.id, $1, $2, $3, u.kind, u.text, u.done, case when u.done then now() end, u.answer,
-                u.assignee_id, u.mention, u.due, array(select jsonb_array_elements_text(u.hints)),
-                u.line, u.fingerprint
+             select u.id, $1, $2, $3, u.kind, u.text, u.done, case when u.done then now() end,
+                u.answer, u.assignee_id, u.mention, u.due,
+                array(select jsonb_array_elements_text(u.hints)), u.line, u.fingerprint
              from unnest($4::uuid[], $5::text[], $6::text[], $7::bool[], $8::text[], $9::uuid[],
                          $10::text[], $11::date[], $12::jsonb[], $13::int[], $14::text[])
-                  as u(id, kind, text, done, answer, assignee_id, mention, due, hints, line, fingerprint)",
+                  as u(id, kind, text, done, answer, assignee_id, mention, due, hints, line, fingerprint)
+             on conflict (id) do update set
+                text = excluded.text, done = excluded.done,
+                done_at = case when excluded.done and not items.done then now()
+                               when not excluded.done then null else items.done_at end,
+                answer = excluded.answer,
+                assignee_id = case when items.assignee_set_by_user then items.assignee_id
+                                   else excluded.assignee_id end,
+                mention = excluded.mention,
+                due = case when items.due_set_by_user then items.due else excluded.due end,
+                hints = excluded.hints, line = excluded.line, fingerprint = excluded.fingerprint,
+                meeting_id = excluded.meeting_id, updated_at = now()
+             where items.user_id = excluded.user_id
+               and (items.text <> excluded.text or items.done <> excluded.done
+                    or items.answer is distinct from excluded.answer
+                    or (not items.assignee_set_by_user
+                        and items.assignee_id is distinct from excluded.assignee_id)
+                    or items.mention is distinct from excluded.mention
+                    or (not items.due_set_by_user and items.due is distinct from excluded.due)
+                    or items.hints <> excluded.hints or items.line <> excluded.line
+                    or items.fingerprint <> excluded.fingerprint
+                    or items.meeting_id is distinct from excluded.meeting_id)",
         )
         .bind(note.user_id)
         .bind(note.id)
         .bind(note.meeting_id)
-        .bind(&inserts.ids)
-        .bind(&inserts.kinds)
-        .bind(&inserts.texts)
-        .bind(&inserts.done)
-        .bind(&inserts.answers)
-        .bind(&inserts.assignees)
-        .bind(&inserts.mentions)
-        .bind(&inserts.dues)
-        .bind(&inserts.hints)
-        .bind(&inserts.lines)
-        .bind(&inserts.fingerprints)
+        .bind(&columns.ids)
+        .bind(&columns.kinds)
+        .bind(&columns.texts)
+        .bind(&columns.done)
+        .bind(&columns.answers)
+        .bind(&columns.assignees)
+        .bind(&columns.mentions)
+        .bind(&columns.dues)
+        .bind(&columns.hints)
+        .bind(&columns.lines)
+        .bind(&columns.fingerprints)
         .execute(&mut **tx)
         .await?;
     }
