@@ -467,12 +467,21 @@ async fn list_and_apply(
         .await
         .map_err(CalendarFailure::Db)?;
     let mut seen = 0usize;
+    let mut reported = std::time::Instant::now();
+    let mut step = pages.next().await.map_err(CalendarFailure::Api)?;
     loop {
-        match pages.next().await.map_err(CalendarFailure::Api)? {
+        match step {
             Step::Page { items, changes } => {
                 seen += items;
-                report_progress(&state.db, account.id, seen);
-                writer.page(changes).await.map_err(CalendarFailure::Db)?;
+                // At most one progress write a second: it is for people, not for accounting.
+                if reported.elapsed() >= PROGRESS_EVERY {
+                    reported = std::time::Instant::now();
+                    report_progress(&state.db, account.id, seen);
+                }
+                // The next page is fetched while this one is written.
+                let (written, next) = tokio::join!(writer.page(changes), pages.next());
+                written.map_err(CalendarFailure::Db)?;
+                step = next.map_err(CalendarFailure::Api)?;
             }
             Step::End(listing) => {
                 return writer.finish(&listing).await.map_err(CalendarFailure::Db);
@@ -480,6 +489,9 @@ async fn list_and_apply(
         }
     }
 }
+
+/// How often a running sync reports how many events it has seen.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Progress for the first sync's "events so far", written after every page; it also extends
 /// the lease, but never revives one that `finish` has already released.

@@ -76,28 +76,39 @@ pub async fn upsert_calendars(
     account_id: Uuid,
     infos: &[CalendarInfo],
 ) -> sqlx::Result<Vec<CalendarRow>> {
-    let mut tx = db.begin().await?;
-    for info in infos {
-        sqlx::query(
-            "insert into calendars (id, user_id, account_id, provider_calendar_id, name, time_zone, is_primary, access_role, selected)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             on conflict on constraint calendars_account_provider_key do update set
-                name = excluded.name, time_zone = excluded.time_zone,
-                is_primary = excluded.is_primary, access_role = excluded.access_role",
-        )
-        .bind(Uuid::new_v4())
-        .bind(user_id)
-        .bind(account_id)
-        .bind(&info.provider_calendar_id)
-        .bind(&info.name)
-        .bind(&info.time_zone)
-        .bind(info.is_primary)
-        .bind(&info.access_role)
-        .bind(info.is_primary && info.access_role != "freeBusyReader")
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
+    let ids: Vec<&str> = infos
+        .iter()
+        .map(|i| i.provider_calendar_id.as_str())
+        .collect();
+    let names: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
+    let zones: Vec<Option<&str>> = infos.iter().map(|i| i.time_zone.as_deref()).collect();
+    let primary: Vec<bool> = infos.iter().map(|i| i.is_primary).collect();
+    let roles: Vec<&str> = infos.iter().map(|i| i.access_role.as_str()).collect();
+    // One statement for the whole list; a calendar listed twice keeps its last entry.
+    sqlx::query(
+        "insert into calendars (id, user_id, account_id, provider_calendar_id, name, time_zone,
+            is_primary, access_role, selected)
+         select distinct on (u.calendar) gen_random_uuid(), $1, $2, u.calendar, u.name, u.zone,
+            u.is_primary, u.role, u.is_primary and u.role <> 'freeBusyReader'
+         from unnest($3::text[], $4::text[], $5::text[], $6::bool[], $7::text[])
+              with ordinality as u(calendar, name, zone, is_primary, role, n)
+         order by u.calendar, u.n desc
+         on conflict on constraint calendars_account_provider_key do update set
+            name = excluded.name, time_zone = excluded.time_zone,
+            is_primary = excluded.is_primary, access_role = excluded.access_role
+         where (calendars.name, calendars.time_zone, calendars.is_primary, calendars.access_role)
+               is distinct from
+               (excluded.name, excluded.time_zone, excluded.is_primary, excluded.access_role)",
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .bind(&ids)
+    .bind(&names)
+    .bind(&zones)
+    .bind(&primary)
+    .bind(&roles)
+    .execute(db)
+    .await?;
     for_account(db, user_id, account_id).await
 }
 

@@ -206,6 +206,32 @@ struct Existing {
     kind: String,
     line: i32,
     fingerprint: String,
+    text: String,
+    done: bool,
+    answer: Option<String>,
+    assignee_id: Option<Uuid>,
+    mention: Option<String>,
+    due: Option<NaiveDate>,
+    hints: Vec<String>,
+    meeting_id: Option<Uuid>,
+    assignee_set_by_user: bool,
+    due_set_by_user: bool,
+}
+
+impl Existing {
+    /// Whether saving `item` over this stored item would change nothing.
+    fn unchanged(&self, item: &grammar::Item, meeting_id: Option<Uuid>) -> bool {
+        self.text == item.text
+            && self.done == item.done
+            && self.answer == item.answer
+            && (self.assignee_set_by_user || self.assignee_id == item.assignee)
+            && self.mention == item.mention
+            && (self.due_set_by_user || self.due == item.due)
+            && self.hints == item.hints
+            && i64::from(self.line) == i64::try_from(item.line).unwrap_or(i64::MAX)
+            && self.fingerprint == item.fingerprint
+            && self.meeting_id == meeting_id
+    }
 }
 
 /// Parsed items as one array per column, for the set-based write in [`derive_items`].
@@ -290,8 +316,9 @@ async fn derive_items(
         },
     );
     let existing: Vec<Existing> = sqlx::query_as(
-        "select id, kind, line, fingerprint from items
-         where note_id = $1 and user_id = $2 and not removed order by line",
+        "select id, kind, line, fingerprint, text, done, answer, assignee_id, mention, due, hints,
+                meeting_id, assignee_set_by_user, due_set_by_user
+         from items where note_id = $1 and user_id = $2 and not removed order by line",
     )
     .bind(note.id)
     .bind(note.user_id)
@@ -315,6 +342,10 @@ async fn derive_items(
         let id = match matched {
             Some(index) => {
                 kept[index] = true;
+                // Unchanged items are not sent: re-saving a note rewrites only what changed.
+                if existing[index].unchanged(item, note.meeting_id) {
+                    continue;
+                }
                 existing[index].id
             }
             None => Uuid::new_v4(),
@@ -322,7 +353,6 @@ async fn derive_items(
         columns.push(id, item);
     }
     if !columns.ids.is_empty() {
-        // Unchanged items are not rewritten: a re-save of an unchanged note writes no item rows.
         sqlx::query(
             "insert into items (id, user_id, note_id, meeting_id, kind, text, done, done_at, answer,
                 assignee_id, mention, due, hints, line, fingerprint)
