@@ -1,16 +1,23 @@
--- Seeds a realistic heavy user for bench/run into the signed-in demo user's rows:
+-- Seeds a realistic heavy user for bench/run into the signed-in demo user's rows; at scale 1:
 --   150 organizations, 2,000 people (+ the user's own "me" person), 40 series,
 --   5,000 meetings over the past 2 years and the next 3 months (4–8 attendees each, ~3% all-day,
 --   ~3% cancelled), notes on 2,000 past meetings, 20,000 items (80% actions, 12% decisions,
 --   8% questions; assignees, due dates, done flags) whose lines also appear in the note bodies.
+-- At scale N (psql -v scale=N): N × the people, meetings, notes and items, over N × 2 years of
+-- history; the next 3 months keep about the same number of meetings per day, so pages about
+-- "now" show as much as at scale 1 and only the history behind them grows.
 --
 -- Everything is derived from generate_series and hashtext(), so the data set is the same on every
 -- run (only the ids and the dates, relative to now, differ). Rows follow migrations/ exactly:
 -- every row carries user_id, meetings sit on a calendar of the user's account, items sit on a
 -- note, and the generated `search` columns are left to PostgreSQL.
 --
--- Run with: psql -v ON_ERROR_STOP=1 -f bench/seed.sql <database>
+-- Run with: psql -v ON_ERROR_STOP=1 [-v scale=10] -f bench/seed.sql <database>
 \set ON_ERROR_STOP on
+\if :{?scale}
+\else
+\set scale 1
+\endif
 begin;
 
 -- u(x): a deterministic "random" number in [0, 1) from a text key.
@@ -60,7 +67,7 @@ select o.id, ctx.user_id, o.domain, o.name from b_org o, ctx;
 -- organization (e-mail at its domain), 5% have no display name (providers do not always send one).
 create temp table b_person on commit drop as
 select n, gen_random_uuid() as id, f, l, case when n % 10 = 9 then null else (n * 7) % 150 end as org_k
-from generate_series(0, 1999) n,
+from generate_series(0, 2000 * :scale - 1) n,
 lateral (select
     (array['Ada','Alan','Grace','Edsger','Barbara','Donald','Frances','John','Margaret','Ken',
            'Radia','Dennis','Shafi','Leslie','Sophie','Tim','Katherine','Niklaus','Hedy','Guido',
@@ -76,9 +83,16 @@ lateral (select
            'Lopez','Kim','Aziz','Fischer','Weber','Okafor','Larsen','Cohen','Rao','Popescu'])[1 + (n / 60 + n) % 60] as l
 ) x;
 
+-- Joined on computed numbers below: an index each (temp tables are never auto-analyzed).
+create index on b_person (n);
+analyze b_person;
+
 insert into people (id, user_id, email, name, organization_id, is_me)
 select p.id, ctx.user_id,
-       lower(replace(p.f, ' ', '')) || '.' || lower(replace(p.l, ' ', '')) || '@' || coalesce(o.domain, 'mail.example'),
+       -- Beyond the first 2,000 the name pairs repeat: a number keeps the addresses unique.
+       lower(replace(p.f, ' ', '')) || '.' || lower(replace(p.l, ' ', ''))
+       || case when p.n >= 2000 then (p.n / 2000)::text else '' end
+       || '@' || coalesce(o.domain, 'mail.example'),
        case when p.n % 20 = 19 and p.n >= 100 then null else p.f || ' ' || p.l end,
        o.id, false
 from b_person p left join b_org o on o.k = p.org_k, ctx;
@@ -97,18 +111,19 @@ from generate_series(0, 39) k;
 insert into series (id, user_id, calendar_id, provider_series_id, title)
 select s.id, ctx.user_id, ctx.calendar_id, 'bench-series-' || s.k, s.title from b_series s, ctx;
 
--- Meetings: g = 0..4999 spread evenly over 820 days (730 back, 90 ahead), 08:00–17:30 UTC.
+-- Meetings: g = 0..5000·scale-1 spread evenly over 730·scale days back and 90 ahead, 08:00–17:30 UTC.
 -- 60% belong to a series (each series meets every ~11 days), ~3% all-day, ~3% cancelled.
 create temp table b_meeting on commit drop as
 select g, gen_random_uuid() as id,
        case when g % 5 < 3 then ((g / 5) * 3 + g % 5) % 40 end as series_k,
        g % 37 = 5 as all_day,
        g % 31 = 7 and g % 37 <> 5 as cancelled,
-       (ctx.today - interval '730 days' + floor(g * 820.0 / 5000) * interval '1 day')::date as day,
+       (ctx.today - 730 * :scale * interval '1 day'
+        + floor(g * (730.0 * :scale + 90) / (5000 * :scale)) * interval '1 day')::date as day,
        interval '8 hours' + (g * 7 % 20) * interval '30 minutes' as at,
        case when g % 3 = 0 then interval '60 minutes' else interval '30 minutes' end as length,
        3 + floor(pg_temp.u('n' || g) * 5)::int as others
-from generate_series(0, 4999) g, ctx;
+from generate_series(0, 5000 * :scale - 1) g, ctx;
 
 insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id, original_start,
                       title, description, location, all_day, start_date, end_date, starts_at, ends_at,
@@ -143,7 +158,7 @@ select m.id, ctx.user_id, ctx.calendar_id, 'bench-' || m.g, 'bench-' || m.g || '
 from b_meeting m left join b_series s on s.k = m.series_k, ctx;
 
 -- Attendees: the user plus 3–7 others. A series keeps the same people; one-off meetings draw
--- people with a skew (index ~ 2000·u²), so a few colleagues attend hundreds of meetings, like a
+-- people with a skew (index ~ 2000·scale·u²), so a few colleagues attend hundreds of meetings, like a
 -- manager or a close team. The first other attendee organizes.
 insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer, is_optional)
 select m.id, ctx.me_id, ctx.user_id, 'accepted', false, false from b_meeting m, ctx;
@@ -155,20 +170,23 @@ select m.id, p.id, ctx.user_id,
 from b_meeting m
 left join b_series s on s.k = m.series_k
 cross join lateral generate_series(1, coalesce(s.others, m.others)) j
-join b_person p on p.n = floor(2000 * power(pg_temp.u(
+join b_person p on p.n = floor(2000 * :scale * power(pg_temp.u(
         case when s.k is not null then 's' || s.k || ':' || j else 'm' || m.g || ':' || j end), 2))::int
 cross join ctx
 on conflict do nothing;
 
--- Notes on 2,000 past, held, timed meetings (a deterministic sample).
+-- Notes on 2,000·scale past, held, timed meetings (a deterministic sample).
 create temp table b_note on commit drop as
 select row_number() over (order by m.g) - 1 as k, gen_random_uuid() as id, m.id as meeting_id, m.g, m.day
 from (select * from b_meeting m, ctx
       where not m.all_day and not m.cancelled and m.day < ctx.today
       order by pg_temp.u('note' || m.g)
-      limit 2000) m;
+      limit 2000 * :scale) m;
 
--- Items: 20,000, spread over the notes (multinomial, ~10 per note).
+create index on b_note (k);
+analyze b_note;
+
+-- Items: 20,000·scale, spread over the notes (multinomial, ~10 per note).
 create temp table b_item on commit drop as
 select i, gen_random_uuid() as id, n.id as note_id, n.meeting_id, n.day,
        case when i % 100 < 80 then 'action' when i % 100 < 92 then 'decision' else 'question' end as kind,
@@ -180,8 +198,8 @@ select i, gen_random_uuid() as id, n.id as note_id, n.meeting_id, n.day,
               'the design mockups','the release notes','the board deck','the support backlog',
               'the API changes','the travel budget','the team offsite'])[1 + (i / 12) % 20] as obj,
        pg_temp.u('a' || i) as ua, pg_temp.u('d' || i) as ud
-from generate_series(0, 19999) i
-join b_note n on n.k = floor(2000 * pg_temp.u('item' || i))::int;
+from generate_series(0, 20000 * :scale - 1) i
+join b_note n on n.k = floor(2000 * :scale * pg_temp.u('item' || i))::int;
 
 create temp table b_item2 on commit drop as
 select it.*,
@@ -209,6 +227,9 @@ select it.*,
        case when it.assignee_id is not null
             then '@' || lower(split_part(coalesce(p.name, p.email), ' ', 1)) end as mention
 from b_item2 it left join people p on p.id = it.assignee_id;
+-- Each note's body below gathers its items: without an index that is a scan per note.
+create index on b_item3 (note_id);
+analyze b_item3;
 
 -- The note body holds the item lines, so the rendered note looks like what produced the items.
 insert into notes (id, user_id, meeting_id, title, body, version, created_at, updated_at)

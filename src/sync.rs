@@ -3,7 +3,7 @@
 //!
 //! Several instances never sync one account at once (the lease), a crashed instance's lease
 //! expires, one failing calendar never blocks the others, and a failure never writes partial
-//! data (see `calendar::store::apply`).
+//! data (see `calendar::store::Writer`).
 
 use crate::kinds::AccountStatus;
 use std::{sync::Arc, time::Duration};
@@ -29,7 +29,7 @@ use crate::{
     calendar::{
         api::ApiError,
         google, microsoft,
-        store::{self, CalendarRow, Listing},
+        store::{self, CalendarRow, Step},
     },
     http::AppResult,
 };
@@ -94,9 +94,15 @@ pub fn spawn_worker(state: AppState, shutdown: CancellationToken) {
 pub async fn run_due(state: &AppState, worker: &str) -> sqlx::Result<usize> {
     let mut done = 0;
     while let Some((account_id, attempts)) = claim(&state.db, worker).await? {
+        let started = std::time::Instant::now();
         let outcome = sync_account(state, account_id)
             .instrument(tracing::info_span!("sync", %account_id))
             .await;
+        if let Outcome::Done = outcome {
+            // Operators (and bench/sync) read how long a whole account took.
+            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::info!(%account_id, elapsed_ms, "account synced");
+        }
         finish(state, account_id, worker, attempts, outcome).await?;
         done += 1;
     }
@@ -388,79 +394,13 @@ async fn sync_calendar(
     access: &mut String,
     window: (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<usize, CalendarFailure> {
-    let provider = account.provider;
-    let api = provider
-        .config(&state.config)
-        .api_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
     let mut cursor = calendar.sync_cursor.clone();
     let mut refreshed = false;
     let mut reset = false;
     loop {
-        let db = state.db.clone();
-        let account_id = account.id;
-        let mut seen = 0usize;
-        // Progress for the first sync's "events so far", written after every page; it also
-        // extends the lease, but never revives one that `finish` has already released.
-        let mut on_page = |n: usize| {
-            seen += n;
-            let db = db.clone();
-            let count = seen as i32;
-            tokio::spawn(async move {
-                let _ = sqlx::query("update sync_state set progress = $2, lease_until = now() + make_interval(secs => $3)
-                     where account_id = $1 and lease_until is not null")
-                    .bind(account_id)
-                    .bind(count)
-                    .bind(LEASE_SECS as f64)
-                    .execute(&db)
-                    .await;
-            });
-        };
-        let listed: Result<Listing, ApiError> = match provider {
-            Provider::Google => {
-                google::list_events(
-                    &state.http,
-                    &api,
-                    access,
-                    &calendar.provider_calendar_id,
-                    cursor.as_deref(),
-                    window,
-                    &mut on_page,
-                )
-                .await
-            }
-            Provider::Microsoft if calendar.is_primary => {
-                microsoft::delta(
-                    &state.http,
-                    &api,
-                    access,
-                    cursor.as_deref(),
-                    window,
-                    &mut on_page,
-                )
-                .await
-            }
-            Provider::Microsoft => {
-                microsoft::view(
-                    &state.http,
-                    &api,
-                    access,
-                    &calendar.provider_calendar_id,
-                    window,
-                    &mut on_page,
-                )
-                .await
-            }
-        };
-        match listed {
-            Ok(listing) => {
-                return store::apply(&state.db, calendar, &listing)
-                    .await
-                    .map_err(CalendarFailure::Db);
-            }
-            Err(ApiError::Gone) if !reset => {
+        match list_and_apply(state, account, calendar, access, cursor.as_deref(), window).await {
+            Ok(n) => return Ok(n),
+            Err(CalendarFailure::Api(ApiError::Gone)) if !reset => {
                 // The provider forgot our cursor: start a full round, swept when complete.
                 tracing::info!(calendar = %calendar.name, "full resync requested by the provider");
                 store::clear_cursor(&state.db, calendar)
@@ -469,7 +409,7 @@ async fn sync_calendar(
                 cursor = None;
                 reset = true;
             }
-            Err(ApiError::Unauthorized) => {
+            Err(CalendarFailure::Api(ApiError::Unauthorized)) => {
                 *access = match after_unauthorized(state, account, &mut refreshed).await {
                     Ok(t) => t,
                     Err(Outcome::Retry { error, .. }) => {
@@ -478,9 +418,104 @@ async fn sync_calendar(
                     Err(_) => return Err(CalendarFailure::NeedsUser),
                 };
             }
-            Err(e) => return Err(CalendarFailure::Api(e)),
+            Err(e) => return Err(e),
         }
     }
+}
+
+/// A provider's listing of one calendar, page by page.
+enum Pages<'a> {
+    Google(google::EventPages<'a>),
+    Microsoft(microsoft::EventPages<'a>),
+}
+
+impl Pages<'_> {
+    async fn next(&mut self) -> Result<Step, ApiError> {
+        match self {
+            Pages::Google(pages) => pages.next().await,
+            Pages::Microsoft(pages) => pages.next().await,
+        }
+    }
+}
+
+/// One listing, each page written as it arrives inside one transaction that commits with the
+/// cursor at the end; any failure drops the transaction, so nothing of it is stored.
+async fn list_and_apply(
+    state: &AppState,
+    account: &Account,
+    calendar: &CalendarRow,
+    access: &str,
+    cursor: Option<&str>,
+    window: (DateTime<Utc>, DateTime<Utc>),
+) -> Result<usize, CalendarFailure> {
+    let provider = account.provider;
+    let api = provider
+        .config(&state.config)
+        .api_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let http = &state.http;
+    let id = &calendar.provider_calendar_id;
+    let mut pages = match provider {
+        Provider::Google => Pages::Google(google::EventPages::new(
+            http, &api, access, id, cursor, window,
+        )),
+        Provider::Microsoft if calendar.is_primary => Pages::Microsoft(
+            microsoft::EventPages::delta(http, &api, access, cursor, window)
+                .map_err(CalendarFailure::Api)?,
+        ),
+        Provider::Microsoft => Pages::Microsoft(
+            microsoft::EventPages::view(http, &api, access, id, window)
+                .map_err(CalendarFailure::Api)?,
+        ),
+    };
+    let mut writer = store::Writer::begin(&state.db, calendar)
+        .await
+        .map_err(CalendarFailure::Db)?;
+    let mut seen = 0usize;
+    let mut reported = std::time::Instant::now();
+    let mut step = pages.next().await.map_err(CalendarFailure::Api)?;
+    loop {
+        match step {
+            Step::Page { items, changes } => {
+                seen += items;
+                // At most one progress write a second: it is for people, not for accounting.
+                if reported.elapsed() >= PROGRESS_EVERY {
+                    reported = std::time::Instant::now();
+                    report_progress(&state.db, account.id, seen);
+                }
+                // The next page is fetched while this one is written.
+                let (written, next) = tokio::join!(writer.page(changes), pages.next());
+                written.map_err(CalendarFailure::Db)?;
+                step = next.map_err(CalendarFailure::Api)?;
+            }
+            Step::End(listing) => {
+                return writer.finish(&listing).await.map_err(CalendarFailure::Db);
+            }
+        }
+    }
+}
+
+/// How often a running sync reports how many events it has seen.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// Progress for the first sync's "events so far", written after every page; it also extends
+/// the lease, but never revives one that `finish` has already released.
+fn report_progress(db: &PgPool, account_id: Uuid, seen: usize) {
+    let db = db.clone();
+    let count = i32::try_from(seen).unwrap_or(i32::MAX);
+    tokio::spawn(async move {
+        let _ = sqlx::query(
+            "update sync_state set progress = $2, lease_until = now() + make_interval(secs => $3)
+             where account_id = $1 and lease_until is not null",
+        )
+        .bind(account_id)
+        .bind(count)
+        .bind(LEASE_SECS as f64)
+        .execute(&db)
+        .await;
+    });
 }
 
 #[cfg(test)]

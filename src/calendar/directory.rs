@@ -58,13 +58,29 @@ pub fn organization_name(domain: &str) -> String {
     }
 }
 
-/// Resolves attendees to people rows within one sync transaction, caching ids.
+/// Turns attendees into people and organizations within one sync transaction. It remembers
+/// the ids it has seen (memory grows with the people in a calendar, not its events).
 pub struct Directory {
     user_id: Uuid,
     my_emails: HashSet<String>,
     my_domains: HashSet<String>,
-    people: HashMap<String, Uuid>,
+    /// Lower-cased address → the person's id and the display name last written.
+    people: HashMap<String, (Uuid, Option<String>)>,
     organizations: HashMap<String, Uuid>,
+}
+
+/// One person as a batch of attendees describes them.
+struct Seen<'a> {
+    key: String,
+    /// As first written (the stored address keeps its spelling).
+    email: &'a str,
+    name: Option<&'a str>,
+    domain: Option<String>,
+    is_me: bool,
+}
+
+fn key_of(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 impl Directory {
@@ -91,68 +107,145 @@ impl Directory {
         })
     }
 
-    async fn organization(
-        &mut self,
-        tx: &mut Transaction<'_, Postgres>,
-        email: &str,
-    ) -> sqlx::Result<Option<Uuid>> {
-        let Some(domain) = domain_of(email) else {
-            return Ok(None);
-        };
-        if is_free_mail(&domain) || self.my_domains.contains(&domain) {
-            return Ok(None);
-        }
-        if let Some(id) = self.organizations.get(&domain) {
-            return Ok(Some(*id));
-        }
-        let id: Uuid = sqlx::query_scalar(
-            "insert into organizations (id, user_id, domain, name) values ($1, $2, $3, $4)
-             on conflict on constraint organizations_user_domain_key do update set domain = excluded.domain
-             returning id",
-        )
-        .bind(Uuid::new_v4())
-        .bind(self.user_id)
-        .bind(&domain)
-        .bind(organization_name(&domain))
-        .fetch_one(&mut **tx)
-        .await?;
-        self.organizations.insert(domain, id);
-        Ok(Some(id))
+    /// The person for an attendee of a batch already passed to [`Directory::upsert_people`].
+    pub fn person_id(&self, attendee: &Attendee) -> Option<Uuid> {
+        self.people.get(&key_of(&attendee.email)).map(|(id, _)| *id)
     }
 
-    /// The person for `attendee`, created on first sight. The best display name wins: a real
-    /// name replaces a missing one, and is never replaced by a missing one.
-    pub async fn person(
+    /// Creates or updates the people `attendees` name, and the organizations of their company
+    /// domains, with a few statements whatever their number. People are one per lower-cased
+    /// address; the best display name wins: a real name replaces a missing one (the last one
+    /// listed wins), and is never replaced by a missing one.
+    pub async fn upsert_people(
         &mut self,
         tx: &mut Transaction<'_, Postgres>,
-        attendee: &Attendee,
-    ) -> sqlx::Result<Uuid> {
-        let key = attendee.email.trim().to_lowercase();
-        if let Some(id) = self.people.get(&key)
-            && attendee.name.is_none()
-        {
-            return Ok(*id);
+        attendees: &[&Attendee],
+    ) -> sqlx::Result<()> {
+        let mut at: HashMap<String, usize> = HashMap::new();
+        let mut seen: Vec<Seen> = Vec::new();
+        for attendee in attendees {
+            let key = key_of(&attendee.email);
+            let name = attendee.name.as_deref();
+            if let Some(&k) = at.get(&key) {
+                seen[k].name = name.or(seen[k].name);
+                continue;
+            }
+            // Already written in this sync, and nothing new to say about them.
+            if let Some((_, written)) = self.people.get(&key)
+                && (name.is_none() || name == written.as_deref())
+            {
+                continue;
+            }
+            let domain =
+                domain_of(&key).filter(|d| !is_free_mail(d) && !self.my_domains.contains(d));
+            at.insert(key.clone(), seen.len());
+            seen.push(Seen {
+                is_me: self.my_emails.contains(&key),
+                key,
+                email: attendee.email.trim(),
+                name,
+                domain,
+            });
         }
-        let organization = self.organization(tx, &key).await?;
-        let id: Uuid = sqlx::query_scalar(
+        if seen.is_empty() {
+            return Ok(());
+        }
+        self.upsert_organizations(tx, &seen).await?;
+        let emails: Vec<&str> = seen.iter().map(|p| p.email).collect();
+        let names: Vec<Option<&str>> = seen.iter().map(|p| p.name).collect();
+        let organizations: Vec<Option<Uuid>> = seen
+            .iter()
+            .map(|p| {
+                p.domain
+                    .as_ref()
+                    .and_then(|d| self.organizations.get(d).copied())
+            })
+            .collect();
+        let me: Vec<bool> = seen.iter().map(|p| p.is_me).collect();
+        // `distinct on` guards the one-row-per-key rule of `on conflict` should PostgreSQL's
+        // lower() fold two addresses together that Rust's did not. Rows that would not change
+        // are left alone (no dead tuples on every sync), so they are not returned either.
+        let written: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
             "insert into people (id, user_id, email, name, organization_id, is_me)
-             values ($1, $2, $3, $4, $5, $6)
+             select gen_random_uuid(), $1, u.email, u.name, u.organization_id, u.is_me
+             from (select distinct on (lower(u.email)) u.*
+                   from unnest($2::text[], $3::text[], $4::uuid[], $5::bool[])
+                        with ordinality as u(email, name, organization_id, is_me, n)
+                   order by lower(u.email), u.n) u
              on conflict (user_id, lower(email)) do update set
                 name = coalesce(excluded.name, people.name),
                 organization_id = coalesce(people.organization_id, excluded.organization_id),
                 is_me = people.is_me or excluded.is_me
-             returning id",
+             where (excluded.name is not null and excluded.name is distinct from people.name)
+                or (people.organization_id is null and excluded.organization_id is not null)
+                or (excluded.is_me and not people.is_me)
+             returning id, email, name",
         )
-        .bind(Uuid::new_v4())
         .bind(self.user_id)
-        .bind(attendee.email.trim())
-        .bind(attendee.name.as_deref())
-        .bind(organization)
-        .bind(self.my_emails.contains(&key))
-        .fetch_one(&mut **tx)
+        .bind(&emails)
+        .bind(&names)
+        .bind(&organizations)
+        .bind(&me)
+        .fetch_all(&mut **tx)
         .await?;
-        self.people.insert(key, id);
-        Ok(id)
+        for (id, email, name) in written {
+            self.people.insert(key_of(&email), (id, name));
+        }
+        // The unchanged ones: looked up by the same index.
+        let missing: Vec<&str> = seen
+            .iter()
+            .filter(|p| !self.people.contains_key(&p.key))
+            .map(|p| p.key.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let found: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+                "select id, email, name from people where user_id = $1 and lower(email) = any($2)",
+            )
+            .bind(self.user_id)
+            .bind(&missing)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (id, email, name) in found {
+                self.people.insert(key_of(&email), (id, name));
+            }
+        }
+        Ok(())
+    }
+
+    /// The organizations of the batch's company domains, created on first sight.
+    async fn upsert_organizations(
+        &mut self,
+        tx: &mut Transaction<'_, Postgres>,
+        seen: &[Seen<'_>],
+    ) -> sqlx::Result<()> {
+        let domains: Vec<&str> = seen
+            .iter()
+            .filter_map(|p| p.domain.as_deref())
+            .filter(|d| !self.organizations.contains_key(*d))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if domains.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = domains.iter().map(|d| organization_name(d)).collect();
+        // `do update` (a no-op) so that existing organizations return their id too.
+        let rows: Vec<(Uuid, String)> = sqlx::query_as(
+            "insert into organizations (id, user_id, domain, name)
+             select gen_random_uuid(), $1, u.domain, u.name
+             from unnest($2::text[], $3::text[]) as u(domain, name)
+             on conflict on constraint organizations_user_domain_key
+                do update set domain = excluded.domain
+             returning id, domain",
+        )
+        .bind(self.user_id)
+        .bind(&domains)
+        .bind(&names)
+        .fetch_all(&mut **tx)
+        .await?;
+        self.organizations
+            .extend(rows.into_iter().map(|(id, d)| (d, id)));
+        Ok(())
     }
 }
 

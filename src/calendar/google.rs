@@ -8,7 +8,7 @@ use super::{
     Attendee, Change, Event, When,
     api::{ApiError, get_json},
     find_join_url,
-    store::{CalendarInfo, Listing},
+    store::{CalendarInfo, Listing, Step},
 };
 
 /// Fixed parameters of every events.list call: an incremental sync must repeat exactly the
@@ -226,59 +226,85 @@ fn convert(e: GoogleEvent) -> Option<Change> {
     })))
 }
 
-/// Lists one calendar's events: incremental from `cursor` if given, else a full listing of
-/// `window`. Every page is fetched before anything is returned, so a failure half-way stores
-/// nothing. `on_page` reports progress.
-pub async fn list_events(
-    http: &reqwest::Client,
-    api: &str,
-    token: &str,
-    calendar_id: &str,
-    cursor: Option<&str>,
+/// One calendar's events, page by page: incremental from `cursor` if given, else a full
+/// listing of `window`. The caller applies each page as it comes, in one transaction that
+/// commits only at [`Step::End`], so a failure half-way stores nothing.
+pub struct EventPages<'a> {
+    http: &'a reqwest::Client,
+    url: String,
+    token: &'a str,
+    cursor: Option<&'a str>,
     window: (DateTime<Utc>, DateTime<Utc>),
-    on_page: &mut (dyn FnMut(usize) + Send),
-) -> Result<Listing, ApiError> {
-    let id: String = url::form_urlencoded::byte_serialize(calendar_id.as_bytes()).collect();
-    let mut changes = Vec::new();
-    let mut page_token: Option<String> = None;
-    loop {
-        let mut url = url::Url::parse(&format!("{api}/calendars/{id}/events"))
-            .map_err(|e| ApiError::Malformed(e.to_string()))?;
+    next: Next,
+}
+
+enum Next {
+    Fetch(Option<String>),
+    Finish(Listing),
+    Finished,
+}
+
+impl<'a> EventPages<'a> {
+    pub fn new(
+        http: &'a reqwest::Client,
+        api: &str,
+        token: &'a str,
+        calendar_id: &str,
+        cursor: Option<&'a str>,
+        window: (DateTime<Utc>, DateTime<Utc>),
+    ) -> Self {
+        let id: String = url::form_urlencoded::byte_serialize(calendar_id.as_bytes()).collect();
+        EventPages {
+            http,
+            url: format!("{api}/calendars/{id}/events"),
+            token,
+            cursor,
+            window,
+            next: Next::Fetch(None),
+        }
+    }
+
+    pub async fn next(&mut self) -> Result<Step, ApiError> {
+        let page_token = match std::mem::replace(&mut self.next, Next::Finished) {
+            Next::Fetch(page_token) => page_token,
+            Next::Finish(listing) => return Ok(Step::End(listing)),
+            Next::Finished => return Err(ApiError::Malformed("listing already ended".into())),
+        };
+        let mut url = url::Url::parse(&self.url).map_err(|e| ApiError::Malformed(e.to_string()))?;
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("singleEvents", "true")
                 .append_pair("maxResults", PAGE_SIZE);
-            match cursor {
+            match self.cursor {
                 Some(sync_token) => {
                     q.append_pair("syncToken", sync_token);
                 }
                 None => {
-                    q.append_pair("timeMin", &window.0.to_rfc3339())
-                        .append_pair("timeMax", &window.1.to_rfc3339());
+                    q.append_pair("timeMin", &self.window.0.to_rfc3339())
+                        .append_pair("timeMax", &self.window.1.to_rfc3339());
                 }
             }
             if let Some(t) = &page_token {
                 q.append_pair("pageToken", t);
             }
         }
-        let page: EventsPage = get_json(http, url.as_str(), token, &[]).await?;
-        on_page(page.items.len());
-        changes.extend(page.items.into_iter().filter_map(convert));
+        let page: EventsPage = get_json(self.http, url.as_str(), self.token, &[]).await?;
         // A page may be empty while more follow: only the token decides.
-        match (page.next_page_token, page.next_sync_token) {
-            (Some(next), _) => page_token = Some(next),
-            (None, Some(sync_token)) => {
-                return Ok(Listing {
-                    changes,
-                    cursor: Some(sync_token),
-                    full_window: cursor.is_none().then_some(window),
-                });
-            }
+        self.next = match (page.next_page_token, page.next_sync_token) {
+            (Some(next), _) => Next::Fetch(Some(next)),
+            (None, Some(sync_token)) => Next::Finish(Listing {
+                cursor: Some(sync_token),
+                full_window: self.cursor.is_none().then_some(self.window),
+            }),
             (None, None) => {
                 return Err(ApiError::Malformed(
                     "last page carried no nextSyncToken".into(),
                 ));
             }
-        }
+        };
+        Ok(Step::Page {
+            items: page.items.len(),
+            changes: page.items.into_iter().filter_map(convert).collect(),
+        })
     }
 }

@@ -10,7 +10,7 @@ use super::{
     Attendee, Change, Event, When,
     api::{ApiError, get_json},
     find_join_url,
-    store::{CalendarInfo, Listing},
+    store::{CalendarInfo, Listing, Step},
 };
 
 /// Graph's default page is 10 events; ask for more, and always follow nextLink anyway.
@@ -238,79 +238,108 @@ fn convert(item: Value) -> Result<Option<Change>, ApiError> {
     }))))
 }
 
-async fn follow(
-    http: &reqwest::Client,
-    first_url: String,
-    token: &str,
-    on_page: &mut (dyn FnMut(usize) + Send),
-) -> Result<(Vec<Change>, Option<String>), ApiError> {
-    let mut url = first_url;
-    let mut changes = Vec::new();
-    loop {
-        let page: Page<Value> = get_json(http, &url, token, &PREFER).await?;
-        on_page(page.value.len());
+/// Events page by page, following every `@odata.nextLink`: the default calendar through the
+/// delta protocol ([`EventPages::delta`]) or any other through a windowed scan
+/// ([`EventPages::view`]). The caller applies each page as it comes, in one transaction that
+/// commits only at [`Step::End`].
+pub struct EventPages<'a> {
+    http: &'a reqwest::Client,
+    token: &'a str,
+    next: Next,
+    /// For a delta round, whether it started without a cursor (a full round over the window).
+    delta: Option<bool>,
+    window: (DateTime<Utc>, DateTime<Utc>),
+}
+
+enum Next {
+    Fetch(String),
+    Finish(Listing),
+    Finished,
+}
+
+impl<'a> EventPages<'a> {
+    /// The default calendar through the delta protocol: from the stored deltaLink, or a new
+    /// round over `window`.
+    pub fn delta(
+        http: &'a reqwest::Client,
+        graph: &str,
+        token: &'a str,
+        cursor: Option<&str>,
+        window: (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Self, ApiError> {
+        let first = match cursor {
+            Some(delta_link) => delta_link.to_owned(),
+            None => {
+                let mut url = url::Url::parse(&format!("{graph}/me/calendarView/delta"))
+                    .map_err(|e| ApiError::Malformed(e.to_string()))?;
+                url.query_pairs_mut()
+                    .append_pair("startDateTime", &window.0.to_rfc3339())
+                    .append_pair("endDateTime", &window.1.to_rfc3339());
+                url.into()
+            }
+        };
+        Ok(EventPages {
+            http,
+            token,
+            next: Next::Fetch(first),
+            delta: Some(cursor.is_none()),
+            window,
+        })
+    }
+
+    /// Any other calendar: a full windowed scan (delta for non-default calendars is beta-only).
+    pub fn view(
+        http: &'a reqwest::Client,
+        graph: &str,
+        token: &'a str,
+        calendar_id: &str,
+        window: (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Self, ApiError> {
+        let id: String = url::form_urlencoded::byte_serialize(calendar_id.as_bytes()).collect();
+        let mut url = url::Url::parse(&format!("{graph}/me/calendars/{id}/calendarView"))
+            .map_err(|e| ApiError::Malformed(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("startDateTime", &window.0.to_rfc3339())
+            .append_pair("endDateTime", &window.1.to_rfc3339());
+        Ok(EventPages {
+            http,
+            token,
+            next: Next::Fetch(url.into()),
+            delta: None,
+            window,
+        })
+    }
+
+    pub async fn next(&mut self) -> Result<Step, ApiError> {
+        let url = match std::mem::replace(&mut self.next, Next::Finished) {
+            Next::Fetch(url) => url,
+            Next::Finish(listing) => return Ok(Step::End(listing)),
+            Next::Finished => return Err(ApiError::Malformed("listing already ended".into())),
+        };
+        let page: Page<Value> = get_json(self.http, &url, self.token, &PREFER).await?;
+        let items = page.value.len();
+        let mut changes = Vec::with_capacity(items);
         for item in page.value {
             changes.extend(convert(item)?);
         }
-        match (page.next_link, page.delta_link) {
-            (Some(next), _) => url = next,
-            (None, delta) => return Ok((changes, delta)),
-        }
+        self.next = match (page.next_link, self.delta) {
+            (Some(next), _) => Next::Fetch(next),
+            (None, Some(full)) => {
+                let delta_link = page.delta_link.ok_or_else(|| {
+                    ApiError::Malformed("delta round ended without a deltaLink".into())
+                })?;
+                Next::Finish(Listing {
+                    cursor: Some(delta_link),
+                    full_window: full.then_some(self.window),
+                })
+            }
+            (None, None) => Next::Finish(Listing {
+                cursor: None,
+                full_window: Some(self.window),
+            }),
+        };
+        Ok(Step::Page { items, changes })
     }
-}
-
-/// The default calendar through the delta protocol: from the stored deltaLink, or a new round
-/// over `window`.
-pub async fn delta(
-    http: &reqwest::Client,
-    graph: &str,
-    token: &str,
-    cursor: Option<&str>,
-    window: (DateTime<Utc>, DateTime<Utc>),
-    on_page: &mut (dyn FnMut(usize) + Send),
-) -> Result<Listing, ApiError> {
-    let first = match cursor {
-        Some(delta_link) => delta_link.to_owned(),
-        None => {
-            let mut url = url::Url::parse(&format!("{graph}/me/calendarView/delta"))
-                .map_err(|e| ApiError::Malformed(e.to_string()))?;
-            url.query_pairs_mut()
-                .append_pair("startDateTime", &window.0.to_rfc3339())
-                .append_pair("endDateTime", &window.1.to_rfc3339());
-            url.into()
-        }
-    };
-    let (changes, delta_link) = follow(http, first, token, on_page).await?;
-    let delta_link = delta_link
-        .ok_or_else(|| ApiError::Malformed("delta round ended without a deltaLink".into()))?;
-    Ok(Listing {
-        changes,
-        cursor: Some(delta_link),
-        full_window: cursor.is_none().then_some(window),
-    })
-}
-
-/// Any other calendar: a full windowed scan (delta for non-default calendars is beta-only).
-pub async fn view(
-    http: &reqwest::Client,
-    graph: &str,
-    token: &str,
-    calendar_id: &str,
-    window: (DateTime<Utc>, DateTime<Utc>),
-    on_page: &mut (dyn FnMut(usize) + Send),
-) -> Result<Listing, ApiError> {
-    let id: String = url::form_urlencoded::byte_serialize(calendar_id.as_bytes()).collect();
-    let mut url = url::Url::parse(&format!("{graph}/me/calendars/{id}/calendarView"))
-        .map_err(|e| ApiError::Malformed(e.to_string()))?;
-    url.query_pairs_mut()
-        .append_pair("startDateTime", &window.0.to_rfc3339())
-        .append_pair("endDateTime", &window.1.to_rfc3339());
-    let (changes, _) = follow(http, url.into(), token, on_page).await?;
-    Ok(Listing {
-        changes,
-        cursor: None,
-        full_window: Some(window),
-    })
 }
 
 #[cfg(test)]

@@ -1,12 +1,18 @@
 //! Applying provider changes to PostgreSQL: idempotent upserts keyed by (calendar, provider
 //! event id), soft cancellation, mark-and-sweep after a complete full listing, and the cursor
 //! stored in the same transaction as the data it covers.
+//!
+//! A listing is applied as it arrives ([`Writer`]): one transaction from the first page to the
+//! cursor, and a few multi-row statements (arrays bound as parameters) per batch of events, so
+//! the cost per event is flat and memory does not grow with the size of the calendar.
 
-use chrono::{DateTime, NaiveTime, Utc};
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::{Change, Event, When, directory::Directory, is_meeting_type};
+use super::{Attendee, Change, Event, When, directory::Directory, is_meeting_type};
 
 /// A calendar as the provider lists it.
 #[derive(Debug, Clone)]
@@ -18,14 +24,22 @@ pub struct CalendarInfo {
     pub access_role: String,
 }
 
-/// What one listing of one calendar produced.
+/// How a complete listing of one calendar ended.
 #[derive(Debug)]
 pub struct Listing {
-    pub changes: Vec<Change>,
-    /// The cursor to store with these changes (Google sync token, Graph delta link).
+    /// The cursor to store with the listing's changes (Google sync token, Graph delta link).
     pub cursor: Option<String>,
     /// Set for a complete full listing of this window: what it did not return is swept.
     pub full_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// One step of a listing, as a provider module returns it page by page.
+#[derive(Debug)]
+pub enum Step {
+    /// A page: how many items the provider sent (for progress), and the changes they make.
+    Page { items: usize, changes: Vec<Change> },
+    /// The listing is complete.
+    End(Listing),
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -62,28 +76,39 @@ pub async fn upsert_calendars(
     account_id: Uuid,
     infos: &[CalendarInfo],
 ) -> sqlx::Result<Vec<CalendarRow>> {
-    let mut tx = db.begin().await?;
-    for info in infos {
-        sqlx::query(
-            "insert into calendars (id, user_id, account_id, provider_calendar_id, name, time_zone, is_primary, access_role, selected)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             on conflict on constraint calendars_account_provider_key do update set
-                name = excluded.name, time_zone = excluded.time_zone,
-                is_primary = excluded.is_primary, access_role = excluded.access_role",
-        )
-        .bind(Uuid::new_v4())
-        .bind(user_id)
-        .bind(account_id)
-        .bind(&info.provider_calendar_id)
-        .bind(&info.name)
-        .bind(&info.time_zone)
-        .bind(info.is_primary)
-        .bind(&info.access_role)
-        .bind(info.is_primary && info.access_role != "freeBusyReader")
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
+    let ids: Vec<&str> = infos
+        .iter()
+        .map(|i| i.provider_calendar_id.as_str())
+        .collect();
+    let names: Vec<&str> = infos.iter().map(|i| i.name.as_str()).collect();
+    let zones: Vec<Option<&str>> = infos.iter().map(|i| i.time_zone.as_deref()).collect();
+    let primary: Vec<bool> = infos.iter().map(|i| i.is_primary).collect();
+    let roles: Vec<&str> = infos.iter().map(|i| i.access_role.as_str()).collect();
+    // One statement for the whole list; a calendar listed twice keeps its last entry.
+    sqlx::query(
+        "insert into calendars (id, user_id, account_id, provider_calendar_id, name, time_zone,
+            is_primary, access_role, selected)
+         select distinct on (u.calendar) gen_random_uuid(), $1, $2, u.calendar, u.name, u.zone,
+            u.is_primary, u.role, u.is_primary and u.role <> 'freeBusyReader'
+         from unnest($3::text[], $4::text[], $5::text[], $6::bool[], $7::text[])
+              with ordinality as u(calendar, name, zone, is_primary, role, n)
+         order by u.calendar, u.n desc
+         on conflict on constraint calendars_account_provider_key do update set
+            name = excluded.name, time_zone = excluded.time_zone,
+            is_primary = excluded.is_primary, access_role = excluded.access_role
+         where (calendars.name, calendars.time_zone, calendars.is_primary, calendars.access_role)
+               is distinct from
+               (excluded.name, excluded.time_zone, excluded.is_primary, excluded.access_role)",
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .bind(&ids)
+    .bind(&names)
+    .bind(&zones)
+    .bind(&primary)
+    .bind(&roles)
+    .execute(db)
+    .await?;
     for_account(db, user_id, account_id).await
 }
 
@@ -138,8 +163,8 @@ pub async fn clear_cursor(db: &PgPool, calendar: &CalendarRow) -> sqlx::Result<(
 /// How an event's time is stored: instants for ordering and windows, dates for all-day events.
 struct Bounds {
     all_day: bool,
-    start_date: Option<chrono::NaiveDate>,
-    end_date: Option<chrono::NaiveDate>,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
     time_zone: Option<String>,
@@ -170,212 +195,566 @@ fn bounds(when: &When) -> Bounds {
     }
 }
 
-async fn series_id(
-    tx: &mut Transaction<'_, Postgres>,
-    calendar: &CalendarRow,
-    provider_series_id: &str,
-    title: Option<&str>,
-) -> sqlx::Result<Uuid> {
-    sqlx::query_scalar(
-        "insert into series (id, user_id, calendar_id, provider_series_id, title) values ($1, $2, $3, $4, coalesce($5, ''))
-         on conflict on constraint series_calendar_provider_key do update
-            set title = coalesce($5, series.title)
-         returning id",
-    )
-    .bind(Uuid::new_v4())
-    .bind(calendar.user_id)
-    .bind(calendar.id)
-    .bind(provider_series_id)
-    .bind(title)
-    .fetch_one(&mut **tx)
-    .await
-}
+/// Changes buffered before they are written: large enough that statements carry many rows,
+/// small enough that memory stays flat however many events a calendar has.
+const BATCH: usize = 1000;
 
-async fn upsert_event(
-    tx: &mut Transaction<'_, Postgres>,
-    directory: &mut Directory,
-    calendar: &CalendarRow,
-    event: &Event,
+/// Applies one listing in one transaction, page by page as the provider returns them: the
+/// changes, the sweep (after a full listing only) and the new cursor. Dropping the writer
+/// before [`Writer::finish`] (a failure half-way) rolls back everything: the last good state
+/// stays.
+pub struct Writer<'a> {
+    tx: Transaction<'static, Postgres>,
+    calendar: &'a CalendarRow,
+    directory: Directory,
     round: Uuid,
-) -> sqlx::Result<()> {
-    let series = match &event.series_provider_id {
-        Some(s) => Some(series_id(tx, calendar, s, event.title.as_deref()).await?),
-        None => None,
-    };
-    let status = if event.tentative {
-        "tentative"
-    } else {
-        "confirmed"
-    };
-    let is_meeting = event.event_type.as_deref().map(is_meeting_type);
-    let meeting_id: Option<Uuid> = match &event.when {
-        Some(when) => {
-            let b = bounds(when);
-            sqlx::query_scalar(
-                "insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id, original_start,
-                    title, description, location, all_day, start_date, end_date, starts_at, ends_at, time_zone,
-                    status, event_type, is_meeting, join_url, html_link, organizer_email, seen_round)
-                 values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, ''), coalesce($9, ''), coalesce($10, ''), $11, $12, $13,
-                    $14, $15, $16, $17, coalesce($18, 'default'), coalesce($19, true), $20, $21, $22, $23)
-                 on conflict on constraint meetings_calendar_event_key do update set
-                    ical_uid = coalesce($5, meetings.ical_uid),
-                    series_id = coalesce($6, meetings.series_id),
-                    original_start = coalesce($7, meetings.original_start),
-                    title = coalesce($8, meetings.title),
-                    description = coalesce($9, meetings.description),
-                    location = coalesce($10, meetings.location),
-                    all_day = $11, start_date = $12, end_date = $13, starts_at = $14, ends_at = $15,
-                    time_zone = coalesce($16, meetings.time_zone),
-                    status = $17,
-                    event_type = coalesce($18, meetings.event_type),
-                    is_meeting = coalesce($19, meetings.is_meeting),
-                    join_url = coalesce($20, meetings.join_url),
-                    html_link = coalesce($21, meetings.html_link),
-                    organizer_email = coalesce($22, meetings.organizer_email),
-                    seen_round = $23,
-                    updated_at = now()
-                 returning id",
-            )
-            .bind(Uuid::new_v4())
-            .bind(calendar.user_id)
-            .bind(calendar.id)
-            .bind(&event.provider_event_id)
-            .bind(&event.ical_uid)
-            .bind(series)
-            .bind(event.original_start)
-            .bind(&event.title)
-            .bind(&event.description)
-            .bind(&event.location)
-            .bind(b.all_day)
-            .bind(b.start_date)
-            .bind(b.end_date)
-            .bind(b.starts_at)
-            .bind(b.ends_at)
-            .bind(b.time_zone)
-            .bind(status)
-            .bind(&event.event_type)
-            .bind(is_meeting)
-            .bind(&event.join_url)
-            .bind(&event.html_link)
-            .bind(&event.organizer_email)
-            .bind(round)
-            .fetch_optional(&mut **tx)
-            .await?
-        }
-        // A partial update without times: merge into the row we have, if we have it.
-        None => {
-            sqlx::query_scalar(
-                "update meetings set
-                    title = coalesce($4, title), description = coalesce($5, description),
-                    location = coalesce($6, location), join_url = coalesce($7, join_url),
-                    status = case when status = 'cancelled' then status else $8 end,
-                    seen_round = $9, updated_at = now()
-                 where user_id = $1 and calendar_id = $2 and provider_event_id = $3
-                 returning id",
-            )
-            .bind(calendar.user_id)
-            .bind(calendar.id)
-            .bind(&event.provider_event_id)
-            .bind(&event.title)
-            .bind(&event.description)
-            .bind(&event.location)
-            .bind(&event.join_url)
-            .bind(status)
-            .bind(round)
-            .fetch_optional(&mut **tx)
-            .await?
-        }
-    };
-    let (Some(meeting_id), Some(attendees)) = (meeting_id, &event.attendees) else {
-        return Ok(());
-    };
-    sqlx::query("delete from attendees where meeting_id = $1 and user_id = $2")
-        .bind(meeting_id)
-        .bind(calendar.user_id)
-        .execute(&mut **tx)
-        .await?;
-    for attendee in attendees {
-        let person = directory.person(tx, attendee).await?;
-        sqlx::query(
-            "insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer, is_optional)
-             values ($1, $2, $3, $4, $5, $6)
-             on conflict (meeting_id, person_id) do update set
-                response_status = excluded.response_status, is_organizer = excluded.is_organizer,
-                is_optional = excluded.is_optional",
-        )
-        .bind(meeting_id)
-        .bind(person)
-        .bind(calendar.user_id)
-        .bind(&attendee.response)
-        .bind(attendee.organizer)
-        .bind(attendee.optional)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    pending: Vec<Change>,
+    applied: usize,
 }
 
-/// Marks an event cancelled; if the id is a whole series, every instance of it too (Google
-/// reports cancelled instances only up to a horizon). Unknown ids are ignored.
-async fn cancel(
-    tx: &mut Transaction<'_, Postgres>,
-    calendar: &CalendarRow,
-    provider_event_id: &str,
+impl<'a> Writer<'a> {
+    pub async fn begin(db: &PgPool, calendar: &'a CalendarRow) -> sqlx::Result<Writer<'a>> {
+        let mut tx = db.begin().await?;
+        let directory = Directory::load(&mut tx, calendar.user_id).await?;
+        Ok(Writer {
+            tx,
+            calendar,
+            directory,
+            round: Uuid::new_v4(),
+            pending: Vec::new(),
+            applied: 0,
+        })
+    }
+
+    /// Takes one page of changes, writing them once a batch is full.
+    pub async fn page(&mut self, changes: Vec<Change>) -> sqlx::Result<()> {
+        self.pending.extend(changes);
+        if self.pending.len() >= BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the rest, sweeps after a full listing, stores the cursor and commits. Returns how
+    /// many changes the listing applied.
+    pub async fn finish(mut self, listing: &Listing) -> sqlx::Result<usize> {
+        self.flush().await?;
+        let calendar = self.calendar;
+        if let Some((from, to)) = listing.full_window {
+            // Mark and sweep: whatever the complete listing did not return is gone upstream.
+            sqlx::query(
+                "update meetings set status = 'cancelled', updated_at = now()
+                 where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
+                   and seen_round is distinct from $3 and ends_at > $4 and starts_at < $5",
+            )
+            .bind(calendar.user_id)
+            .bind(calendar.id)
+            .bind(self.round)
+            .bind(from)
+            .bind(to)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        sqlx::query(
+            "update calendars set sync_cursor = $3, last_synced_at = now(), last_error = null
+             where id = $1 and user_id = $2",
+        )
+        .bind(calendar.id)
+        .bind(calendar.user_id)
+        .bind(&listing.cursor)
+        .execute(&mut *self.tx)
+        .await?;
+        self.tx.commit().await?;
+        Ok(self.applied)
+    }
+
+    /// Writes the pending changes as a few batches that give the same result as applying them
+    /// one by one in order: a batch ends where an event repeats, or where an upsert follows a
+    /// cancellation that could touch it (the same id, or its series).
+    async fn flush(&mut self) -> sqlx::Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        self.applied += pending.len();
+        let mut batch = Batch::default();
+        for change in &pending {
+            match change {
+                Change::Upsert(event) => {
+                    let id = event.provider_event_id.as_str();
+                    let series = event.series_provider_id.as_deref();
+                    if batch.upserted.contains(id)
+                        || batch.cancelled.contains(id)
+                        || series.is_some_and(|s| batch.cancelled.contains(s))
+                    {
+                        std::mem::take(&mut batch).write(self).await?;
+                    }
+                    batch.upserted.insert(id);
+                    batch.upserts.push(event);
+                }
+                Change::Cancelled { provider_event_id } => {
+                    batch.cancelled.insert(provider_event_id);
+                }
+            }
+        }
+        batch.write(self).await
+    }
+}
+
+/// Upserts with distinct ids, then cancellations that apply after all of them.
+#[derive(Default)]
+struct Batch<'e> {
+    upserts: Vec<&'e Event>,
+    upserted: HashSet<&'e str>,
+    cancelled: HashSet<&'e str>,
+}
+
+impl Batch<'_> {
+    async fn write(self, w: &mut Writer<'_>) -> sqlx::Result<()> {
+        let (user_id, calendar_id, round) = (w.calendar.user_id, w.calendar.id, w.round);
+        let tx = &mut w.tx;
+        upsert_series(tx, user_id, calendar_id, &self.upserts).await?;
+
+        // What an event did not send keeps its stored value (Microsoft partial updates; Google
+        // always sends whole events): those rows are read first and merged here.
+        let incomplete: Vec<&str> = self
+            .upserts
+            .iter()
+            .filter(|e| !is_complete(e))
+            .map(|e| e.provider_event_id.as_str())
+            .collect();
+        let stored = stored_rows(tx, user_id, calendar_id, &incomplete).await?;
+        let mut columns = MeetingColumns::default();
+        let mut written: Vec<&Event> = Vec::with_capacity(self.upserts.len());
+        for event in &self.upserts {
+            // A partial update of an event we never stored has nothing to merge into.
+            if let Some(row) = merge(event, stored.get(event.provider_event_id.as_str())) {
+                columns.push(event, row);
+                written.push(event);
+            }
+        }
+        let ids = upsert_meetings(tx, user_id, calendar_id, round, &columns).await?;
+
+        // Attendee lists replace the stored ones.
+        let listed: Vec<(&Event, &MeetingId)> = written
+            .iter()
+            .zip(&ids)
+            .filter(|(e, _)| e.attendees.is_some())
+            .map(|(e, id)| (*e, id))
+            .collect();
+        if !listed.is_empty() {
+            let attendees: Vec<&Attendee> = listed
+                .iter()
+                .flat_map(|(e, _)| e.attendees.iter().flatten())
+                .collect();
+            w.directory.upsert_people(&mut w.tx, &attendees).await?;
+            replace_attendees(&mut w.tx, user_id, &w.directory, &listed).await?;
+        }
+
+        if !self.cancelled.is_empty() {
+            let ids: Vec<&str> = self.cancelled.into_iter().collect();
+            cancel(&mut w.tx, user_id, calendar_id, &ids).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates the batch's series; a title that was sent replaces the stored one (the last one
+/// sent wins), and an absent one keeps it.
+async fn upsert_series(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    events: &[&Event],
 ) -> sqlx::Result<()> {
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let (mut ids, mut titles): (Vec<&str>, Vec<Option<&str>>) = (Vec::new(), Vec::new());
+    for event in events {
+        let Some(series) = event.series_provider_id.as_deref() else {
+            continue;
+        };
+        let title = event.title.as_deref();
+        match at.get(series) {
+            Some(&k) => titles[k] = title.or(titles[k]),
+            None => {
+                at.insert(series, ids.len());
+                ids.push(series);
+                titles.push(title);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
-        "update meetings set status = 'cancelled', updated_at = now()
-         where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
-           and (provider_event_id = $3
-                or series_id in (select id from series where calendar_id = $2 and provider_series_id = $3))",
+        "with u as (select * from unnest($3::text[], $4::text[]) as u(series, title)),
+         renamed as (
+             update series s set title = u.title from u
+             where s.user_id = $1 and s.calendar_id = $2 and s.provider_series_id = u.series
+               and u.title is not null and s.title <> u.title)
+         insert into series (id, user_id, calendar_id, provider_series_id, title)
+         select gen_random_uuid(), $1, $2, u.series, coalesce(u.title, '') from u
+         on conflict on constraint series_calendar_provider_key do nothing",
     )
-    .bind(calendar.user_id)
-    .bind(calendar.id)
-    .bind(provider_event_id)
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(&ids)
+    .bind(&titles)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Applies one complete listing in one transaction: changes, the sweep (after a full listing
-/// only), and the new cursor. A failure rolls back everything, so the last good state stays.
-pub async fn apply(db: &PgPool, calendar: &CalendarRow, listing: &Listing) -> sqlx::Result<usize> {
-    let mut tx = db.begin().await?;
-    let mut directory = Directory::load(&mut tx, calendar.user_id).await?;
-    let round = Uuid::new_v4();
-    for change in &listing.changes {
-        match change {
-            Change::Upsert(event) => {
-                upsert_event(&mut tx, &mut directory, calendar, event, round).await?
-            }
-            Change::Cancelled { provider_event_id } => {
-                cancel(&mut tx, calendar, provider_event_id).await?
+fn status(event: &Event) -> &'static str {
+    if event.tentative {
+        "tentative"
+    } else {
+        "confirmed"
+    }
+}
+
+/// Whether the event carries every field stored in a NOT NULL column (its times included).
+fn is_complete(event: &Event) -> bool {
+    event.when.is_some()
+        && event.title.is_some()
+        && event.description.is_some()
+        && event.location.is_some()
+        && event.event_type.is_some()
+}
+
+/// The stored values an incomplete event falls back on.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    provider_event_id: String,
+    title: String,
+    description: String,
+    location: String,
+    status: String,
+    event_type: String,
+    is_meeting: bool,
+    all_day: bool,
+    start_date: Option<NaiveDate>,
+    end_date: Option<NaiveDate>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+}
+
+async fn stored_rows(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    ids: &[&str],
+) -> sqlx::Result<HashMap<String, Stored>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Stored> = sqlx::query_as(
+        "select provider_event_id, title, description, location, status, event_type, is_meeting,
+                all_day, start_date, end_date, starts_at, ends_at
+         from meetings where user_id = $1 and calendar_id = $2 and provider_event_id = any($3)",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.provider_event_id.clone(), r))
+        .collect())
+}
+
+/// A meetings row's NOT NULL fields as written: the event's, else the stored ones, else the
+/// defaults of a new row. `None` for a partial update of an event that is not stored.
+struct Merged {
+    bounds: Bounds,
+    title: String,
+    description: String,
+    location: String,
+    status: &'static str,
+    event_type: String,
+    is_meeting: bool,
+}
+
+fn merge(event: &Event, stored: Option<&Stored>) -> Option<Merged> {
+    let bounds = match (&event.when, stored) {
+        (Some(when), _) => bounds(when),
+        (None, Some(s)) => Bounds {
+            all_day: s.all_day,
+            start_date: s.start_date,
+            end_date: s.end_date,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            time_zone: None,
+        },
+        (None, None) => return None,
+    };
+    let text = |sent: &Option<String>, kept: Option<&String>| {
+        sent.clone().or_else(|| kept.cloned()).unwrap_or_default()
+    };
+    Some(Merged {
+        bounds,
+        title: text(&event.title, stored.map(|s| &s.title)),
+        description: text(&event.description, stored.map(|s| &s.description)),
+        location: text(&event.location, stored.map(|s| &s.location)),
+        // A partial update never revives a cancelled event; a whole event does.
+        status: match stored {
+            Some(s) if event.when.is_none() && s.status == "cancelled" => "cancelled",
+            _ => status(event),
+        },
+        event_type: event
+            .event_type
+            .clone()
+            .or_else(|| stored.map(|s| s.event_type.clone()))
+            .unwrap_or_else(|| "default".into()),
+        is_meeting: match (&event.event_type, stored) {
+            (Some(t), _) => is_meeting_type(t),
+            (None, Some(s)) => s.is_meeting,
+            (None, None) => true,
+        },
+    })
+}
+
+/// A written meetings row: its id, and whether this statement created it.
+struct MeetingId {
+    id: Uuid,
+    created: bool,
+}
+
+/// Inserts new events and updates known ones with one `insert … on conflict do update`: the
+/// unique index decides, whatever the planner thinks of a table that grew in this transaction.
+/// Nullable fields the provider did not send (`None`) keep their stored value. Returns one id
+/// per row, in order.
+async fn upsert_meetings(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    round: Uuid,
+    c: &MeetingColumns<'_>,
+) -> sqlx::Result<Vec<MeetingId>> {
+    if c.ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
+        "insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id,
+            original_start, title, description, location, all_day, start_date, end_date, starts_at,
+            ends_at, time_zone, status, event_type, is_meeting, join_url, html_link, organizer_email,
+            seen_round)
+         select gen_random_uuid(), $1, $2, u.event, u.ical_uid, s.id, u.original_start, u.title,
+            u.description, u.location, u.all_day, u.start_date, u.end_date, u.starts_at, u.ends_at,
+            u.time_zone, u.status, u.event_type, u.is_meeting, u.join_url, u.html_link,
+            u.organizer_email, $3
+         from unnest($4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[],
+                     $10::text[], $11::bool[], $12::date[], $13::date[], $14::timestamptz[],
+                     $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::bool[],
+                     $20::text[], $21::text[], $22::text[])
+              with ordinality
+              as u(event, ical_uid, series, original_start, title, description, location, all_day,
+                   start_date, end_date, starts_at, ends_at, time_zone, status, event_type,
+                   is_meeting, join_url, html_link, organizer_email, n)
+         left join series s on s.calendar_id = $2 and s.provider_series_id = u.series
+         order by u.n
+         on conflict on constraint meetings_calendar_event_key do update set
+            ical_uid = coalesce(excluded.ical_uid, meetings.ical_uid),
+            series_id = coalesce(excluded.series_id, meetings.series_id),
+            original_start = coalesce(excluded.original_start, meetings.original_start),
+            title = excluded.title, description = excluded.description,
+            location = excluded.location, all_day = excluded.all_day,
+            start_date = excluded.start_date, end_date = excluded.end_date,
+            starts_at = excluded.starts_at, ends_at = excluded.ends_at,
+            time_zone = coalesce(excluded.time_zone, meetings.time_zone),
+            status = excluded.status, event_type = excluded.event_type,
+            is_meeting = excluded.is_meeting,
+            join_url = coalesce(excluded.join_url, meetings.join_url),
+            html_link = coalesce(excluded.html_link, meetings.html_link),
+            organizer_email = coalesce(excluded.organizer_email, meetings.organizer_email),
+            seen_round = excluded.seen_round,
+            updated_at = now()
+         returning id, provider_event_id, xmax = 0",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(round)
+    .bind(&c.ids)
+    .bind(&c.ical_uids)
+    .bind(&c.series)
+    .bind(&c.original_starts)
+    .bind(&c.titles)
+    .bind(&c.descriptions)
+    .bind(&c.locations)
+    .bind(&c.all_day)
+    .bind(&c.start_dates)
+    .bind(&c.end_dates)
+    .bind(&c.starts_at)
+    .bind(&c.ends_at)
+    .bind(&c.time_zones)
+    .bind(&c.statuses)
+    .bind(&c.event_types)
+    .bind(&c.is_meeting)
+    .bind(&c.join_urls)
+    .bind(&c.html_links)
+    .bind(&c.organizers)
+    .fetch_all(&mut **tx)
+    .await?;
+    // RETURNING order is not guaranteed: match rows back by event id.
+    let mut by_event: HashMap<String, MeetingId> = rows
+        .into_iter()
+        .map(|(id, event, created)| (event, MeetingId { id, created }))
+        .collect();
+    c.ids
+        .iter()
+        .map(|e| {
+            by_event.remove(*e).ok_or_else(|| {
+                sqlx::Error::Protocol(format!("no meetings row came back for event {e}"))
+            })
+        })
+        .collect()
+}
+
+/// Events as one array per column, bound to [`upsert_meetings`]'s statement.
+#[derive(Default)]
+struct MeetingColumns<'e> {
+    ids: Vec<&'e str>,
+    ical_uids: Vec<Option<&'e str>>,
+    series: Vec<Option<&'e str>>,
+    original_starts: Vec<Option<DateTime<Utc>>>,
+    titles: Vec<String>,
+    descriptions: Vec<String>,
+    locations: Vec<String>,
+    all_day: Vec<bool>,
+    start_dates: Vec<Option<NaiveDate>>,
+    end_dates: Vec<Option<NaiveDate>>,
+    starts_at: Vec<DateTime<Utc>>,
+    ends_at: Vec<DateTime<Utc>>,
+    time_zones: Vec<Option<String>>,
+    statuses: Vec<&'static str>,
+    event_types: Vec<String>,
+    is_meeting: Vec<bool>,
+    join_urls: Vec<Option<&'e str>>,
+    html_links: Vec<Option<&'e str>>,
+    organizers: Vec<Option<&'e str>>,
+}
+
+impl<'e> MeetingColumns<'e> {
+    fn push(&mut self, event: &'e Event, row: Merged) {
+        self.ids.push(&event.provider_event_id);
+        self.ical_uids.push(event.ical_uid.as_deref());
+        self.series.push(event.series_provider_id.as_deref());
+        self.original_starts.push(event.original_start);
+        self.titles.push(row.title);
+        self.descriptions.push(row.description);
+        self.locations.push(row.location);
+        self.all_day.push(row.bounds.all_day);
+        self.start_dates.push(row.bounds.start_date);
+        self.end_dates.push(row.bounds.end_date);
+        self.starts_at.push(row.bounds.starts_at);
+        self.ends_at.push(row.bounds.ends_at);
+        self.time_zones.push(row.bounds.time_zone);
+        self.statuses.push(row.status);
+        self.event_types.push(row.event_type);
+        self.is_meeting.push(row.is_meeting);
+        self.join_urls.push(event.join_url.as_deref());
+        self.html_links.push(event.html_link.as_deref());
+        self.organizers.push(event.organizer_email.as_deref());
+    }
+}
+
+/// Replaces the attendees of the listed meetings with the lists their events carry (people
+/// already in `directory`). Rows this batch just created have no attendees to delete.
+async fn replace_attendees(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    directory: &Directory,
+    listed: &[(&Event, &MeetingId)],
+) -> sqlx::Result<()> {
+    let known: Vec<Uuid> = listed
+        .iter()
+        .filter(|(_, m)| !m.created)
+        .map(|(_, m)| m.id)
+        .collect();
+    if !known.is_empty() {
+        sqlx::query("delete from attendees where user_id = $1 and meeting_id = any($2)")
+            .bind(user_id)
+            .bind(&known)
+            .execute(&mut **tx)
+            .await?;
+    }
+    // One row per (meeting, person): an address listed twice keeps its last entry.
+    let mut at: HashMap<(Uuid, Uuid), usize> = HashMap::new();
+    let (mut meetings, mut people, mut responses, mut organizers, mut optional) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (event, meeting) in listed {
+        for a in event.attendees.iter().flatten() {
+            let Some(person) = directory.person_id(a) else {
+                continue;
+            };
+            match at.get(&(meeting.id, person)) {
+                Some(&k) => {
+                    responses[k] = a.response.as_str();
+                    organizers[k] = a.organizer;
+                    optional[k] = a.optional;
+                }
+                None => {
+                    at.insert((meeting.id, person), meetings.len());
+                    meetings.push(meeting.id);
+                    people.push(person);
+                    responses.push(a.response.as_str());
+                    organizers.push(a.organizer);
+                    optional.push(a.optional);
+                }
             }
         }
     }
-    if let Some((from, to)) = listing.full_window {
-        // Mark and sweep: whatever the complete listing did not return is gone upstream.
-        sqlx::query(
-            "update meetings set status = 'cancelled', updated_at = now()
-             where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
-               and seen_round is distinct from $3 and ends_at > $4 and starts_at < $5",
-        )
-        .bind(calendar.user_id)
-        .bind(calendar.id)
-        .bind(round)
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await?;
+    if meetings.is_empty() {
+        return Ok(());
     }
     sqlx::query(
-        "update calendars set sync_cursor = $3, last_synced_at = now(), last_error = null
-         where id = $1 and user_id = $2",
+        // The meeting's start is copied onto its attendee rows (a person's meetings are read in
+        // time order from them); joined here in one pass instead of looked up row by row.
+        "insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer, is_optional,
+                                starts_at)
+         select u.meeting, u.person, $1, u.response, u.organizer, u.optional, m.starts_at
+         from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[])
+              as u(meeting, person, response, organizer, optional)
+         join meetings m on m.id = u.meeting",
     )
-    .bind(calendar.id)
-    .bind(calendar.user_id)
-    .bind(&listing.cursor)
-    .execute(&mut *tx)
+    .bind(user_id)
+    .bind(&meetings)
+    .bind(&people)
+    .bind(&responses)
+    .bind(&organizers)
+    .bind(&optional)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(listing.changes.len())
+    Ok(())
+}
+
+/// Marks events cancelled; an id that is a whole series cancels every instance of it too
+/// (Google reports cancelled instances only up to a horizon). Unknown ids are ignored. Two
+/// statements, each answered by an index.
+async fn cancel(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    calendar_id: Uuid,
+    ids: &[&str],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update meetings set status = 'cancelled', updated_at = now()
+         where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
+           and provider_event_id = any($3)",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "update meetings set status = 'cancelled', updated_at = now()
+         where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
+           and series_id = any(array(select id from series
+                                     where calendar_id = $2 and provider_series_id = any($3)))",
+    )
+    .bind(user_id)
+    .bind(calendar_id)
+    .bind(ids)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

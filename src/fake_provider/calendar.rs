@@ -332,6 +332,11 @@ struct EventsQuery {
     sync_token: Option<String>,
 }
 
+/// Listing order: by start, then id (no allocation per comparison: listings can be large).
+fn by_start(a: &FakeEvent, b: &FakeEvent) -> std::cmp::Ordering {
+    (a.start.instant(), &a.id).cmp(&(b.start.instant(), &b.id))
+}
+
 fn parse_time(s: &Option<String>) -> Option<DateTime<Utc>> {
     s.as_deref()
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
@@ -431,7 +436,7 @@ async fn google_events(
             }
         })
         .collect();
-    matching.sort_by_key(|e| (e.start.instant(), e.id.clone()));
+    matching.sort_by(|a, b| by_start(a, b));
     let page_size = q
         .max_results
         .unwrap_or(250)
@@ -620,7 +625,7 @@ async fn graph_delta(
             }
         })
         .collect();
-    matching.sort_by_key(|e| (e.start.instant(), e.id.clone()));
+    matching.sort_by(|a, b| by_start(a, b));
     let size = graph_page_size(&headers).min(state.faults.page_size.unwrap_or(usize::MAX));
     let value: Vec<Value> = matching
         .iter()
@@ -687,7 +692,7 @@ async fn graph_view(
         .iter()
         .filter(|e| !e.cancelled && e.end.instant() > start && e.start.instant() < end)
         .collect();
-    matching.sort_by_key(|e| (e.start.instant(), e.id.clone()));
+    matching.sort_by(|a, b| by_start(a, b));
     let size = graph_page_size(&headers).min(state.faults.page_size.unwrap_or(usize::MAX));
     let offset = q.skip.unwrap_or(0);
     let value: Vec<Value> = matching

@@ -9,6 +9,7 @@
 // Handlers here return a ready HTTP response as their error: it is what the fake sends.
 #![allow(clippy::result_large_err)]
 
+pub mod bulk;
 mod calendar;
 mod demo_data;
 mod oauth;

@@ -97,10 +97,11 @@
 //! date keeps its fingerprint. [`match_items`] pairs new items with stored
 //! ones: first exact `(kind, fingerprint)` matches, nearest line first; then,
 //! among the rest of the same kind, pairs whose character-bigram Dice
-//! similarity is at least [`SIMILARITY_THRESHOLD`], best pairs first. To stay
-//! fast on pathological input, a group of identical fingerprints larger than
-//! 100 000 candidate pairs is paired in line order, and the fuzzy pass is
-//! skipped for a kind with more than 250 000 candidate pairs.
+//! similarity is at least [`SIMILARITY_THRESHOLD`], best pairs first. It runs
+//! in O(n log n): identical fingerprints are paired among the
+//! [`EXACT_WINDOW`] nearest copies (then in line order), and an edited item is
+//! compared with at most [`MAX_CANDIDATES`] stored ones, those sharing the
+//! most of its rarest bigrams (found through an index).
 //!
 //! ## Ticking in the text
 //!
@@ -198,6 +199,11 @@ pub fn parse(note: &str, ctx: &Context) -> Vec<Item> {
     let mut fences = Fences::default();
     let code: Vec<bool> = lines.iter().map(|l| fences.is_code(l)).collect();
     let mut items = Vec::new();
+    // Built once, so a mention costs a lookup, not a pass over everyone the user knows.
+    let people = People {
+        attendees: PeopleIndex::new(ctx.attendees),
+        known: PeopleIndex::new(ctx.known_people),
+    };
     for (i, line) in lines.iter().enumerate() {
         if code[i] {
             continue;
@@ -205,7 +211,7 @@ pub fn parse(note: &str, ctx: &Context) -> Vec<Item> {
         let Some(p) = parse_line(line) else { continue };
         match p.kind {
             LineKind::Answer => {}
-            LineKind::Action => items.push(action_item(i, &p, ctx)),
+            LineKind::Action => items.push(action_item(i, &p, ctx, &people)),
             LineKind::Decision => items.push(plain_item(Kind::Decision, i, p.body, false, None)),
             LineKind::Question => {
                 let answer_line = lines
@@ -238,11 +244,31 @@ pub fn parse(note: &str, ctx: &Context) -> Vec<Item> {
 /// 2. Remaining items of the same kind whose fingerprints have a
 ///    character-bigram Dice similarity of at least [`SIMILARITY_THRESHOLD`],
 ///    most similar pairs first (ties: nearest lines, then order).
+///
+/// Runs in O(n log n) for n items: see [`EXACT_WINDOW`] and [`MAX_CANDIDATES`].
 pub fn match_items(previous: &[Previous], current: &[Item]) -> Vec<Option<usize>> {
+    match_counting(previous, current).0
+}
+
+/// Exact duplicates are paired among the nearest this many stored copies on each side (by
+/// line); copies left over after that are paired in line order.
+pub const EXACT_WINDOW: usize = 8;
+
+/// The most stored items one edited item is compared with in the similarity pass. Candidates
+/// come from an index of bigrams: any pair reaching [`SIMILARITY_THRESHOLD`] shares one of the
+/// item's rarest bigrams (prefix filtering), and those sharing the most are compared. This is
+/// exact unless more than [`MAX_POSTINGS`] entries or this many candidates turn up.
+pub const MAX_CANDIDATES: usize = 32;
+
+/// The most index entries read for one edited item in the similarity pass.
+pub const MAX_POSTINGS: usize = 512;
+
+/// [`match_items`], also returning how many similarity comparisons it made.
+fn match_counting(previous: &[Previous], current: &[Item]) -> (Vec<Option<usize>>, usize) {
     let mut result: Vec<Option<usize>> = vec![None; current.len()];
     let mut used = vec![false; previous.len()];
 
-    // Pass 1: exact fingerprints, grouped by (kind, fingerprint).
+    // Pass 1: exact fingerprints, grouped by (kind, fingerprint) in a hash map.
     type Group = (Vec<usize>, Vec<usize>);
     let mut groups: HashMap<(Kind, &str), Group> = HashMap::new();
     for (j, p) in previous.iter().enumerate() {
@@ -253,37 +279,48 @@ pub fn match_items(previous: &[Previous], current: &[Item]) -> Vec<Option<usize>
             g.1.push(i);
         }
     }
-    for (prev_idx, cur_idx) in groups.values() {
-        if cur_idx.is_empty() {
+    for (mut ps, mut cs) in groups.into_values() {
+        if cs.is_empty() {
             continue;
         }
-        if prev_idx.len().saturating_mul(cur_idx.len()) <= 100_000 {
-            let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
-            for &i in cur_idx {
-                for &j in prev_idx {
-                    pairs.push((current[i].line.abs_diff(previous[j].line), i, j));
-                }
-            }
-            pairs.sort_unstable();
-            for (_, i, j) in pairs {
-                if result[i].is_none() && !used[j] {
-                    result[i] = Some(j);
-                    used[j] = true;
-                }
-            }
-        } else {
-            let mut ps = prev_idx.clone();
-            let mut cs = cur_idx.clone();
-            ps.sort_by_key(|&j| (previous[j].line, j));
-            cs.sort_by_key(|&i| (current[i].line, i));
-            for (&i, &j) in cs.iter().zip(ps.iter()) {
+        ps.sort_by_key(|&j| (previous[j].line, j));
+        cs.sort_by_key(|&i| (current[i].line, i));
+        // Nearest lines first, among a bounded window of stored copies around each line.
+        let mut pairs: Vec<(usize, usize, usize)> = Vec::new();
+        for &i in &cs {
+            let at = ps.partition_point(|&j| previous[j].line < current[i].line);
+            let window = &ps[at.saturating_sub(EXACT_WINDOW)..(at + EXACT_WINDOW).min(ps.len())];
+            pairs.extend(
+                window
+                    .iter()
+                    .map(|&j| (current[i].line.abs_diff(previous[j].line), i, j)),
+            );
+        }
+        pairs.sort_unstable();
+        for (_, i, j) in pairs {
+            if result[i].is_none() && !used[j] {
                 result[i] = Some(j);
                 used[j] = true;
             }
         }
+        let rest = ps
+            .iter()
+            .filter(|&&j| !used[j])
+            .copied()
+            .collect::<Vec<_>>();
+        let waiting: Vec<usize> = cs
+            .iter()
+            .filter(|&&i| result[i].is_none())
+            .copied()
+            .collect();
+        for (i, j) in waiting.into_iter().zip(rest) {
+            result[i] = Some(j);
+            used[j] = true;
+        }
     }
 
     // Pass 2: similar fingerprints, per kind.
+    let mut comparisons = 0;
     for kind in [Kind::ActionItem, Kind::Decision, Kind::Question] {
         let cs: Vec<usize> = (0..current.len())
             .filter(|&i| result[i].is_none() && current[i].kind == kind)
@@ -291,23 +328,70 @@ pub fn match_items(previous: &[Previous], current: &[Item]) -> Vec<Option<usize>
         let ps: Vec<usize> = (0..previous.len())
             .filter(|&j| !used[j] && previous[j].kind == kind)
             .collect();
-        if cs.is_empty() || ps.is_empty() || cs.len().saturating_mul(ps.len()) > 250_000 {
+        if cs.is_empty() || ps.is_empty() {
             continue;
         }
-        let cur_grams: Vec<Vec<(char, char)>> = cs
-            .iter()
-            .map(|&i| bigrams(&current[i].fingerprint))
-            .collect();
         let prev_grams: Vec<Vec<(char, char)>> = ps
             .iter()
             .map(|&j| bigrams(previous[j].fingerprint))
             .collect();
+        // Each bigram with its occurrence number, so that shared tokens count multisets exactly.
+        let mut index: HashMap<Gram, Vec<usize>> = HashMap::new();
+        for (pj, grams) in prev_grams.iter().enumerate() {
+            for token in tokens(grams) {
+                index.entry(token).or_default().push(pj);
+            }
+        }
+        let mut seen_by = vec![usize::MAX; ps.len()];
+        let mut shared = vec![0u32; ps.len()];
         let mut pairs: Vec<(f64, usize, usize, usize)> = Vec::new();
         for (ci, &i) in cs.iter().enumerate() {
-            for (pj, &j) in ps.iter().enumerate() {
+            let grams = bigrams(&current[i].fingerprint);
+            // Fewer than two characters: only an exact match (pass 1) could have been enough.
+            if grams.is_empty() {
+                continue;
+            }
+            let mut toks = tokens(&grams);
+            let freq = |t: &Gram| index.get(t).map_or(0, Vec::len);
+            toks.sort_by_cached_key(|t| (freq(t), *t));
+            // Prefix filtering: a pair reaching the threshold shares at least `need` tokens, so
+            // it shares one of any `a - need + 1` of them; the rarest give the fewest candidates.
+            let a = toks.len();
+            let need = (SIMILARITY_THRESHOLD * a as f64 / (2.0 - SIMILARITY_THRESHOLD) - 1e-9)
+                .ceil()
+                .max(1.0) as usize;
+            // Count shared tokens over the rarest postings, within a budget, and compare the
+            // stored items sharing the most.
+            let mut touched: Vec<usize> = Vec::new();
+            let mut budget = MAX_POSTINGS;
+            for t in &toks[..a + 1 - need.min(a)] {
+                let postings = index.get(t).map_or(&[][..], Vec::as_slice);
+                for &pj in postings.iter().take(budget) {
+                    if seen_by[pj] != ci {
+                        seen_by[pj] = ci;
+                        shared[pj] = 0;
+                        touched.push(pj);
+                    }
+                    shared[pj] += 1;
+                }
+                budget = budget.saturating_sub(postings.len());
+                if budget == 0 {
+                    break;
+                }
+            }
+            let line = current[i].line;
+            touched.sort_by_key(|&pj| {
+                let distance = line.abs_diff(previous[ps[pj]].line);
+                (std::cmp::Reverse(shared[pj]), distance, pj)
+            });
+            touched.truncate(MAX_CANDIDATES);
+            let candidates = touched;
+            for pj in candidates {
+                let j = ps[pj];
+                comparisons += 1;
                 let sim = similarity(
                     &current[i].fingerprint,
-                    &cur_grams[ci],
+                    &grams,
                     previous[j].fingerprint,
                     &prev_grams[pj],
                 );
@@ -329,7 +413,23 @@ pub fn match_items(previous: &[Previous], current: &[Item]) -> Vec<Option<usize>
             }
         }
     }
-    result
+    (result, comparisons)
+}
+
+/// A bigram and which occurrence of it in its string (0 for the first).
+type Gram = ((char, char), u32);
+
+/// The tokens of sorted bigrams.
+fn tokens(grams: &[(char, char)]) -> Vec<Gram> {
+    let mut out: Vec<Gram> = Vec::with_capacity(grams.len());
+    for (k, g) in grams.iter().enumerate() {
+        let occurrence = match k.checked_sub(1).map(|p| (grams[p], out[p].1)) {
+            Some((prev, n)) if prev == *g => n + 1,
+            _ => 0,
+        };
+        out.push((*g, occurrence));
+    }
+    out
 }
 
 /// Rewrites `note` so the action item or question on `line` (0-based) shows
@@ -578,13 +678,13 @@ fn plain_item(kind: Kind, line: usize, body: &str, done: bool, answer: Option<St
     }
 }
 
-fn action_item(line: usize, p: &ParsedLine, ctx: &Context) -> Item {
+fn action_item(line: usize, p: &ParsedLine, ctx: &Context, people: &People) -> Item {
     let mut hints = Vec::new();
     let (text, due) = take_due(p.body, ctx.meeting_date, &mut hints);
     let (mention, assignee) = match find_mention(&text) {
         Some((raw, word)) => (
             Some(raw.to_string()),
-            resolve_mention(raw, word, ctx, &mut hints),
+            resolve_mention(raw, word, people, &mut hints),
         ),
         None => (None, None),
     };
@@ -919,11 +1019,10 @@ fn find_mention(text: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn person_matches(p: &Person, key: &str, by_email: bool) -> bool {
+/// The keys a mention can match a person by: their lower-cased address, and their first name,
+/// full name without spaces and address local part (empty keys never match: a handle is not empty).
+fn person_keys(p: &Person) -> (String, [String; 3]) {
     let email = p.email.trim().to_lowercase();
-    if by_email {
-        return !email.is_empty() && email == key;
-    }
     let first = p
         .name
         .split_whitespace()
@@ -936,19 +1035,62 @@ fn person_matches(p: &Person, key: &str, by_email: bool) -> bool {
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_lowercase)
         .collect();
-    let local = email.split_once('@').map_or("", |(l, _)| l);
-    first == key || full == key || local == key
+    let local = email.split_once('@').map_or("", |(l, _)| l).to_owned();
+    (email, [first, full, local])
 }
 
-/// Distinct people (by id) in `people` matching the mention, in list order.
-fn matching<'p>(people: &'p [Person], key: &str, by_email: bool) -> Vec<&'p Person> {
-    let mut out: Vec<&Person> = Vec::new();
-    for p in people {
-        if person_matches(p, key, by_email) && !out.iter().any(|q| q.id == p.id) {
-            out.push(p);
+/// The people a mention may name, indexed by [`person_keys`].
+struct PeopleIndex<'p> {
+    people: &'p [Person],
+    by_email: HashMap<String, Vec<usize>>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl<'p> PeopleIndex<'p> {
+    fn new(people: &'p [Person]) -> Self {
+        let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (k, p) in people.iter().enumerate() {
+            let (email, names) = person_keys(p);
+            if !email.is_empty() {
+                by_email.entry(email).or_default().push(k);
+            }
+            for name in names.into_iter().filter(|n| !n.is_empty()) {
+                let list = by_name.entry(name).or_default();
+                if list.last() != Some(&k) {
+                    list.push(k);
+                }
+            }
+        }
+        PeopleIndex {
+            people,
+            by_email,
+            by_name,
         }
     }
-    out
+
+    /// Distinct people (by id) matching the mention, in list order.
+    fn matching(&self, key: &str, by_email: bool) -> Vec<&'p Person> {
+        let index = if by_email {
+            &self.by_email
+        } else {
+            &self.by_name
+        };
+        let mut out: Vec<&Person> = Vec::new();
+        for &k in index.get(key).map_or(&[][..], Vec::as_slice) {
+            let p = &self.people[k];
+            if !out.iter().any(|q| q.id == p.id) {
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// The meeting's attendees, searched first, and everyone else the user knows.
+struct People<'p> {
+    attendees: PeopleIndex<'p>,
+    known: PeopleIndex<'p>,
 }
 
 fn ambiguity_hint(raw: &str, found: &[&Person], group: &str) -> String {
@@ -970,12 +1112,12 @@ fn ambiguity_hint(raw: &str, found: &[&Person], group: &str) -> String {
 fn resolve_mention(
     raw: &str,
     handle: &str,
-    ctx: &Context,
+    people: &People,
     hints: &mut Vec<String>,
 ) -> Option<Uuid> {
     let key = handle.to_lowercase();
     let by_email = key.contains('@');
-    let attendees = matching(ctx.attendees, &key, by_email);
+    let attendees = people.attendees.matching(&key, by_email);
     match attendees.len() {
         1 => return Some(attendees[0].id),
         0 => {}
@@ -984,7 +1126,7 @@ fn resolve_mention(
             return None;
         }
     }
-    let known = matching(ctx.known_people, &key, by_email);
+    let known = people.known.matching(&key, by_email);
     match known.len() {
         1 => Some(known[0].id),
         0 => {
@@ -1874,6 +2016,55 @@ mod tests {
         let items = parse_wed(&note);
         let m = match_items(&prev_of(&items), &items);
         assert!(m.iter().enumerate().all(|(i, j)| *j == Some(i)));
+    }
+
+    #[test]
+    fn a_2000_item_note_with_every_line_edited_matches_in_bounded_comparisons() {
+        // Pseudo-random words, so each edited line has one clear predecessor.
+        let word = |k: u64| -> String {
+            (0..6u64)
+                .map(|n| {
+                    let mut x = (k * 6 + n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                    x ^= x >> 29;
+                    char::from(b'a' + (x % 26) as u8)
+                })
+                .collect()
+        };
+        let line = |i: u64| {
+            format!(
+                "{} {} {} {}",
+                word(4 * i),
+                word(4 * i + 1),
+                word(4 * i + 2),
+                word(4 * i + 3)
+            )
+        };
+        let old: String = (0..2000).map(|i| format!("- [ ] {}\n", line(i))).collect();
+        let new: String = "# moved down a line\n".to_string()
+            + &(0..2000)
+                .map(|i| format!("- [ ] {} now\n", line(i)))
+                .collect::<String>();
+        let (old, new) = (parse_wed(&old), parse_wed(&new));
+        let (m, comparisons) = match_counting(&prev_of(&old), &new);
+        assert!(m.iter().enumerate().all(|(i, j)| *j == Some(i)));
+        // All pairs would be 4,000,000 comparisons.
+        assert!(
+            comparisons <= 2000 * MAX_CANDIDATES,
+            "{comparisons} comparisons"
+        );
+    }
+
+    #[test]
+    fn many_duplicates_pair_nearest_first_then_in_line_order() {
+        let old = parse_wed(&"- [ ] same\n".repeat(50));
+        // Every copy moved down by 30 lines: beyond the window, so paired in line order.
+        let new = parse_wed(&("x\n".repeat(30) + &"- [ ] same\n".repeat(50)));
+        let m = match_items(&prev_of(&old), &new);
+        assert!(m.iter().all(Option::is_some));
+        let mut used: Vec<usize> = m.iter().flatten().copied().collect();
+        used.sort_unstable();
+        used.dedup();
+        assert_eq!(used.len(), 50);
     }
 
     // --- set_done ---------------------------------------------------------

@@ -206,8 +206,66 @@ struct Existing {
     kind: String,
     line: i32,
     fingerprint: String,
-    due_set_by_user: bool,
+    text: String,
+    done: bool,
+    answer: Option<String>,
+    assignee_id: Option<Uuid>,
+    mention: Option<String>,
+    due: Option<NaiveDate>,
+    hints: Vec<String>,
+    meeting_id: Option<Uuid>,
     assignee_set_by_user: bool,
+    due_set_by_user: bool,
+}
+
+impl Existing {
+    /// Whether saving `item` over this stored item would change nothing.
+    fn unchanged(&self, item: &grammar::Item, meeting_id: Option<Uuid>) -> bool {
+        self.text == item.text
+            && self.done == item.done
+            && self.answer == item.answer
+            && (self.assignee_set_by_user || self.assignee_id == item.assignee)
+            && self.mention == item.mention
+            && (self.due_set_by_user || self.due == item.due)
+            && self.hints == item.hints
+            && i64::from(self.line) == i64::try_from(item.line).unwrap_or(i64::MAX)
+            && self.fingerprint == item.fingerprint
+            && self.meeting_id == meeting_id
+    }
+}
+
+/// Parsed items as one array per column, for the set-based write in [`derive_items`].
+#[derive(Default)]
+struct ItemColumns {
+    ids: Vec<Uuid>,
+    kinds: Vec<&'static str>,
+    texts: Vec<String>,
+    done: Vec<bool>,
+    answers: Vec<Option<String>>,
+    assignees: Vec<Option<Uuid>>,
+    mentions: Vec<Option<String>>,
+    dues: Vec<Option<NaiveDate>>,
+    /// Each item's hints as a JSON array: PostgreSQL arrays of arrays must be rectangular.
+    hints: Vec<serde_json::Value>,
+    lines: Vec<i32>,
+    fingerprints: Vec<String>,
+}
+
+impl ItemColumns {
+    fn push(&mut self, id: Uuid, item: &grammar::Item) {
+        self.ids.push(id);
+        self.kinds.push(kind_name(&item.kind));
+        self.texts.push(item.text.clone());
+        self.done.push(item.done);
+        self.answers.push(item.answer.clone());
+        self.assignees.push(item.assignee);
+        self.mentions.push(item.mention.clone());
+        self.dues.push(item.due);
+        self.hints.push(serde_json::Value::from(item.hints.clone()));
+        self.lines
+            .push(i32::try_from(item.line).unwrap_or(i32::MAX));
+        self.fingerprints.push(item.fingerprint.clone());
+    }
 }
 
 /// Re-parses the note and brings its items up to date in place: matched items keep their id
@@ -258,7 +316,8 @@ async fn derive_items(
         },
     );
     let existing: Vec<Existing> = sqlx::query_as(
-        "select id, kind, line, fingerprint, due_set_by_user, assignee_set_by_user
+        "select id, kind, line, fingerprint, text, done, answer, assignee_id, mention, due, hints,
+                meeting_id, assignee_set_by_user, due_set_by_user
          from items where note_id = $1 and user_id = $2 and not removed order by line",
     )
     .bind(note.id)
@@ -275,63 +334,72 @@ async fn derive_items(
         .collect();
     let matches = grammar::match_items(&previous, &parsed);
     let mut kept = vec![false; existing.len()];
+    // Every item, matched (its stored id) or new (a new id), goes into one statement with the
+    // columns bound as arrays, whatever the note's length. The primary key decides between
+    // insert and update, so the plan does not depend on the table's statistics.
+    let mut columns = ItemColumns::default();
     for (item, matched) in parsed.iter().zip(matches) {
-        let line = i32::try_from(item.line).unwrap_or(i32::MAX);
-        match matched {
+        let id = match matched {
             Some(index) => {
                 kept[index] = true;
-                let old = &existing[index];
-                sqlx::query(
-                    "update items set text = $3, done = $4,
-                        done_at = case when $4 and not done then now() when not $4 then null else done_at end,
-                        answer = $5,
-                        assignee_id = case when $11 then assignee_id else $6 end,
-                        mention = $7,
-                        due = case when $12 then due else $8 end,
-                        hints = $9, line = $10, fingerprint = $13, meeting_id = $14, updated_at = now()
-                     where id = $1 and user_id = $2",
-                )
-                .bind(old.id)
-                .bind(note.user_id)
-                .bind(&item.text)
-                .bind(item.done)
-                .bind(&item.answer)
-                .bind(item.assignee)
-                .bind(&item.mention)
-                .bind(item.due)
-                .bind(&item.hints)
-                .bind(line)
-                .bind(old.assignee_set_by_user)
-                .bind(old.due_set_by_user)
-                .bind(&item.fingerprint)
-                .bind(note.meeting_id)
-                .execute(&mut **tx)
-                .await?;
+                // Unchanged items are not sent: re-saving a note rewrites only what changed.
+                if existing[index].unchanged(item, note.meeting_id) {
+                    continue;
+                }
+                existing[index].id
             }
-            None => {
-                sqlx::query(
-                    "insert into items (id, user_id, note_id, meeting_id, kind, text, done, done_at, answer,
-                        assignee_id, mention, due, hints, line, fingerprint)
-                     values ($1, $2, $3, $4, $5, $6, $7, case when $7 then now() end, $8, $9, $10, $11, $12, $13, $14)",
-                )
-                .bind(Uuid::new_v4())
-                .bind(note.user_id)
-                .bind(note.id)
-                .bind(note.meeting_id)
-                .bind(kind_name(&item.kind))
-                .bind(&item.text)
-                .bind(item.done)
-                .bind(&item.answer)
-                .bind(item.assignee)
-                .bind(&item.mention)
-                .bind(item.due)
-                .bind(&item.hints)
-                .bind(line)
-                .bind(&item.fingerprint)
-                .execute(&mut **tx)
-                .await?;
-            }
-        }
+            None => Uuid::new_v4(),
+        };
+        columns.push(id, item);
+    }
+    if !columns.ids.is_empty() {
+        sqlx::query(
+            "insert into items (id, user_id, note_id, meeting_id, kind, text, done, done_at, answer,
+                assignee_id, mention, due, hints, line, fingerprint)
+             select u.id, $1, $2, $3, u.kind, u.text, u.done, case when u.done then now() end,
+                u.answer, u.assignee_id, u.mention, u.due,
+                array(select jsonb_array_elements_text(u.hints)), u.line, u.fingerprint
+             from unnest($4::uuid[], $5::text[], $6::text[], $7::bool[], $8::text[], $9::uuid[],
+                         $10::text[], $11::date[], $12::jsonb[], $13::int[], $14::text[])
+                  as u(id, kind, text, done, answer, assignee_id, mention, due, hints, line, fingerprint)
+             on conflict (id) do update set
+                text = excluded.text, done = excluded.done,
+                done_at = case when excluded.done and not items.done then now()
+                               when not excluded.done then null else items.done_at end,
+                answer = excluded.answer,
+                assignee_id = case when items.assignee_set_by_user then items.assignee_id
+                                   else excluded.assignee_id end,
+                mention = excluded.mention,
+                due = case when items.due_set_by_user then items.due else excluded.due end,
+                hints = excluded.hints, line = excluded.line, fingerprint = excluded.fingerprint,
+                meeting_id = excluded.meeting_id, updated_at = now()
+             where items.user_id = excluded.user_id
+               and (items.text <> excluded.text or items.done <> excluded.done
+                    or items.answer is distinct from excluded.answer
+                    or (not items.assignee_set_by_user
+                        and items.assignee_id is distinct from excluded.assignee_id)
+                    or items.mention is distinct from excluded.mention
+                    or (not items.due_set_by_user and items.due is distinct from excluded.due)
+                    or items.hints <> excluded.hints or items.line <> excluded.line
+                    or items.fingerprint <> excluded.fingerprint
+                    or items.meeting_id is distinct from excluded.meeting_id)",
+        )
+        .bind(note.user_id)
+        .bind(note.id)
+        .bind(note.meeting_id)
+        .bind(&columns.ids)
+        .bind(&columns.kinds)
+        .bind(&columns.texts)
+        .bind(&columns.done)
+        .bind(&columns.answers)
+        .bind(&columns.assignees)
+        .bind(&columns.mentions)
+        .bind(&columns.dues)
+        .bind(&columns.hints)
+        .bind(&columns.lines)
+        .bind(&columns.fingerprints)
+        .execute(&mut **tx)
+        .await?;
     }
     let removed: Vec<Uuid> = existing
         .iter()

@@ -505,3 +505,81 @@ async fn a_note_that_mentions_someone_by_address_shows_on_their_page() {
             .any(|t| t == "Trade fair")
     );
 }
+
+#[tokio::test]
+async fn a_long_note_keeps_item_identity_and_an_unchanged_resave_rewrites_no_item() {
+    let world = world().await;
+    let browser = synced(&world, ADA).await;
+    let meeting = meeting_id(&world, "Q1 planning review").await;
+    let path = format!("/meetings/{meeting}");
+    let line = |i: usize| match i % 3 {
+        0 => format!("- [ ] @charles task number {i} for the launch"),
+        1 => format!("Decision: option {i} is the one we keep"),
+        _ => format!("?? open question number {i} about pricing"),
+    };
+    let body: String = (0..600).map(|i| line(i) + "\n").collect();
+    let version = form_version(&browser, &path).await;
+    assert_eq!(
+        save_note(&browser, meeting, &body, &version).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let rows = |sql: &'static str| {
+        let db = world.app.db.clone();
+        async move {
+            sqlx::query_as::<_, (Uuid, i32, String, chrono::DateTime<chrono::Utc>)>(sql)
+                .fetch_all(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let live = "select id, line, text, updated_at from items where not removed order by line";
+    let first = rows(live).await;
+    assert_eq!(first.len(), 600);
+    let assigned: i64 = sqlx::query_scalar(
+        "select count(*) from items i join people p on p.id = i.assignee_id
+         where p.email = 'charles@northwind.example'",
+    )
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    assert_eq!(assigned, 200);
+
+    // The same text again: nothing about the items changes, not even their updated_at.
+    let version = form_version(&browser, &path).await;
+    save_note(&browser, meeting, &body, &version).await;
+    assert_eq!(rows(live).await, first);
+
+    // A line inserted at the top, one edited, one deleted, one ticked.
+    let mut lines: Vec<String> = (0..600).map(line).collect();
+    lines[9] = "- [ ] @charles task number 9 for the big launch".into();
+    lines[21] = "- [x] @charles task number 21 for the launch".into();
+    lines.remove(30);
+    lines.insert(0, "- [ ] a brand new task".into());
+    let version = form_version(&browser, &path).await;
+    save_note(&browser, meeting, &(lines.join("\n") + "\n"), &version).await;
+    let after = rows(live).await;
+    assert_eq!(after.len(), 600);
+    assert!(!first.iter().any(|r| r.0 == after[0].0), "a new item");
+    let id_of = |rows: &[(Uuid, i32, String, _)], text: &str| {
+        rows.iter().find(|r| r.2.contains(text)).unwrap().0
+    };
+    assert_eq!(
+        id_of(&after, "task number 9 for the big launch"),
+        id_of(&first, "task number 9 for the launch"),
+        "an edited line keeps its item"
+    );
+    assert_eq!(id_of(&after, "number 21 "), id_of(&first, "number 21 "));
+    assert_eq!(id_of(&after, "number 599 "), id_of(&first, "number 599 "));
+    let removed: Vec<String> = sqlx::query_scalar("select text from items where removed")
+        .fetch_all(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(removed, ["@charles task number 30 for the launch"]);
+    let done: bool = sqlx::query_scalar(
+        "select done_at is not null from items where text like '%task number 21 %'",
+    )
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    assert!(done);
+}

@@ -701,3 +701,219 @@ async fn a_second_401_after_a_fresh_token_means_reconnect_not_a_retry_loop() {
     assert_eq!(attempts, 1);
     assert!(due_later, "not retried in a loop");
 }
+
+#[tokio::test]
+async fn a_listing_larger_than_a_write_batch_is_still_all_or_nothing() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    // 2,500 more events on the primary calendar, 3 attendees each: ten pages of 250, written
+    // in batches as they arrive.
+    let bulk = docket::fake_provider::bulk::user(ADA, 1, 2500, 3, chrono::Utc::now());
+    let extra = bulk.calendars.into_iter().next().unwrap().events;
+    edit(&world.fake, ADA, |calendars, tick| {
+        let primary = calendars.iter_mut().find(|c| c.primary).unwrap();
+        for mut event in extra {
+            event.changed = tick();
+            primary.events.push(event);
+        }
+    });
+    // The calendar list and nine pages answer, the tenth fails: more than two batches were
+    // written inside the transaction by then.
+    world.fake.faults(|f| {
+        f.script = [vec![None; 10], vec![Some(503)]].concat();
+    });
+    sync(&world).await;
+    for table in ["meetings", "attendees", "people", "organizations", "series"] {
+        assert_eq!(
+            scalar::<i64>(&world, &format!("select count(*) from {table}")).await,
+            0,
+            "nothing of the failed listing is stored in {table}"
+        );
+    }
+    sync(&world).await;
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from meetings where provider_event_id like 'bulk%'"
+        )
+        .await,
+        2500
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from attendees a join meetings m on m.id = a.meeting_id
+             where m.provider_event_id like 'bulk%'"
+        )
+        .await,
+        7500
+    );
+    // One person per address, named, at the organization of their domain.
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from people p join organizations o on o.id = p.organization_id
+             where p.email like 'person%' and p.name like 'Person %' and p.email like '%@' || o.domain"
+        )
+        .await,
+        scalar::<i64>(
+            &world,
+            "select count(distinct lower(email)) from people where email like 'person%'"
+        )
+        .await
+    );
+    // Every tenth bulk event is an instance of a series.
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from meetings where provider_event_id like 'bulk%' and series_id is not null"
+        )
+        .await,
+        250
+    );
+    assert!(
+        scalar::<Option<String>>(&world, "select sync_cursor from calendars where is_primary")
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn batched_writes_keep_the_order_of_changes_and_never_blank_absent_fields() {
+    use docket::calendar::{
+        Attendee, Change, Event, When,
+        store::{self, Listing, Writer},
+    };
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let user_id: Uuid = scalar(&world, "select user_id from accounts").await;
+    let calendars = store::for_user(&world.app.db, user_id).await.unwrap();
+    let calendar = calendars.iter().find(|c| c.is_primary).unwrap();
+    let (known, location, description): (String, String, String) = sqlx::query_as(
+        "select provider_event_id, location, description from meetings
+         where location <> '' and description <> '' limit 1",
+    )
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    let at = chrono::Utc::now();
+    let timed = Some(When::Timed {
+        start: at,
+        end: at + chrono::Duration::minutes(30),
+        time_zone: None,
+    });
+    let zed = |name: Option<&str>| Attendee {
+        email: " Zed@Acme.example ".into(),
+        name: name.map(str::to_owned),
+        response: "accepted".into(),
+        organizer: false,
+        optional: false,
+    };
+    let event = |id: &str, title: &str, series: Option<&str>, attendees: Vec<Attendee>| {
+        Change::Upsert(Box::new(Event {
+            provider_event_id: id.into(),
+            series_provider_id: series.map(str::to_owned),
+            title: Some(title.into()),
+            when: timed.clone(),
+            attendees: Some(attendees),
+            ..Event::default()
+        }))
+    };
+    let cancel = |id: &str| Change::Cancelled {
+        provider_event_id: id.into(),
+    };
+    let mut writer = Writer::begin(&world.app.db, calendar).await.unwrap();
+    writer
+        .page(vec![
+            // A Microsoft-style partial update: only the title was sent.
+            Change::Upsert(Box::new(Event {
+                provider_event_id: known.clone(),
+                title: Some("Renamed".into()),
+                ..Event::default()
+            })),
+            // Created, cancelled, then listed again: it ends up live, its attendee named.
+            event("new1", "New", None, vec![zed(Some("Zed Zee"))]),
+            cancel("new1"),
+            event("new1", "New again", None, vec![zed(None), zed(None)]),
+            // A series cancelled after one instance and before another.
+            event("inst1", "Weekly", Some("s1"), vec![]),
+            cancel("s1"),
+            event("inst2", "Weekly", Some("s1"), vec![]),
+            // A partial update of an event we never stored creates nothing, nobody.
+            Change::Upsert(Box::new(Event {
+                provider_event_id: "ghost".into(),
+                attendees: Some(vec![Attendee {
+                    email: "ghost@nowhere.example".into(),
+                    ..zed(None)
+                }]),
+                ..Event::default()
+            })),
+        ])
+        .await
+        .unwrap();
+    let listing = Listing {
+        cursor: Some("cursor-1".into()),
+        full_window: None,
+    };
+    assert_eq!(writer.finish(&listing).await.unwrap(), 8);
+
+    let renamed: (String, String, String) = sqlx::query_as(
+        "select title, location, description from meetings where provider_event_id = $1",
+    )
+    .bind(&known)
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    assert_eq!(renamed, ("Renamed".into(), location, description));
+    let status = |id: &'static str| {
+        let db = world.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select title || ' ' || status from meetings where provider_event_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(status("new1").await, "New again confirmed");
+    assert_eq!(status("inst1").await, "Weekly cancelled");
+    assert_eq!(status("inst2").await, "Weekly confirmed");
+    let zeds: Vec<(String, Option<String>, bool)> = sqlx::query_as(
+        "select p.email, p.name, o.domain is not null from people p
+         left join organizations o on o.id = p.organization_id where lower(p.email) = 'zed@acme.example'",
+    )
+    .fetch_all(&world.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        zeds,
+        [("Zed@Acme.example".into(), Some("Zed Zee".into()), true)]
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from attendees a join meetings m on m.id = a.meeting_id
+             where m.provider_event_id = 'new1'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select (select count(*) from meetings where provider_event_id = 'ghost')
+                  + (select count(*) from people where email like 'ghost@%')"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar::<Option<String>>(&world, "select sync_cursor from calendars where is_primary")
+            .await
+            .as_deref(),
+        Some("cursor-1")
+    );
+}
