@@ -67,7 +67,12 @@ async fn ensure_database(options: &PgConnectOptions) -> Result<(), DbError> {
         address: describe(options),
         cause: e.to_string(),
     };
-    let maintenance = options.clone().database("postgres");
+    // Creating a database copies a template: not a request, so not bound by the statement
+    // timeout meant for pages (a busy machine takes longer than a second).
+    let maintenance = options
+        .clone()
+        .database("postgres")
+        .options([("statement_timeout", "0")]);
     let mut conn = tokio::time::timeout(
         std::time::Duration::from_secs(10),
         PgConnection::connect_with(&maintenance),
