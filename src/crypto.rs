@@ -177,7 +177,8 @@ mod tests {
     #[test]
     fn during_a_rotation_the_previous_key_still_opens_and_new_seals_use_the_current_one() {
         let old = cipher(1).seal("secret", b"a");
-        let rotating = TokenCipher::new(&SecretKey::new([2; 32])).with_previous(&SecretKey::new([1; 32]));
+        let rotating =
+            TokenCipher::new(&SecretKey::new([2; 32])).with_previous(&SecretKey::new([1; 32]));
         assert_eq!(rotating.open(&old, b"a").unwrap(), "secret");
         assert_eq!(rotating.seal("secret", b"a").key_id, cipher(2).key_id());
         assert!(matches!(
