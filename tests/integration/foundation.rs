@@ -300,6 +300,10 @@ async fn stopping_lets_an_in_flight_request_finish() {
         app.client.get(app.url("/healthz")).send().await.is_err()
     })
     .await;
+    assert!(
+        !stopped.is_finished(),
+        "stopping waits for the request in flight"
+    );
     sqlx::query("commit").execute(&mut lock).await.unwrap();
     let response = in_flight
         .await
