@@ -183,6 +183,14 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         .await
     });
     tracing::info!(%addr, "Docket is listening");
+    if state.config.demo {
+        tracing::info!(
+            "demo mode is on: sign-in and calendars come from the built-in stand-in for Google \
+             and Microsoft under /_demo. To turn it off, set DOCKET_DEMO=false and configure \
+             GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET or MICROSOFT_CLIENT_ID/MICROSOFT_CLIENT_SECRET \
+             (README: \"Connecting Google and Microsoft\")"
+        );
+    }
     Ok(RunningServer {
         addr,
         state,
