@@ -63,7 +63,8 @@ impl Drop for Released {
 
 #[tokio::test]
 async fn the_release_binary_serves_its_assets_from_an_empty_directory_without_the_source_tree() {
-    let dir = std::env::temp_dir().join(format!("docket-release-{}", uuid::Uuid::new_v4().simple()));
+    let dir =
+        std::env::temp_dir().join(format!("docket-release-{}", uuid::Uuid::new_v4().simple()));
     let (bin, cwd) = (dir.join("bin"), dir.join("empty"));
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::create_dir_all(&cwd).unwrap();
@@ -86,7 +87,10 @@ async fn the_release_binary_serves_its_assets_from_an_empty_directory_without_th
         .env_clear()
         .env("SOURCE", source)
         .env("PATH", "/usr/bin:/bin")
-        .env("DATABASE_URL", format!("postgres://postgres@127.0.0.1:5432/{db}"))
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        )
         .env("DOCKET_ADDR", format!("127.0.0.1:{port}"))
         .env("DOCKET_PUBLIC_URL", &base)
         .env("DOCKET_LOG_FORMAT", "json")

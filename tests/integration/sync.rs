@@ -542,11 +542,13 @@ async fn an_expired_access_token_is_refreshed_once_and_a_revoked_grant_needs_rec
         "needs_reconnect"
     );
     assert_eq!(live_meetings(&world).await, meetings, "nothing deleted");
+    // Every page says so, with the way back.
     let doc = browser.get_html("/").await;
-    assert!(
-        texts(&doc, ".banner span")[0].contains("Reconnect")
-            || !texts(&doc, ".banner a").is_empty()
-    );
+    assert!(texts(&doc, ".banner.bad span")[0].contains("lost access to your Google account"));
+    let reconnect = scraper::Selector::parse(".banner.bad a").unwrap();
+    let link = doc.select(&reconnect).next().expect("a reconnect link");
+    assert_eq!(link.text().collect::<String>(), "Reconnect");
+    assert_eq!(link.attr("href"), Some("/auth/google/login?next=/settings"));
 }
 
 #[tokio::test]
