@@ -493,7 +493,11 @@ async fn script_in_notes_and_provider_data_stays_inert() {
         let doc = html(&page);
         // No executable markup made it into the DOM: every script is ours, from /static.
         for script in doc.select(&scraper::Selector::parse("script").unwrap()) {
-            assert_eq!(script.attr("src"), Some("/static/app.js"), "{path}");
+            assert_eq!(
+                script.attr("src"),
+                Some(docket::assets::href("/app.js")),
+                "{path}"
+            );
         }
         for element in doc.select(&scraper::Selector::parse("*").unwrap()) {
             for (name, value) in element.value().attrs() {
