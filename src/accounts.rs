@@ -11,7 +11,7 @@ use crate::{
         provider::{self, Provider, TokenError, Tokens},
     },
     config::Config,
-    crypto::{Sealed, TokenCipher},
+    crypto::{CryptoError, Sealed, TokenCipher},
 };
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -246,6 +246,17 @@ pub async fn access_token(
         return needs_reconnect("no stored tokens".into()).await;
     };
     let context = account.id.as_bytes();
+    let row = if row.key_id == cipher.key_id() {
+        row
+    } else {
+        let previous_key_id = row.key_id.clone();
+        let row = match reseal(cipher, context, row) {
+            Ok(row) => row,
+            Err(e) => return needs_reconnect(e.to_string()).await,
+        };
+        store_resealed(db, account, &previous_key_id, &row).await?;
+        row
+    };
     if !force && row.access_expires_at - Utc::now() > Duration::seconds(REFRESH_MARGIN_SECS) {
         let sealed = Sealed {
             key_id: row.key_id.clone(),
@@ -281,6 +292,59 @@ pub async fn access_token(
         }
         Err(TokenError::Transient(e)) => Err(AccessError::Transient(e)),
     }
+}
+
+/// Opens a row sealed with the previous key (a key rotation under way) and seals it again with
+/// the current one.
+fn reseal(cipher: &TokenCipher, context: &[u8], row: TokenRow) -> Result<TokenRow, CryptoError> {
+    let open = |nonce, ciphertext| {
+        cipher.open(
+            &Sealed {
+                key_id: row.key_id.clone(),
+                nonce,
+                ciphertext,
+            },
+            context,
+        )
+    };
+    let access = cipher.seal(&open(row.access_nonce, row.access_ciphertext)?, context);
+    let refresh = match (row.refresh_nonce, row.refresh_ciphertext) {
+        (Some(nonce), Some(ciphertext)) => Some(cipher.seal(&open(nonce, ciphertext)?, context)),
+        _ => None,
+    };
+    Ok(TokenRow {
+        key_id: access.key_id,
+        access_nonce: access.nonce,
+        access_ciphertext: access.ciphertext,
+        access_expires_at: row.access_expires_at,
+        refresh_nonce: refresh.as_ref().map(|s| s.nonce.clone()),
+        refresh_ciphertext: refresh.map(|s| s.ciphertext),
+    })
+}
+
+/// Stores a re-sealed row, unless another instance changed it meanwhile (it then holds tokens
+/// at least as fresh, sealed with the current key).
+async fn store_resealed(
+    db: &PgPool,
+    account: &Account,
+    previous_key_id: &str,
+    row: &TokenRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update account_tokens set key_id = $3, access_nonce = $4, access_ciphertext = $5,
+            refresh_nonce = $6, refresh_ciphertext = $7, updated_at = now()
+         where account_id = $1 and key_id = $2",
+    )
+    .bind(account.id)
+    .bind(previous_key_id)
+    .bind(&row.key_id)
+    .bind(&row.access_nonce)
+    .bind(&row.access_ciphertext)
+    .bind(&row.refresh_nonce)
+    .bind(&row.refresh_ciphertext)
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Disconnects an account: revokes the grant where the provider can, forgets the tokens, stops

@@ -76,6 +76,9 @@ pub struct Config {
     pub public_url: Url,
     /// `None` outside production when unset: a development key is then kept in the database.
     pub secret_key: Option<SecretKey>,
+    /// The key before the last rotation: cookies signed and tokens sealed with it are still
+    /// accepted (and re-signed or re-sealed with `secret_key` on use).
+    pub previous_secret_key: Option<SecretKey>,
     pub log_format: LogFormat,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
@@ -94,8 +97,6 @@ pub struct Config {
     pub auth_rate_per_minute: u32,
     /// Honour `X-Forwarded-For` for rate limiting only when a trusted proxy sets it.
     pub trust_proxy: bool,
-    /// Where the CSS, script and icon are served from.
-    pub static_dir: std::path::PathBuf,
 }
 
 /// One configuration problem, naming the variable and what is wrong with it.
@@ -212,6 +213,23 @@ impl Config {
             }
             None => None,
         };
+        let previous_secret_key = match r.raw("DOCKET_PREVIOUS_SECRET_KEY") {
+            None => None,
+            Some(_) if r.raw("DOCKET_SECRET_KEY").is_none() => {
+                r.fail(
+                    "DOCKET_PREVIOUS_SECRET_KEY",
+                    "only meaningful next to DOCKET_SECRET_KEY (the new key)",
+                );
+                None
+            }
+            Some(hex_key) => match parse_secret_key(hex_key) {
+                Ok(key) => Some(key),
+                Err(problem) => {
+                    r.fail("DOCKET_PREVIOUS_SECRET_KEY", problem);
+                    None
+                }
+            },
+        };
         let log_format = match r.raw("DOCKET_LOG_FORMAT") {
             Some("json") => LogFormat::Json,
             Some("pretty") => LogFormat::Pretty,
@@ -245,10 +263,6 @@ impl Config {
             r.fail("DOCKET_AUTH_RATE_PER_MINUTE", "must be from 1 to 1000000");
         }
         let trust_proxy = r.parsed("DOCKET_TRUST_PROXY", false, "true or false");
-        let static_dir = std::path::PathBuf::from(
-            r.raw("DOCKET_STATIC_DIR")
-                .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
-        );
 
         let any_provider =
             r.raw("GOOGLE_CLIENT_ID").is_some() || r.raw("MICROSOFT_CLIENT_ID").is_some();
@@ -345,6 +359,7 @@ impl Config {
             addr,
             public_url,
             secret_key,
+            previous_secret_key,
             log_format,
             db_max_connections,
             db_acquire_timeout,
@@ -359,7 +374,6 @@ impl Config {
             sync_days_ahead,
             auth_rate_per_minute,
             trust_proxy,
-            static_dir,
         })
     }
 
@@ -433,6 +447,19 @@ mod tests {
                 "DOCKET_SECRET_KEY"
             ]
         );
+    }
+
+    #[test]
+    fn a_previous_key_needs_the_new_one() {
+        let err = Config::from_vars(&vars(&[("DOCKET_PREVIOUS_SECRET_KEY", &"ab".repeat(32))]))
+            .unwrap_err();
+        assert_eq!(err.0[0].var, "DOCKET_PREVIOUS_SECRET_KEY");
+        let config = Config::from_vars(&vars(&[
+            ("DOCKET_SECRET_KEY", &"cd".repeat(32)),
+            ("DOCKET_PREVIOUS_SECRET_KEY", &"ab".repeat(32)),
+        ]))
+        .unwrap();
+        assert_eq!(config.previous_secret_key.unwrap().expose(), &[0xab; 32]);
     }
 
     #[test]

@@ -43,27 +43,50 @@ pub enum CryptoError {
     Tampered,
 }
 
-/// Seals and opens OAuth tokens.
+/// One token-encryption key and its id.
+#[derive(Clone)]
+struct TokenKey {
+    aead: XChaCha20Poly1305,
+    id: String,
+}
+
+impl TokenKey {
+    fn new(secret: &SecretKey) -> Self {
+        let material = derive(secret, "token encryption v1");
+        let key = &material[..32];
+        // The key id names the key without revealing it: a short hash of the derived key.
+        TokenKey {
+            aead: XChaCha20Poly1305::new(key.into()),
+            id: hex::encode(&Sha256::digest(key)[..6]),
+        }
+    }
+}
+
+/// Seals and opens OAuth tokens. Seals with the current key; opens with the current key or,
+/// during a rotation, the previous one (the sealed value's key id says which).
 #[derive(Clone)]
 pub struct TokenCipher {
-    aead: XChaCha20Poly1305,
-    key_id: String,
+    current: TokenKey,
+    previous: Option<TokenKey>,
 }
 
 impl TokenCipher {
     pub fn new(secret: &SecretKey) -> Self {
-        let material = derive(secret, "token encryption v1");
-        let key = &material[..32];
-        // The key id names the key without revealing it: a short hash of the derived key.
-        let key_id = hex::encode(&Sha256::digest(key)[..6]);
         TokenCipher {
-            aead: XChaCha20Poly1305::new(key.into()),
-            key_id,
+            current: TokenKey::new(secret),
+            previous: None,
         }
     }
 
+    /// Also opens what `previous` sealed (`DOCKET_PREVIOUS_SECRET_KEY`).
+    pub fn with_previous(mut self, previous: &SecretKey) -> Self {
+        self.previous = Some(TokenKey::new(previous));
+        self
+    }
+
+    /// The id of the key new values are sealed with.
     pub fn key_id(&self) -> &str {
-        &self.key_id
+        &self.current.id
     }
 
     /// `context` (the account id) is bound as associated data, so a ciphertext copied onto
@@ -71,6 +94,7 @@ impl TokenCipher {
     pub fn seal(&self, plaintext: &str, context: &[u8]) -> Sealed {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let ciphertext = self
+            .current
             .aead
             .encrypt(
                 &nonce,
@@ -81,20 +105,22 @@ impl TokenCipher {
             )
             .expect("encryption of a bounded message cannot fail");
         Sealed {
-            key_id: self.key_id.clone(),
+            key_id: self.current.id.clone(),
             nonce: nonce.to_vec(),
             ciphertext,
         }
     }
 
     pub fn open(&self, sealed: &Sealed, context: &[u8]) -> Result<String, CryptoError> {
-        if sealed.key_id != self.key_id {
-            return Err(CryptoError::UnknownKey(sealed.key_id.clone()));
-        }
+        let key = [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|key| key.id == sealed.key_id)
+            .ok_or_else(|| CryptoError::UnknownKey(sealed.key_id.clone()))?;
         if sealed.nonce.len() != 24 {
             return Err(CryptoError::Tampered);
         }
-        let plaintext = self
+        let plaintext = key
             .aead
             .decrypt(
                 XNonce::from_slice(&sealed.nonce),
@@ -144,6 +170,19 @@ mod tests {
         let sealed = cipher(1).seal("secret", b"a");
         assert!(matches!(
             cipher(2).open(&sealed, b"a"),
+            Err(CryptoError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn during_a_rotation_the_previous_key_still_opens_and_new_seals_use_the_current_one() {
+        let old = cipher(1).seal("secret", b"a");
+        let rotating =
+            TokenCipher::new(&SecretKey::new([2; 32])).with_previous(&SecretKey::new([1; 32]));
+        assert_eq!(rotating.open(&old, b"a").unwrap(), "secret");
+        assert_eq!(rotating.seal("secret", b"a").key_id, cipher(2).key_id());
+        assert!(matches!(
+            cipher(2).open(&old, b"a"),
             Err(CryptoError::UnknownKey(_))
         ));
     }

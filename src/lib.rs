@@ -5,6 +5,7 @@
 //! background work into a running server.
 
 pub mod accounts;
+pub mod assets;
 pub mod auth;
 pub mod calendar;
 pub mod config;
@@ -38,7 +39,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
-use tower_http::services::ServeDir;
 use tower_sessions::{SessionManagerLayer, service::SignedCookie};
 
 use crate::{
@@ -60,6 +60,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub jwks: JwksCache,
     pub sessions: SessionManagerLayer<PgSessionStore, SignedCookie>,
+    /// The keys session cookies may be signed with (the previous one during a rotation).
+    pub cookie_keys: auth::cookie_keys::CookieKeys,
     /// Demo mode's built-in provider, served under `/_demo`.
     pub demo: Option<FakeProvider>,
     pub sync_waker: sync::Waker,
@@ -67,15 +69,6 @@ pub struct AppState {
 
 /// The whole application as a router, built the same way by the binary and the tests.
 pub fn app(state: AppState) -> Router {
-    let static_files = tower::ServiceBuilder::new()
-        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("public, max-age=3600"),
-        ))
-        .service(ServeDir::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/static"
-        )));
     // Everything a person uses runs inside the session and the CSRF check.
     let pages = Router::new()
         .merge(home::router())
@@ -92,11 +85,16 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::csrf::protect,
         ))
-        .layer(state.sessions.clone());
+        .layer(axum::middleware::from_fn(auth::cookie_keys::reissue))
+        .layer(state.sessions.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.cookie_keys.clone(),
+            auth::cookie_keys::accept_previous,
+        ));
     let mut router = Router::new()
         .merge(ops::router())
         .merge(pages)
-        .nest_service("/static", static_files)
+        .merge(assets::router())
         .fallback(|| async { http::AppError::NotFound })
         .with_state(state.clone());
     if let Some(fake) = &state.demo {
@@ -160,7 +158,11 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         .then(|| FakeProvider::new(&config.public_link("/_demo")));
     let state = AppState {
         sessions: auth::session::layer(store.clone(), &config, &key),
-        cipher: TokenCipher::new(&key),
+        cookie_keys: auth::cookie_keys::CookieKeys::new(&config, &key),
+        cipher: match &config.previous_secret_key {
+            Some(previous) => TokenCipher::new(&key).with_previous(previous),
+            None => TokenCipher::new(&key),
+        },
         config: Arc::new(config),
         db,
         metrics: telemetry::metrics_handle(),
@@ -185,6 +187,14 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         .await
     });
     tracing::info!(%addr, "Docket is listening");
+    if state.config.demo {
+        tracing::info!(
+            "demo mode is on: sign-in and calendars come from the built-in stand-in for Google \
+             and Microsoft under /_demo. To turn it off, set DOCKET_DEMO=false and configure \
+             GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET or MICROSOFT_CLIENT_ID/MICROSOFT_CLIENT_SECRET \
+             (README: \"Connecting Google and Microsoft\")"
+        );
+    }
     Ok(RunningServer {
         addr,
         state,

@@ -22,8 +22,8 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Re-encrypt every stored OAuth token from DOCKET_PREVIOUS_SECRET_KEY to DOCKET_SECRET_KEY.
-    /// Sessions signed with the previous key end: users sign in again.
+    /// Re-encrypt every stored OAuth token from DOCKET_PREVIOUS_SECRET_KEY to DOCKET_SECRET_KEY
+    /// at once (running instances with both keys set also re-encrypt each token on use).
     RotateKey,
 }
 
@@ -32,15 +32,15 @@ async fn rotate_key(config: &Config) -> anyhow::Result<()> {
         .secret_key
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("DOCKET_SECRET_KEY must hold the new key"))?;
-    let previous = std::env::var("DOCKET_PREVIOUS_SECRET_KEY")
-        .map_err(|_| anyhow::anyhow!("DOCKET_PREVIOUS_SECRET_KEY must hold the old key"))?;
-    let previous = docket::config::parse_secret_key(previous.trim())
-        .map_err(|e| anyhow::anyhow!("DOCKET_PREVIOUS_SECRET_KEY: {e}"))?;
+    let previous = config
+        .previous_secret_key
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("DOCKET_PREVIOUS_SECRET_KEY must hold the old key"))?;
     let pool = docket::db::connect(config).await?;
     docket::db::migrate(&pool).await?;
     let report = docket::accounts::rotate_key(
         &pool,
-        &docket::crypto::TokenCipher::new(&previous),
+        &docket::crypto::TokenCipher::new(previous),
         &docket::crypto::TokenCipher::new(current),
     )
     .await?;

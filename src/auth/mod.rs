@@ -1,6 +1,7 @@
 //! Sign-in with Google and Microsoft: authorization code flow with PKCE (S256), `state` bound to
 //! the pre-sign-in session, OpenID Connect `nonce` and a validated ID token.
 
+pub mod cookie_keys;
 pub mod csrf;
 pub mod next;
 pub mod oidc;

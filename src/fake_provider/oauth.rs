@@ -202,9 +202,10 @@ fn chooser(which: Which, fake: &FakeProvider, p: &AuthorizeParams) -> Response {
             )
         })
         .collect::<String>();
+    let css = crate::assets::href("/app.css");
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in – {brand} (Docket demo)</title><link rel="stylesheet" href="/static/app.css"></head>
+<title>Sign in – {brand} (Docket demo)</title><link rel="stylesheet" href="{css}"></head>
 <body><main id="main"><section class="panel narrow">
 <h1>Choose an account</h1>
 <p>This is Docket's built-in stand-in for {brand}: it speaks {brand}'s real sign-in protocol, with demo accounts. Docket will be able to read your calendar.</p>

@@ -566,20 +566,35 @@ async fn stored_refresh_ciphertext(world: &World) -> Vec<u8> {
 async fn the_token_table_holds_no_plaintext() {
     let world = quiet_world().await;
     Browser::new(&world.app).sign_in("google", ADA).await;
-    let row: (String, Vec<u8>, Vec<u8>, Vec<u8>) = sqlx::query_as(
-        "select key_id, access_nonce, access_ciphertext, refresh_ciphertext from account_tokens",
+    let row: (uuid::Uuid, String, Vec<u8>, Vec<u8>, Vec<u8>) = sqlx::query_as(
+        "select account_id, key_id, access_nonce, access_ciphertext, refresh_ciphertext from account_tokens",
     )
     .fetch_one(&world.app.db)
     .await
     .unwrap();
-    assert!(!row.0.is_empty());
-    assert_eq!(row.1.len(), 24, "XChaCha20 nonce");
-    for ciphertext in [&row.2, &row.3] {
+    let (account, key_id, nonce, access, refresh) = row;
+    // The key id names the configured key (the test key, 0x11 × 32).
+    let cipher = docket::crypto::TokenCipher::new(&docket::config::SecretKey::new([0x11; 32]));
+    assert_eq!(key_id, cipher.key_id());
+    assert_eq!(nonce.len(), 24, "XChaCha20 nonce");
+    for ciphertext in [&access, &refresh] {
         assert!(
             !ciphertext.windows(5).any(|w| w == b"fake-"),
             "plaintext token stored"
         );
     }
+    // And the ciphertext is the provider's token, sealed for this account only.
+    let sealed = docket::crypto::Sealed {
+        key_id,
+        nonce,
+        ciphertext: access,
+    };
+    assert!(
+        cipher
+            .open(&sealed, account.as_bytes())
+            .unwrap()
+            .starts_with("fake-")
+    );
 }
 
 #[tokio::test]
@@ -800,4 +815,118 @@ async fn activity_extends_the_idle_expiry_at_most_hourly() {
         expires_within_a_day().await,
         "no session write on every request"
     );
+}
+
+/// The key the test instances start with (see common.rs), and the one a rotation moves to.
+const OLD_KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+const NEW_KEY: &str = "2222222222222222222222222222222222222222222222222222222222222222";
+
+/// Another instance on the world's database and fake provider, with `keys` on top.
+async fn instance(world: &World, keys: &[(&'static str, &'static str)]) -> docket::RunningServer {
+    let env = world.fake.env();
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("DOCKET_SYNC_WORKER", "false"));
+    vars.extend_from_slice(keys);
+    world.app.sibling(&vars).await
+}
+
+#[tokio::test]
+async fn a_rolling_key_rotation_signs_nobody_out() {
+    let world = quiet_world().await;
+    let ada = Browser::new(&world.app);
+    ada.sign_in("google", ADA).await;
+    let settings = |server: &docket::RunningServer| format!("http://{}/settings", server.addr);
+    // The new key alone does not accept the cookie signed with the old one.
+    let new_only = instance(&world, &[("DOCKET_SECRET_KEY", NEW_KEY)]).await;
+    let refused = ada.client.get(settings(&new_only)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::SEE_OTHER);
+    // With the old key as the previous one, it does, and comes back signed with the new key.
+    let rotating = instance(
+        &world,
+        &[
+            ("DOCKET_SECRET_KEY", NEW_KEY),
+            ("DOCKET_PREVIOUS_SECRET_KEY", OLD_KEY),
+        ],
+    )
+    .await;
+    let response = ada.client.get(settings(&rotating)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("docket_session=")),
+        "the cookie is re-issued"
+    );
+    // From then on the new key alone is enough.
+    let accepted = ada.client.get(settings(&new_only)).send().await.unwrap();
+    assert_eq!(accepted.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_token_sealed_with_the_previous_key_still_works_and_is_resealed_with_the_new_one() {
+    let world = quiet_world().await;
+    Browser::new(&world.app).sign_in("google", ADA).await;
+    let account = only_account(&world).await;
+    let key_id = || async {
+        sqlx::query_scalar::<_, String>("select key_id from account_tokens")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap()
+    };
+    let old = docket::config::parse_secret_key(OLD_KEY).unwrap();
+    let new = docket::config::parse_secret_key(NEW_KEY).unwrap();
+    assert_eq!(
+        key_id().await,
+        docket::crypto::TokenCipher::new(&old).key_id()
+    );
+    let token = |server: &docket::RunningServer, force: bool| {
+        let state = server.state.clone();
+        let account = account.clone();
+        async move {
+            docket::accounts::access_token(
+                &state.db,
+                &state.config,
+                &state.http,
+                &state.cipher,
+                &account,
+                force,
+            )
+            .await
+        }
+    };
+    let rotating = instance(
+        &world,
+        &[
+            ("DOCKET_SECRET_KEY", NEW_KEY),
+            ("DOCKET_PREVIOUS_SECRET_KEY", OLD_KEY),
+        ],
+    )
+    .await;
+    let stored = token(&rotating, false).await.unwrap();
+    assert!(stored.starts_with("fake-access-"));
+    assert_eq!(
+        key_id().await,
+        docket::crypto::TokenCipher::new(&new).key_id()
+    );
+    // The refresh token was re-sealed too: the new key alone refreshes, and syncs go on.
+    let new_only = instance(&world, &[("DOCKET_SECRET_KEY", NEW_KEY)]).await;
+    let refreshed = token(&new_only, true).await.unwrap();
+    assert_ne!(refreshed, stored);
+    sqlx::query("update sync_state set due_at = now()")
+        .execute(&world.app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        docket::sync::run_due(&new_only.state, "test")
+            .await
+            .unwrap(),
+        1
+    );
+    let meetings: i64 = sqlx::query_scalar("select count(*) from meetings")
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+    assert!(meetings > 0, "the sync ran with the re-sealed tokens");
 }

@@ -3,6 +3,7 @@
 use std::process::Command;
 
 use reqwest::StatusCode;
+use sqlx::Connection as _;
 
 use crate::common::{TestApp, html, texts};
 
@@ -164,29 +165,167 @@ async fn metrics_count_requests_by_route_and_status() {
     assert!(body.contains("db_pool_connections"));
 }
 
+/// The asset URLs a page links to: stylesheet, script, icon.
+pub fn asset_links(page: &scraper::Html) -> Vec<String> {
+    let select = |css: &str, attr: &str| {
+        page.select(&scraper::Selector::parse(css).unwrap())
+            .map(|e| e.attr(attr).unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    [
+        select("link[rel=stylesheet]", "href"),
+        select("script[src]", "src"),
+        select("link[rel=icon]", "href"),
+    ]
+    .concat()
+}
+
+/// `/static/app.<16 hex digits>.css` names `static/app.css`.
+pub fn source_file(hashed: &str) -> &'static str {
+    let (stem, rest) = hashed
+        .strip_prefix("/static/")
+        .and_then(|n| n.split_once('.'))
+        .unwrap_or_else(|| panic!("{hashed} is not under /static/"));
+    let (hash, extension) = rest.split_once('.').unwrap();
+    assert!(
+        hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hashed} carries no content hash"
+    );
+    match (stem, extension) {
+        ("app", "css") => include_str!("../../static/app.css"),
+        ("app", "js") => include_str!("../../static/app.js"),
+        ("favicon", "svg") => include_str!("../../static/favicon.svg"),
+        _ => panic!("{hashed} names no file of static/"),
+    }
+}
+
 #[tokio::test]
-async fn static_files_are_cacheable() {
+async fn pages_link_assets_by_content_hash_and_browsers_may_keep_them_for_a_year() {
     let app = TestApp::spawn().await;
-    let response = app.get("/static/app.css").await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+    let links = asset_links(&html(&app.get("/").await.text().await.unwrap()));
+    assert_eq!(links.len(), 3, "{links:?}");
+    for link in links {
+        let response = app.get(&link).await;
+        assert_eq!(response.status(), StatusCode::OK, "{link}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            docket::assets::IMMUTABLE,
+            "{link}"
+        );
+        assert_eq!(response.text().await.unwrap(), source_file(&link), "{link}");
+    }
+}
+
+#[tokio::test]
+async fn an_unchanged_asset_is_answered_304_and_compressed_variants_are_served() {
+    let app = TestApp::spawn().await;
+    let links = asset_links(&html(&app.get("/").await.text().await.unwrap()));
+    let css = &links[0];
+    let first = app.get(css).await;
+    let etag = first.headers()["etag"].clone();
+    let again = app
+        .client
+        .get(app.url(css))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let changed = app
+        .client
+        .get(app.url(css))
+        .header("if-none-match", "\"something-else\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    for encoding in ["br", "gzip"] {
+        let response = app
+            .client
+            .get(app.url(css))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-encoding"], encoding);
+        let length = response.bytes().await.unwrap().len();
+        assert!(
+            length < include_str!("../../static/app.css").len() / 2,
+            "{encoding}: {length} bytes"
+        );
+    }
+    // The plain name still answers (links cached before a deploy), revalidated each time.
+    let plain = app.get("/static/app.css").await;
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    assert_eq!(
+        app.get("/static/missing.css").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn stopping_lets_an_in_flight_request_finish() {
     let mut app = TestApp::spawn().await;
-    let client = app.client.clone();
-    let url = app.url("/readyz");
-    let in_flight = tokio::spawn(async move { client.get(url).send().await });
-    tokio::task::yield_now().await;
-    app.server.take().unwrap().stop().await.unwrap();
-    if let Ok(response) = in_flight.await.unwrap() {
-        assert_eq!(response.status(), StatusCode::OK);
-    }
+    // Hold /readyz inside its database query: the test locks the table it reads.
+    let mut lock = sqlx::PgConnection::connect(&format!(
+        "postgres://postgres@127.0.0.1:5432/{}",
+        app.db_name
+    ))
+    .await
+    .unwrap();
+    sqlx::query("begin").execute(&mut lock).await.unwrap();
+    sqlx::query("lock table _sqlx_migrations in access exclusive mode")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let in_flight = tokio::spawn(app.client.get(app.url("/readyz")).send());
+    wait_until("/readyz waits on the lock", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where datname = current_database()
+             and wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        waiting == 1
+    })
+    .await;
+    // Stop while that request is inside its handler.
+    let server = app.server.take().unwrap();
+    server.shutdown_token().cancel();
+    let stopped = tokio::spawn(server.wait());
+    wait_until("new connections are refused", || async {
+        app.client.get(app.url("/healthz")).send().await.is_err()
+    })
+    .await;
     assert!(
-        app.client.get(app.url("/healthz")).send().await.is_err(),
-        "a stopped server accepts no new connections"
+        !stopped.is_finished(),
+        "stopping waits for the request in flight"
     );
+    sqlx::query("commit").execute(&mut lock).await.unwrap();
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    stopped.await.unwrap().unwrap();
+}
+
+/// Polls `condition` (a hundred times, 50 ms apart) and fails the test naming `what`.
+async fn wait_until<F, Fut>(what: &str, condition: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("never happened: {what}");
 }
 
 fn docket(vars: &[(&str, &str)]) -> std::process::Output {

@@ -77,7 +77,22 @@ async fn note_lines_become_assigned_dated_items() {
     assert_eq!(rows[0].1.as_deref(), Some("Charles Babbage"));
     assert_eq!(rows[0].2, chrono::NaiveDate::from_ymd_opt(2026, 12, 1));
     assert_eq!(rows[1].1.as_deref(), Some("Katherine Johnson"));
-    assert!(rows[1].2.is_some(), "by Friday resolves to a date");
+    // "by Friday": the first Friday strictly after the meeting's day, in Ada's zone.
+    let (starts_at, zone): (chrono::DateTime<chrono::Utc>, String) = sqlx::query_as(
+        "select m.starts_at, u.time_zone from meetings m join users u on u.id = m.user_id
+         where m.id = $1",
+    )
+    .bind(meeting)
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    let day = starts_at
+        .with_timezone(&zone.parse::<chrono_tz::Tz>().unwrap())
+        .date_naive();
+    let friday = (1..=7)
+        .map(|n| day + chrono::Duration::days(n))
+        .find(|d| chrono::Datelike::weekday(d) == chrono::Weekday::Fri);
+    assert_eq!(rows[1].2, friday, "by Friday, said on {day}");
     assert_eq!(rows[2].1, None, "unknown @zoe is unassigned");
     let hints = texts(&doc, ".hint");
     assert!(

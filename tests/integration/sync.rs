@@ -1,6 +1,7 @@
 //! Calendar sync against the fake Google and Microsoft: full and incremental sync, resync on
 //! 410, outages and malformed answers, per-calendar failures, leases.
 
+use chrono::{DateTime, Utc};
 use docket::fake_provider::{FakeCalendar, FakeProvider};
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -541,11 +542,13 @@ async fn an_expired_access_token_is_refreshed_once_and_a_revoked_grant_needs_rec
         "needs_reconnect"
     );
     assert_eq!(live_meetings(&world).await, meetings, "nothing deleted");
+    // Every page says so, with the way back.
     let doc = browser.get_html("/").await;
-    assert!(
-        texts(&doc, ".banner span")[0].contains("Reconnect")
-            || !texts(&doc, ".banner a").is_empty()
-    );
+    assert!(texts(&doc, ".banner.bad span")[0].contains("lost access to your Google account"));
+    let reconnect = scraper::Selector::parse(".banner.bad a").unwrap();
+    let link = doc.select(&reconnect).next().expect("a reconnect link");
+    assert_eq!(link.text().collect::<String>(), "Reconnect");
+    assert_eq!(link.attr("href"), Some("/auth/google/login?next=/settings"));
 }
 
 #[tokio::test]
@@ -676,8 +679,32 @@ async fn a_chosen_time_zone_wins_over_the_calendars() {
         scalar::<String>(&world, "select time_zone from users").await,
         "America/New_York"
     );
+    // Every timed meeting on the list shows its times in New York, not in the calendar's
+    // London.
     let doc = browser.get_html("/meetings").await;
-    assert!(!texts(&doc, "td.nowrap").is_empty());
+    let rows = scraper::Selector::parse("table.meetings tbody tr").unwrap();
+    let link = scraper::Selector::parse("a[href^='/meetings/']").unwrap();
+    let time = scraper::Selector::parse("td.nowrap").unwrap();
+    let new_york = chrono_tz::America::New_York;
+    let mut timed = 0;
+    for row in doc.select(&rows) {
+        let href = row.select(&link).next().unwrap().attr("href").unwrap();
+        let id: Uuid = href.trim_start_matches("/meetings/").parse().unwrap();
+        let shown: String = row.select(&time).next().unwrap().text().collect();
+        let (starts, ends, all_day): (DateTime<Utc>, DateTime<Utc>, bool) =
+            sqlx::query_as("select starts_at, ends_at, all_day from meetings where id = $1")
+                .bind(id)
+                .fetch_one(&world.app.db)
+                .await
+                .unwrap();
+        if all_day {
+            continue;
+        }
+        let clock = |at: DateTime<Utc>| at.with_timezone(&new_york).format("%H:%M").to_string();
+        assert_eq!(shown.trim(), format!("{}–{}", clock(starts), clock(ends)));
+        timed += 1;
+    }
+    assert!(timed > 0, "no timed meeting on the list");
 }
 
 #[tokio::test]
