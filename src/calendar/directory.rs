@@ -150,6 +150,41 @@ impl Directory {
         if seen.is_empty() {
             return Ok(());
         }
+        // Who exists already, by the (user_id, lower(email)) index: only new people and real
+        // changes are written, so an incremental sync locks and rewrites no unchanged person.
+        let unknown: Vec<String> = seen
+            .iter()
+            .filter(|p| !self.people.contains_key(&p.key))
+            .map(|p| p.key.clone())
+            .collect();
+        let mut stored: HashMap<String, (Option<String>, bool, bool)> = HashMap::new();
+        if !unknown.is_empty() {
+            let rows: Vec<(Uuid, String, Option<String>, bool, bool)> = sqlx::query_as(
+                "select id, email, name, organization_id is not null, is_me from people
+                 where user_id = $1 and lower(email) = any($2)",
+            )
+            .bind(self.user_id)
+            .bind(&unknown)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (id, email, name, has_organization, is_me) in rows {
+                let key = key_of(&email);
+                self.people.insert(key.clone(), (id, name.clone()));
+                stored.insert(key, (name, has_organization, is_me));
+            }
+        }
+        seen.retain(|p| match stored.get(&p.key) {
+            Some((name, has_organization, is_me)) => {
+                (p.name.is_some() && p.name != name.as_deref())
+                    || (!has_organization && p.domain.is_some())
+                    || (p.is_me && !is_me)
+            }
+            // New, or written earlier in this sync and now with another name.
+            None => true,
+        });
+        if seen.is_empty() {
+            return Ok(());
+        }
         self.upsert_organizations(tx, &seen).await?;
         let emails: Vec<&str> = seen.iter().map(|p| p.email).collect();
         let names: Vec<Option<&str>> = seen.iter().map(|p| p.name).collect();
@@ -191,7 +226,7 @@ impl Directory {
         for (id, email, name) in written {
             self.people.insert(key_of(&email), (id, name));
         }
-        // The unchanged ones: looked up by the same index.
+        // Rows another sync of this user wrote meanwhile come back only if they changed.
         let missing: Vec<&str> = seen
             .iter()
             .filter(|p| !self.people.contains_key(&p.key))

@@ -727,8 +727,8 @@ async fn replace_attendees(
 }
 
 /// Marks events cancelled; an id that is a whole series cancels every instance of it too
-/// (Google reports cancelled instances only up to a horizon). Unknown ids are ignored. Two
-/// statements, each answered by an index.
+/// (Google reports cancelled instances only up to a horizon). Unknown ids are ignored. Each
+/// statement is answered by an index.
 async fn cancel(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
@@ -745,16 +745,27 @@ async fn cancel(
     .bind(ids)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
-        "update meetings set status = 'cancelled', updated_at = now()
-         where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
-           and series_id = any(array(select id from series
-                                     where calendar_id = $2 and provider_series_id = any($3)))",
+    // Most cancelled ids are single events: the series step runs only for ids that are series.
+    let series: Vec<Uuid> = sqlx::query_scalar(
+        "select id from series
+         where user_id = $1 and calendar_id = $2 and provider_series_id = any($3)",
     )
     .bind(user_id)
     .bind(calendar_id)
     .bind(ids)
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
+    if !series.is_empty() {
+        sqlx::query(
+            "update meetings set status = 'cancelled', updated_at = now()
+             where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
+               and series_id = any($3)",
+        )
+        .bind(user_id)
+        .bind(calendar_id)
+        .bind(&series)
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
