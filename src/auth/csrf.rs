@@ -33,6 +33,9 @@ fn forbidden(reason: &str) -> Response {
     .into_response()
 }
 
+/// More fields than any of Docket's forms has (the settings page has one per calendar).
+const MAX_FORM_FIELDS: usize = 1_000;
+
 pub async fn protect(
     State(state): State<AppState>,
     session: Session,
@@ -79,6 +82,16 @@ pub async fn protect(
     {
         return AppError::BadRequest("The form contains text that is not valid UTF-8.".into())
             .into_response();
+    }
+    // No page has a form anywhere near this size; a request that does is not a person's.
+    if form_urlencoded::parse(&bytes)
+        .nth(MAX_FORM_FIELDS)
+        .is_some()
+    {
+        return AppError::BadRequest(format!(
+            "The form has too many fields (at most {MAX_FORM_FIELDS})."
+        ))
+        .into_response();
     }
     let submitted = header_token.or_else(|| {
         form_urlencoded::parse(&bytes)
