@@ -79,9 +79,7 @@ async fn log(
         r#"select coalesce(json_agg(r), '[]') as "rows!: Json<Vec<DecisionRow>>" from (
     select i.id, i.created_at as recorded_at, i.text, i.meeting_id, i.note_id,
            m.title as meeting_title, coalesce(m.starts_at, i.created_at) as decided_at,
-           coalesce((select string_agg(coalesce(p.name, p.email), ', ' order by coalesce(p.name, p.email))
-                     from attendees a join people p on p.id = a.person_id
-                     where a.meeting_id = i.meeting_id and not p.is_me), '') as people
+           coalesce(m.attendee_names, '') as people
     from items i left join meetings m on m.id = i.meeting_id
     where i.user_id = $1 and i.kind = 'decision' and not i.removed
       and ($2::uuid is null or exists (select 1 from attendees a

@@ -123,8 +123,9 @@ struct Filter {
     after: Option<String>,
 }
 
-/// Items per page of the action-items review.
-const PAGE_SIZE: i64 = 200;
+/// Items per page of the action-items review: a screenful or two per person, not one endless
+/// page (and a page costs what it shows).
+const PAGE_SIZE: i64 = 100;
 
 /// Open items grouped by the person who owes them.
 pub struct Group {

@@ -281,9 +281,11 @@ async fn person(
                     where i.user_id = $1 and i.assignee_id = p.id and not i.removed
                     order by i.created_at desc limit 50) i
                 union
-                select n2.id from notes n2
-                where n2.user_id = $1 and n2.search @@ plainto_tsquery('simple', p.email)
-                  and position(lower('@' || p.email) in lower(n2.body)) > 0)
+                (select n2.id from notes n2
+                 where owned_tsvector(n2.search, n2.user_id) @@ owned_tsquery(plainto_tsquery('simple', p.email), $1)
+                   and n2.user_id = $1 and position(lower('@' || p.email) in lower(n2.body)) > 0
+                 -- Bounded: exact for anyone mentioned in fewer notes than this.
+                 limit 200))
             order by n.updated_at desc limit $13) n), '[]') as "mentions!: Json<Vec<NoteMention>>"
      from person_rows p
      where p.user_id = $1 and p.id = $2"#,

@@ -944,3 +944,70 @@ async fn batched_writes_keep_the_order_of_changes_and_never_blank_absent_fields(
         Some("cursor-1")
     );
 }
+
+/// Lists show who attends from a summary the database keeps on the meeting (migration 0009):
+/// it follows an attendee added or dropped by sync and a person whose name changes.
+#[tokio::test]
+async fn the_attendee_summary_follows_sync_and_renames() {
+    let world = world().await;
+    let ada = signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let names = |world: &World| {
+        let db = world.app.db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select attendee_names from meetings where title = 'Globex renewal'",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let before = names(&world).await;
+    assert!(!before.is_empty(), "synced attendees are summarised");
+    assert!(!before.contains("Ada"), "the user is not listed: {before}");
+    edit(&world.fake, ADA, |calendars, tick| {
+        let globex = calendars[0]
+            .events
+            .iter_mut()
+            .find(|e| e.title == "Globex renewal")
+            .unwrap();
+        let mut guest = globex.attendees[0].clone();
+        guest.email = "zelda@globex.example".into();
+        guest.name = "Zelda Quartermain".into();
+        guest.organizer = false;
+        guest.resource = false;
+        globex.attendees.push(guest);
+        globex.changed = tick();
+    });
+    sync(&world).await;
+    let added = names(&world).await;
+    assert!(added.contains("Zelda Quartermain"), "{added}");
+    // The meetings list reads the summary.
+    let list = ada.get("/meetings").await.text().await.unwrap();
+    assert!(list.contains("Zelda Quartermain"));
+
+    sqlx::query("update people set name = 'Zelda Q. Renamed' where email = 'zelda@globex.example'")
+        .execute(&world.app.db)
+        .await
+        .unwrap();
+    let renamed = names(&world).await;
+    assert!(
+        renamed.contains("Zelda Q. Renamed") && !renamed.contains("Quartermain"),
+        "{renamed}"
+    );
+
+    edit(&world.fake, ADA, |calendars, tick| {
+        let globex = calendars[0]
+            .events
+            .iter_mut()
+            .find(|e| e.title == "Globex renewal")
+            .unwrap();
+        globex
+            .attendees
+            .retain(|a| a.email != "zelda@globex.example");
+        globex.changed = tick();
+    });
+    sync(&world).await;
+    assert_eq!(names(&world).await, before, "dropped again");
+}
