@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::kinds::ItemKind;
 use grammar::{Context, Kind, Person, Previous};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -68,19 +69,24 @@ pub enum Saved {
     NotFound,
 }
 
-fn kind_name(kind: &Kind) -> &'static str {
-    match kind {
-        Kind::ActionItem => "action",
-        Kind::Decision => "decision",
-        Kind::Question => "question",
+// Here rather than in `grammar`, which builds on its own (the fuzzer) and knows no database.
+impl From<Kind> for ItemKind {
+    fn from(kind: Kind) -> ItemKind {
+        match kind {
+            Kind::ActionItem => ItemKind::Action,
+            Kind::Decision => ItemKind::Decision,
+            Kind::Question => ItemKind::Question,
+        }
     }
 }
 
-fn kind_of(name: &str) -> Kind {
-    match name {
-        "decision" => Kind::Decision,
-        "question" => Kind::Question,
-        _ => Kind::ActionItem,
+impl From<ItemKind> for Kind {
+    fn from(kind: ItemKind) -> Kind {
+        match kind {
+            ItemKind::Action => Kind::ActionItem,
+            ItemKind::Decision => Kind::Decision,
+            ItemKind::Question => Kind::Question,
+        }
     }
 }
 
@@ -203,7 +209,7 @@ fn people(rows: Vec<(Uuid, Option<String>, String)>) -> Vec<Person> {
 #[derive(sqlx::FromRow)]
 struct Existing {
     id: Uuid,
-    kind: String,
+    kind: ItemKind,
     line: i32,
     fingerprint: String,
     text: String,
@@ -238,7 +244,7 @@ impl Existing {
 #[derive(Default)]
 struct ItemColumns {
     ids: Vec<Uuid>,
-    kinds: Vec<&'static str>,
+    kinds: Vec<ItemKind>,
     texts: Vec<String>,
     done: Vec<bool>,
     answers: Vec<Option<String>>,
@@ -254,7 +260,7 @@ struct ItemColumns {
 impl ItemColumns {
     fn push(&mut self, id: Uuid, item: &grammar::Item) {
         self.ids.push(id);
-        self.kinds.push(kind_name(&item.kind));
+        self.kinds.push(item.kind.into());
         self.texts.push(item.text.clone());
         self.done.push(item.done);
         self.answers.push(item.answer.clone());
@@ -327,7 +333,7 @@ async fn derive_items(
     let previous: Vec<Previous> = existing
         .iter()
         .map(|e| Previous {
-            kind: kind_of(&e.kind),
+            kind: e.kind.into(),
             line: e.line as usize,
             fingerprint: &e.fingerprint,
         })
@@ -462,4 +468,16 @@ pub async fn set_item_done(
         }
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_kinds_map_one_to_one_onto_the_grammar() {
+        for kind in ItemKind::ALL {
+            assert_eq!(ItemKind::from(Kind::from(*kind)), *kind);
+        }
+    }
 }
