@@ -14,7 +14,7 @@ use crate::{
     crypto::{CryptoError, Sealed, TokenCipher},
 };
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Account {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -35,37 +35,44 @@ pub enum LinkError {
     Db(#[from] sqlx::Error),
 }
 
-const ACCOUNT_COLUMNS: &str = "id, user_id, provider, subject, email, name, status, status_reason";
-
 pub async fn find(
     db: &PgPool,
     provider: Provider,
     subject: &str,
 ) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "select {ACCOUNT_COLUMNS} from accounts where provider = $1 and subject = $2"
-    ))
-    .bind(provider)
-    .bind(subject)
+    sqlx::query_as!(
+        Account,
+        r#"select id, user_id, provider as "provider: Provider", subject, email, name,
+                  status as "status: AccountStatus", status_reason
+           from accounts where provider = $1 and subject = $2"#,
+        provider as Provider,
+        subject,
+    )
     .fetch_optional(db)
     .await
 }
 
 pub async fn for_user(db: &PgPool, user_id: Uuid) -> Result<Vec<Account>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "select {ACCOUNT_COLUMNS} from accounts where user_id = $1 order by created_at"
-    ))
-    .bind(user_id)
+    sqlx::query_as!(
+        Account,
+        r#"select id, user_id, provider as "provider: Provider", subject, email, name,
+                  status as "status: AccountStatus", status_reason
+           from accounts where user_id = $1 order by created_at"#,
+        user_id,
+    )
     .fetch_all(db)
     .await
 }
 
 pub async fn get(db: &PgPool, user_id: Uuid, id: Uuid) -> Result<Option<Account>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "select {ACCOUNT_COLUMNS} from accounts where user_id = $1 and id = $2"
-    ))
-    .bind(user_id)
-    .bind(id)
+    sqlx::query_as!(
+        Account,
+        r#"select id, user_id, provider as "provider: Provider", subject, email, name,
+                  status as "status: AccountStatus", status_reason
+           from accounts where user_id = $1 and id = $2"#,
+        user_id,
+        id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -82,11 +89,14 @@ pub async fn sign_in_or_link(
     current_user: Option<Uuid>,
 ) -> Result<Account, LinkError> {
     // Lock the row (if any) so two simultaneous callbacks cannot both create it.
-    let existing: Option<Account> = sqlx::query_as(&format!(
-        "select {ACCOUNT_COLUMNS} from accounts where provider = $1 and subject = $2 for update"
-    ))
-    .bind(provider)
-    .bind(&identity.subject)
+    let existing = sqlx::query_as!(
+        Account,
+        r#"select id, user_id, provider as "provider: Provider", subject, email, name,
+                  status as "status: AccountStatus", status_reason
+           from accounts where provider = $1 and subject = $2 for update"#,
+        provider as Provider,
+        identity.subject,
+    )
     .fetch_optional(&mut **tx)
     .await?;
     let user_id = match (&existing, current_user) {
@@ -97,31 +107,35 @@ pub async fn sign_in_or_link(
         (None, Some(user)) => user,
         (None, None) => {
             let user_id = Uuid::new_v4();
-            sqlx::query("insert into users (id, name, email) values ($1, $2, $3)")
-                .bind(user_id)
-                .bind(&identity.name)
-                .bind(&identity.email)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query!(
+                "insert into users (id, name, email) values ($1, $2, $3)",
+                user_id,
+                identity.name,
+                identity.email,
+            )
+            .execute(&mut **tx)
+            .await?;
             user_id
         }
     };
-    let account: Account = sqlx::query_as(&format!(
-        "insert into accounts (id, user_id, provider, subject, email, name, status, granted_scopes)
+    let account = sqlx::query_as!(
+        Account,
+        r#"insert into accounts (id, user_id, provider, subject, email, name, status, granted_scopes)
          values ($1, $2, $3, $4, $5, $6, $7, $8)
          on conflict on constraint accounts_provider_subject_key do update
             set email = excluded.email, name = excluded.name, status = excluded.status,
                 status_reason = null, granted_scopes = excluded.granted_scopes, updated_at = now()
-         returning {ACCOUNT_COLUMNS}"
-    ))
-    .bind(Uuid::new_v4())
-    .bind(user_id)
-    .bind(provider)
-    .bind(&identity.subject)
-    .bind(&identity.email)
-    .bind(&identity.name)
-    .bind(status)
-    .bind(scopes)
+         returning id, user_id, provider as "provider: Provider", subject, email, name,
+                   status as "status: AccountStatus", status_reason"#,
+        Uuid::new_v4(),
+        user_id,
+        provider as Provider,
+        identity.subject,
+        identity.email,
+        identity.name,
+        status as AccountStatus,
+        scopes,
+    )
     .fetch_one(&mut **tx)
     .await?;
     Ok(account)
@@ -142,7 +156,7 @@ pub async fn store_tokens<'e, E: sqlx::PgExecutor<'e>>(
         .as_deref()
         .map(|t| cipher.seal(t, context));
     let expires_at = Utc::now() + Duration::seconds(tokens.expires_in_secs);
-    sqlx::query(
+    sqlx::query!(
         "insert into account_tokens
             (account_id, user_id, key_id, access_nonce, access_ciphertext, access_expires_at,
              refresh_nonce, refresh_ciphertext)
@@ -155,21 +169,20 @@ pub async fn store_tokens<'e, E: sqlx::PgExecutor<'e>>(
                 refresh_nonce = coalesce(excluded.refresh_nonce, account_tokens.refresh_nonce),
                 refresh_ciphertext = coalesce(excluded.refresh_ciphertext, account_tokens.refresh_ciphertext),
                 updated_at = now()",
+        account.id,
+        account.user_id,
+        access.key_id,
+        access.nonce,
+        access.ciphertext,
+        expires_at,
+        refresh.as_ref().map(|s| s.nonce.as_slice()),
+        refresh.as_ref().map(|s| s.ciphertext.as_slice()),
     )
-    .bind(account.id)
-    .bind(account.user_id)
-    .bind(&access.key_id)
-    .bind(&access.nonce)
-    .bind(&access.ciphertext)
-    .bind(expires_at)
-    .bind(refresh.as_ref().map(|s| s.nonce.clone()))
-    .bind(refresh.as_ref().map(|s| s.ciphertext.clone()))
     .execute(db)
     .await?;
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct TokenRow {
     key_id: String,
     access_nonce: Vec<u8>,
@@ -179,7 +192,6 @@ struct TokenRow {
     refresh_ciphertext: Option<Vec<u8>>,
 }
 
-#[derive(sqlx::FromRow)]
 struct RefreshRow {
     key_id: String,
     refresh_nonce: Option<Vec<u8>>,
@@ -192,14 +204,14 @@ pub async fn set_status(
     status: AccountStatus,
     reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        // A disconnect is the user's decision: a sync finishing late never overrides it.
+    // A disconnect is the user's decision: a sync finishing late never overrides it.
+    sqlx::query!(
         "update accounts set status = $2, status_reason = $3, updated_at = now()
          where id = $1 and status <> 'disconnected'",
+        account_id,
+        status as AccountStatus,
+        reason,
     )
-    .bind(account_id)
-    .bind(status)
-    .bind(reason)
     .execute(db)
     .await?;
     Ok(())
@@ -230,12 +242,13 @@ pub async fn access_token(
     account: &Account,
     force: bool,
 ) -> Result<String, AccessError> {
-    let row: Option<TokenRow> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        TokenRow,
         "select key_id, access_nonce, access_ciphertext, access_expires_at, refresh_nonce, refresh_ciphertext
          from account_tokens where account_id = $1 and user_id = $2",
+        account.id,
+        account.user_id,
     )
-    .bind(account.id)
-    .bind(account.user_id)
     .fetch_optional(db)
     .await?;
     let needs_reconnect = |reason: String| async move {
@@ -330,18 +343,18 @@ async fn store_resealed(
     previous_key_id: &str,
     row: &TokenRow,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "update account_tokens set key_id = $3, access_nonce = $4, access_ciphertext = $5,
             refresh_nonce = $6, refresh_ciphertext = $7, updated_at = now()
          where account_id = $1 and key_id = $2",
+        account.id,
+        previous_key_id,
+        row.key_id,
+        row.access_nonce,
+        row.access_ciphertext,
+        row.refresh_nonce,
+        row.refresh_ciphertext,
     )
-    .bind(account.id)
-    .bind(previous_key_id)
-    .bind(&row.key_id)
-    .bind(&row.access_nonce)
-    .bind(&row.access_ciphertext)
-    .bind(&row.refresh_nonce)
-    .bind(&row.refresh_ciphertext)
     .execute(db)
     .await?;
     Ok(())
@@ -356,11 +369,12 @@ pub async fn disconnect(
     cipher: &TokenCipher,
     account: &Account,
 ) -> Result<(), sqlx::Error> {
-    let refresh: Option<RefreshRow> = sqlx::query_as(
+    let refresh = sqlx::query_as!(
+        RefreshRow,
         "select key_id, refresh_nonce, refresh_ciphertext from account_tokens where account_id = $1 and user_id = $2",
+        account.id,
+        account.user_id,
     )
-    .bind(account.id)
-    .bind(account.user_id)
     .fetch_optional(db)
     .await?;
     if let Some(RefreshRow {
@@ -380,17 +394,19 @@ pub async fn disconnect(
         provider::revoke(account.provider, config, http, &token).await;
     }
     let mut tx = db.begin().await?;
-    sqlx::query("delete from account_tokens where account_id = $1 and user_id = $2")
-        .bind(account.id)
-        .bind(account.user_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
+    sqlx::query!(
+        "delete from account_tokens where account_id = $1 and user_id = $2",
+        account.id,
+        account.user_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
         "update accounts set status = 'disconnected', status_reason = null, updated_at = now()
          where id = $1 and user_id = $2",
+        account.id,
+        account.user_id,
     )
-    .bind(account.id)
-    .bind(account.user_id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
@@ -405,7 +421,6 @@ pub struct Rotation {
     pub unreadable: u64,
 }
 
-#[derive(sqlx::FromRow)]
 struct SealedRow {
     account_id: Uuid,
     key_id: String,
@@ -422,7 +437,8 @@ pub async fn rotate_key(
     previous: &TokenCipher,
     current: &TokenCipher,
 ) -> Result<Rotation, sqlx::Error> {
-    let rows: Vec<SealedRow> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        SealedRow,
         "select account_id, key_id, access_nonce, access_ciphertext, refresh_nonce, refresh_ciphertext
          from account_tokens",
     )
@@ -452,28 +468,28 @@ pub async fn rotate_key(
         };
         let (Ok(access), Ok(refresh)) = (access, refresh) else {
             report.unreadable += 1;
-            sqlx::query(
+            sqlx::query!(
                 "update accounts set status = 'needs_reconnect', status_reason = 'stored tokens could not be decrypted'
                  where id = $1 and status <> 'disconnected'",
+                row.account_id,
             )
-            .bind(row.account_id)
             .execute(db)
             .await?;
             continue;
         };
         let access = current.seal(&access, context);
         let refresh = refresh.map(|r| current.seal(&r, context));
-        sqlx::query(
+        sqlx::query!(
             "update account_tokens set key_id = $2, access_nonce = $3, access_ciphertext = $4,
                 refresh_nonce = $5, refresh_ciphertext = $6, updated_at = now()
              where account_id = $1",
+            row.account_id,
+            access.key_id,
+            access.nonce,
+            access.ciphertext,
+            refresh.as_ref().map(|s| s.nonce.as_slice()),
+            refresh.as_ref().map(|s| s.ciphertext.as_slice()),
         )
-        .bind(row.account_id)
-        .bind(&access.key_id)
-        .bind(&access.nonce)
-        .bind(&access.ciphertext)
-        .bind(refresh.as_ref().map(|s| s.nonce.clone()))
-        .bind(refresh.as_ref().map(|s| s.ciphertext.clone()))
         .execute(db)
         .await?;
         report.re_encrypted += 1;

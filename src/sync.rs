@@ -55,12 +55,12 @@ impl Waker {
 
 /// Makes every account of `user_id` due now.
 pub async fn queue_user(db: &PgPool, user_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into sync_state (account_id, user_id, due_at)
          select id, user_id, now() from accounts where user_id = $1 and status = 'active'
          on conflict (account_id) do update set due_at = now(), attempts = 0",
+        user_id,
     )
-    .bind(user_id)
     .execute(db)
     .await?;
     Ok(())
@@ -110,7 +110,7 @@ pub async fn run_due(state: &AppState, worker: &str) -> sqlx::Result<usize> {
 }
 
 async fn claim(db: &PgPool, worker: &str) -> sqlx::Result<Option<(Uuid, i32)>> {
-    sqlx::query_as(
+    let claimed = sqlx::query!(
         "update sync_state s set lease_until = now() + make_interval(secs => $2), leased_by = $1, progress = 0
          where s.account_id = (
              select s2.account_id from sync_state s2 join accounts a on a.id = s2.account_id
@@ -120,11 +120,12 @@ async fn claim(db: &PgPool, worker: &str) -> sqlx::Result<Option<(Uuid, i32)>> {
              limit 1
              for update of s2 skip locked)
          returning s.account_id, s.attempts",
+        worker,
+        LEASE_SECS as f64,
     )
-    .bind(worker)
-    .bind(LEASE_SECS as f64)
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(claimed.map(|c| (c.account_id, c.attempts)))
 }
 
 /// What happened to one account's sync.
@@ -170,7 +171,7 @@ async fn finish(
     if let Outcome::Retry { error, .. } = &outcome {
         tracing::warn!(%account_id, %error, retry_in_secs = due_in.as_secs(), "sync failed; will retry");
     }
-    sqlx::query(
+    sqlx::query!(
         "update sync_state set
             lease_until = null, leased_by = null,
             due_at = now() + make_interval(secs => $3),
@@ -178,12 +179,12 @@ async fn finish(
             last_error = $4,
             last_success_at = case when $5 then now() else last_success_at end
          where account_id = $1 and leased_by = $2",
+        account_id,
+        worker,
+        due_in.as_secs_f64(),
+        error,
+        success,
     )
-    .bind(account_id)
-    .bind(worker)
-    .bind(due_in.as_secs_f64())
-    .bind(error)
-    .bind(success)
     .execute(&state.db)
     .await?;
     Ok(())
@@ -246,15 +247,23 @@ async fn after_unauthorized(
 }
 
 async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
-    let account: Option<Account> = match sqlx::query_as(
-        "select id, user_id, provider, subject, email, name, status, status_reason from accounts where id = $1",
+    let account = match sqlx::query_as!(
+        Account,
+        r#"select id, user_id, provider as "provider: Provider", subject, email, name,
+                  status as "status: AccountStatus", status_reason
+           from accounts where id = $1"#,
+        account_id,
     )
-    .bind(account_id)
     .fetch_optional(&state.db)
     .await
     {
         Ok(a) => a,
-        Err(e) => return Outcome::Retry { error: format!("database: {e}"), retry_after: None },
+        Err(e) => {
+            return Outcome::Retry {
+                error: format!("database: {e}"),
+                retry_after: None,
+            };
+        }
     };
     let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
         return Outcome::NeedsUser;
@@ -316,12 +325,13 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         .and_then(|c| c.time_zone.clone())
         && zone.parse::<chrono_tz::Tz>().is_ok()
     {
-        let _ =
-            sqlx::query("update users set time_zone = $2 where id = $1 and not time_zone_chosen")
-                .bind(account.user_id)
-                .bind(zone)
-                .execute(&state.db)
-                .await;
+        let _ = sqlx::query!(
+            "update users set time_zone = $2 where id = $1 and not time_zone_chosen",
+            account.user_id,
+            zone,
+        )
+        .execute(&state.db)
+        .await;
     }
 
     let now = Utc::now();
@@ -356,11 +366,11 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         }
     }
     if first_transient.is_none() && state.config.demo {
-        let zone: String = sqlx::query_scalar("select time_zone from users where id = $1")
-            .bind(account.user_id)
-            .fetch_one(&state.db)
-            .await
-            .unwrap_or_else(|_| "UTC".into());
+        let zone =
+            sqlx::query_scalar!("select time_zone from users where id = $1", account.user_id)
+                .fetch_one(&state.db)
+                .await
+                .unwrap_or_else(|_| "UTC".into());
         if let Err(e) = crate::demo::seed_notes(&state.db, account.user_id, &zone).await {
             tracing::warn!(error = %e, "could not seed the demo notes");
         }
@@ -506,13 +516,13 @@ fn report_progress(db: &PgPool, account_id: Uuid, seen: usize) {
     let db = db.clone();
     let count = i32::try_from(seen).unwrap_or(i32::MAX);
     tokio::spawn(async move {
-        let _ = sqlx::query(
+        let _ = sqlx::query!(
             "update sync_state set progress = $2, lease_until = now() + make_interval(secs => $3)
              where account_id = $1 and lease_until is not null",
+            account_id,
+            count,
+            LEASE_SECS as f64,
         )
-        .bind(account_id)
-        .bind(count)
-        .bind(LEASE_SECS as f64)
         .execute(&db)
         .await;
     });

@@ -86,11 +86,11 @@ fn key_of(email: &str) -> String {
 impl Directory {
     /// The user's own addresses are "me"; their domains are not organizations.
     pub async fn load(tx: &mut Transaction<'_, Postgres>, user_id: Uuid) -> sqlx::Result<Self> {
-        let emails: Vec<String> = sqlx::query_scalar(
-            "select lower(email) from accounts where user_id = $1
-             union select lower(email) from users where id = $1",
+        let emails = sqlx::query_scalar!(
+            r#"select lower(email) as "email!" from accounts where user_id = $1
+             union select lower(email) from users where id = $1"#,
+            user_id,
         )
-        .bind(user_id)
         .fetch_all(&mut **tx)
         .await?;
         let my_domains = emails
@@ -159,18 +159,18 @@ impl Directory {
             .collect();
         let mut stored: HashMap<String, (Option<String>, bool, bool)> = HashMap::new();
         if !unknown.is_empty() {
-            let rows: Vec<(Uuid, String, Option<String>, bool, bool)> = sqlx::query_as(
-                "select id, email, name, organization_id is not null, is_me from people
-                 where user_id = $1 and lower(email) = any($2)",
+            let rows = sqlx::query!(
+                r#"select id, email, name, organization_id is not null as "has_organization!", is_me
+                 from people where user_id = $1 and lower(email) = any($2)"#,
+                self.user_id,
+                unknown.as_slice(),
             )
-            .bind(self.user_id)
-            .bind(&unknown)
             .fetch_all(&mut **tx)
             .await?;
-            for (id, email, name, has_organization, is_me) in rows {
-                let key = key_of(&email);
-                self.people.insert(key.clone(), (id, name.clone()));
-                stored.insert(key, (name, has_organization, is_me));
+            for row in rows {
+                let key = key_of(&row.email);
+                self.people.insert(key.clone(), (row.id, row.name.clone()));
+                stored.insert(key, (row.name, row.has_organization, row.is_me));
             }
         }
         seen.retain(|p| match stored.get(&p.key) {
@@ -200,7 +200,7 @@ impl Directory {
         // `distinct on` guards the one-row-per-key rule of `on conflict` should PostgreSQL's
         // lower() fold two addresses together that Rust's did not. Rows that would not change
         // are left alone (no dead tuples on every sync), so they are not returned either.
-        let written: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+        let written = sqlx::query!(
             "insert into people (id, user_id, email, name, organization_id, is_me)
              select gen_random_uuid(), $1, u.email, u.name, u.organization_id, u.is_me
              from (select distinct on (lower(u.email)) u.*
@@ -215,16 +215,16 @@ impl Directory {
                 or (people.organization_id is null and excluded.organization_id is not null)
                 or (excluded.is_me and not people.is_me)
              returning id, email, name",
+            self.user_id,
+            &emails as &[&str],
+            &names as &[Option<&str>],
+            &organizations as &[Option<Uuid>],
+            me.as_slice(),
         )
-        .bind(self.user_id)
-        .bind(&emails)
-        .bind(&names)
-        .bind(&organizations)
-        .bind(&me)
         .fetch_all(&mut **tx)
         .await?;
-        for (id, email, name) in written {
-            self.people.insert(key_of(&email), (id, name));
+        for row in written {
+            self.people.insert(key_of(&row.email), (row.id, row.name));
         }
         // Rows another sync of this user wrote meanwhile come back only if they changed.
         let missing: Vec<&str> = seen
@@ -233,15 +233,15 @@ impl Directory {
             .map(|p| p.key.as_str())
             .collect();
         if !missing.is_empty() {
-            let found: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
+            let found = sqlx::query!(
                 "select id, email, name from people where user_id = $1 and lower(email) = any($2)",
+                self.user_id,
+                &missing as &[&str],
             )
-            .bind(self.user_id)
-            .bind(&missing)
             .fetch_all(&mut **tx)
             .await?;
-            for (id, email, name) in found {
-                self.people.insert(key_of(&email), (id, name));
+            for row in found {
+                self.people.insert(key_of(&row.email), (row.id, row.name));
             }
         }
         Ok(())
@@ -265,21 +265,21 @@ impl Directory {
         }
         let names: Vec<String> = domains.iter().map(|d| organization_name(d)).collect();
         // `do update` (a no-op) so that existing organizations return their id too.
-        let rows: Vec<(Uuid, String)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "insert into organizations (id, user_id, domain, name)
              select gen_random_uuid(), $1, u.domain, u.name
              from unnest($2::text[], $3::text[]) as u(domain, name)
              on conflict on constraint organizations_user_domain_key
                 do update set domain = excluded.domain
              returning id, domain",
+            self.user_id,
+            &domains as &[&str],
+            names.as_slice(),
         )
-        .bind(self.user_id)
-        .bind(&domains)
-        .bind(&names)
         .fetch_all(&mut **tx)
         .await?;
         self.organizations
-            .extend(rows.into_iter().map(|(id, d)| (d, id)));
+            .extend(rows.into_iter().map(|r| (r.domain, r.id)));
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{Attendee, Change, Event, When, directory::Directory, is_meeting_type};
+use crate::kinds::MeetingStatus;
 
 /// A calendar as the provider lists it.
 #[derive(Debug, Clone)]
@@ -42,7 +43,7 @@ pub enum Step {
     End(Listing),
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CalendarRow {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -65,9 +66,6 @@ impl CalendarRow {
     }
 }
 
-const CALENDAR_COLUMNS: &str = "id, user_id, account_id, provider_calendar_id, name, time_zone, \
-     is_primary, access_role, selected, sync_cursor, last_synced_at, last_error";
-
 /// Records the provider's calendars. New ones start selected only if primary; the user's
 /// choice is never overwritten.
 pub async fn upsert_calendars(
@@ -85,7 +83,7 @@ pub async fn upsert_calendars(
     let primary: Vec<bool> = infos.iter().map(|i| i.is_primary).collect();
     let roles: Vec<&str> = infos.iter().map(|i| i.access_role.as_str()).collect();
     // One statement for the whole list; a calendar listed twice keeps its last entry.
-    sqlx::query(
+    sqlx::query!(
         "insert into calendars (id, user_id, account_id, provider_calendar_id, name, time_zone,
             is_primary, access_role, selected)
          select distinct on (u.calendar) gen_random_uuid(), $1, $2, u.calendar, u.name, u.zone,
@@ -99,14 +97,14 @@ pub async fn upsert_calendars(
          where (calendars.name, calendars.time_zone, calendars.is_primary, calendars.access_role)
                is distinct from
                (excluded.name, excluded.time_zone, excluded.is_primary, excluded.access_role)",
+        user_id,
+        account_id,
+        &ids as &[&str],
+        &names as &[&str],
+        &zones as &[Option<&str>],
+        primary.as_slice(),
+        &roles as &[&str],
     )
-    .bind(user_id)
-    .bind(account_id)
-    .bind(&ids)
-    .bind(&names)
-    .bind(&zones)
-    .bind(&primary)
-    .bind(&roles)
     .execute(db)
     .await?;
     for_account(db, user_id, account_id).await
@@ -117,21 +115,27 @@ pub async fn for_account(
     user_id: Uuid,
     account_id: Uuid,
 ) -> sqlx::Result<Vec<CalendarRow>> {
-    sqlx::query_as(&format!(
-        "select {CALENDAR_COLUMNS} from calendars where user_id = $1 and account_id = $2
-         order by is_primary desc, name"
-    ))
-    .bind(user_id)
-    .bind(account_id)
+    sqlx::query_as!(
+        CalendarRow,
+        "select id, user_id, account_id, provider_calendar_id, name, time_zone, is_primary,
+                access_role, selected, sync_cursor, last_synced_at, last_error
+         from calendars where user_id = $1 and account_id = $2
+         order by is_primary desc, name",
+        user_id,
+        account_id,
+    )
     .fetch_all(db)
     .await
 }
 
 pub async fn for_user(db: &PgPool, user_id: Uuid) -> sqlx::Result<Vec<CalendarRow>> {
-    sqlx::query_as(&format!(
-        "select {CALENDAR_COLUMNS} from calendars where user_id = $1 order by is_primary desc, name"
-    ))
-    .bind(user_id)
+    sqlx::query_as!(
+        CalendarRow,
+        "select id, user_id, account_id, provider_calendar_id, name, time_zone, is_primary,
+                access_role, selected, sync_cursor, last_synced_at, last_error
+         from calendars where user_id = $1 order by is_primary desc, name",
+        user_id,
+    )
     .fetch_all(db)
     .await
 }
@@ -141,22 +145,26 @@ pub async fn record_error(
     calendar: &CalendarRow,
     error: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query("update calendars set last_error = $3 where id = $1 and user_id = $2")
-        .bind(calendar.id)
-        .bind(calendar.user_id)
-        .bind(error)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "update calendars set last_error = $3 where id = $1 and user_id = $2",
+        calendar.id,
+        calendar.user_id,
+        error,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// Forgets the cursor (the provider asked for a full resync).
 pub async fn clear_cursor(db: &PgPool, calendar: &CalendarRow) -> sqlx::Result<()> {
-    sqlx::query("update calendars set sync_cursor = null where id = $1 and user_id = $2")
-        .bind(calendar.id)
-        .bind(calendar.user_id)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "update calendars set sync_cursor = null where id = $1 and user_id = $2",
+        calendar.id,
+        calendar.user_id,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -242,26 +250,26 @@ impl<'a> Writer<'a> {
         let calendar = self.calendar;
         if let Some((from, to)) = listing.full_window {
             // Mark and sweep: whatever the complete listing did not return is gone upstream.
-            sqlx::query(
+            sqlx::query!(
                 "update meetings set status = 'cancelled', updated_at = now()
                  where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
                    and seen_round is distinct from $3 and ends_at > $4 and starts_at < $5",
+                calendar.user_id,
+                calendar.id,
+                self.round,
+                from,
+                to,
             )
-            .bind(calendar.user_id)
-            .bind(calendar.id)
-            .bind(self.round)
-            .bind(from)
-            .bind(to)
             .execute(&mut *self.tx)
             .await?;
         }
-        sqlx::query(
+        sqlx::query!(
             "update calendars set sync_cursor = $3, last_synced_at = now(), last_error = null
              where id = $1 and user_id = $2",
+            calendar.id,
+            calendar.user_id,
+            listing.cursor,
         )
-        .bind(calendar.id)
-        .bind(calendar.user_id)
-        .bind(&listing.cursor)
         .execute(&mut *self.tx)
         .await?;
         self.tx.commit().await?;
@@ -383,7 +391,7 @@ async fn upsert_series(
     if ids.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "with u as (select * from unnest($3::text[], $4::text[]) as u(series, title)),
          renamed as (
              update series s set title = u.title from u
@@ -392,21 +400,21 @@ async fn upsert_series(
          insert into series (id, user_id, calendar_id, provider_series_id, title)
          select gen_random_uuid(), $1, $2, u.series, coalesce(u.title, '') from u
          on conflict on constraint series_calendar_provider_key do nothing",
+        user_id,
+        calendar_id,
+        &ids as &[&str],
+        &titles as &[Option<&str>],
     )
-    .bind(user_id)
-    .bind(calendar_id)
-    .bind(&ids)
-    .bind(&titles)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-fn status(event: &Event) -> &'static str {
+fn status(event: &Event) -> MeetingStatus {
     if event.tentative {
-        "tentative"
+        MeetingStatus::Tentative
     } else {
-        "confirmed"
+        MeetingStatus::Confirmed
     }
 }
 
@@ -420,13 +428,12 @@ fn is_complete(event: &Event) -> bool {
 }
 
 /// The stored values an incomplete event falls back on.
-#[derive(sqlx::FromRow)]
 struct Stored {
     provider_event_id: String,
     title: String,
     description: String,
     location: String,
-    status: String,
+    status: MeetingStatus,
     event_type: String,
     is_meeting: bool,
     all_day: bool,
@@ -445,14 +452,15 @@ async fn stored_rows(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<Stored> = sqlx::query_as(
-        "select provider_event_id, title, description, location, status, event_type, is_meeting,
-                all_day, start_date, end_date, starts_at, ends_at
-         from meetings where user_id = $1 and calendar_id = $2 and provider_event_id = any($3)",
+    let rows = sqlx::query_as!(
+        Stored,
+        r#"select provider_event_id, title, description, location, status as "status: MeetingStatus",
+                event_type, is_meeting, all_day, start_date, end_date, starts_at, ends_at
+         from meetings where user_id = $1 and calendar_id = $2 and provider_event_id = any($3)"#,
+        user_id,
+        calendar_id,
+        ids as &[&str],
     )
-    .bind(user_id)
-    .bind(calendar_id)
-    .bind(ids)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows
@@ -468,7 +476,7 @@ struct Merged {
     title: String,
     description: String,
     location: String,
-    status: &'static str,
+    status: MeetingStatus,
     event_type: String,
     is_meeting: bool,
 }
@@ -496,7 +504,9 @@ fn merge(event: &Event, stored: Option<&Stored>) -> Option<Merged> {
         location: text(&event.location, stored.map(|s| &s.location)),
         // A partial update never revives a cancelled event; a whole event does.
         status: match stored {
-            Some(s) if event.when.is_none() && s.status == "cancelled" => "cancelled",
+            Some(s) if event.when.is_none() && s.status == MeetingStatus::Cancelled => {
+                MeetingStatus::Cancelled
+            }
             _ => status(event),
         },
         event_type: event
@@ -532,8 +542,9 @@ async fn upsert_meetings(
     if c.ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(Uuid, String, bool)> = sqlx::query_as(
-        "insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id,
+    // Arrays of nullable values need their type spelt out for the macro.
+    let rows = sqlx::query!(
+        r#"insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id,
             original_start, title, description, location, all_day, start_date, end_date, starts_at,
             ends_at, time_zone, status, event_type, is_meeting, join_url, html_link, organizer_email,
             seen_round)
@@ -567,36 +578,42 @@ async fn upsert_meetings(
             organizer_email = coalesce(excluded.organizer_email, meetings.organizer_email),
             seen_round = excluded.seen_round,
             updated_at = now()
-         returning id, provider_event_id, xmax = 0",
+         returning id, provider_event_id, xmax = 0 as "created!""#,
+        user_id,
+        calendar_id,
+        round,
+        &c.ids as &[&str],
+        &c.ical_uids as &[Option<&str>],
+        &c.series as &[Option<&str>],
+        &c.original_starts as &[Option<DateTime<Utc>>],
+        c.titles.as_slice(),
+        c.descriptions.as_slice(),
+        c.locations.as_slice(),
+        c.all_day.as_slice(),
+        &c.start_dates as &[Option<NaiveDate>],
+        &c.end_dates as &[Option<NaiveDate>],
+        c.starts_at.as_slice(),
+        c.ends_at.as_slice(),
+        &c.time_zones as &[Option<String>],
+        &c.statuses as &[MeetingStatus],
+        c.event_types.as_slice(),
+        c.is_meeting.as_slice(),
+        &c.join_urls as &[Option<&str>],
+        &c.html_links as &[Option<&str>],
+        &c.organizers as &[Option<&str>],
     )
-    .bind(user_id)
-    .bind(calendar_id)
-    .bind(round)
-    .bind(&c.ids)
-    .bind(&c.ical_uids)
-    .bind(&c.series)
-    .bind(&c.original_starts)
-    .bind(&c.titles)
-    .bind(&c.descriptions)
-    .bind(&c.locations)
-    .bind(&c.all_day)
-    .bind(&c.start_dates)
-    .bind(&c.end_dates)
-    .bind(&c.starts_at)
-    .bind(&c.ends_at)
-    .bind(&c.time_zones)
-    .bind(&c.statuses)
-    .bind(&c.event_types)
-    .bind(&c.is_meeting)
-    .bind(&c.join_urls)
-    .bind(&c.html_links)
-    .bind(&c.organizers)
     .fetch_all(&mut **tx)
     .await?;
     // RETURNING order is not guaranteed: match rows back by event id.
     let mut by_event: HashMap<String, MeetingId> = rows
         .into_iter()
-        .map(|(id, event, created)| (event, MeetingId { id, created }))
+        .map(|r| {
+            let written = MeetingId {
+                id: r.id,
+                created: r.created,
+            };
+            (r.provider_event_id, written)
+        })
         .collect();
     c.ids
         .iter()
@@ -624,7 +641,7 @@ struct MeetingColumns<'e> {
     starts_at: Vec<DateTime<Utc>>,
     ends_at: Vec<DateTime<Utc>>,
     time_zones: Vec<Option<String>>,
-    statuses: Vec<&'static str>,
+    statuses: Vec<MeetingStatus>,
     event_types: Vec<String>,
     is_meeting: Vec<bool>,
     join_urls: Vec<Option<&'e str>>,
@@ -670,11 +687,13 @@ async fn replace_attendees(
         .map(|(_, m)| m.id)
         .collect();
     if !known.is_empty() {
-        sqlx::query("delete from attendees where user_id = $1 and meeting_id = any($2)")
-            .bind(user_id)
-            .bind(&known)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query!(
+            "delete from attendees where user_id = $1 and meeting_id = any($2)",
+            user_id,
+            known.as_slice(),
+        )
+        .execute(&mut **tx)
+        .await?;
     }
     // One row per (meeting, person): an address listed twice keeps its last entry.
     let mut at: HashMap<(Uuid, Uuid), usize> = HashMap::new();
@@ -705,22 +724,22 @@ async fn replace_attendees(
     if meetings.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        // The meeting's start is copied onto its attendee rows (a person's meetings are read in
-        // time order from them); joined here in one pass instead of looked up row by row.
+    // The meeting's start is copied onto its attendee rows (a person's meetings are read in
+    // time order from them); joined here in one pass instead of looked up row by row.
+    sqlx::query!(
         "insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer, is_optional,
                                 starts_at)
          select u.meeting, u.person, $1, u.response, u.organizer, u.optional, m.starts_at
          from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[])
               as u(meeting, person, response, organizer, optional)
          join meetings m on m.id = u.meeting",
+        user_id,
+        meetings.as_slice(),
+        people.as_slice(),
+        &responses as &[&str],
+        organizers.as_slice(),
+        optional.as_slice(),
     )
-    .bind(user_id)
-    .bind(&meetings)
-    .bind(&people)
-    .bind(&responses)
-    .bind(&organizers)
-    .bind(&optional)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -735,35 +754,35 @@ async fn cancel(
     calendar_id: Uuid,
     ids: &[&str],
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update meetings set status = 'cancelled', updated_at = now()
          where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
            and provider_event_id = any($3)",
+        user_id,
+        calendar_id,
+        ids as &[&str],
     )
-    .bind(user_id)
-    .bind(calendar_id)
-    .bind(ids)
     .execute(&mut **tx)
     .await?;
     // Most cancelled ids are single events: the series step runs only for ids that are series.
-    let series: Vec<Uuid> = sqlx::query_scalar(
+    let series = sqlx::query_scalar!(
         "select id from series
          where user_id = $1 and calendar_id = $2 and provider_series_id = any($3)",
+        user_id,
+        calendar_id,
+        ids as &[&str],
     )
-    .bind(user_id)
-    .bind(calendar_id)
-    .bind(ids)
     .fetch_all(&mut **tx)
     .await?;
     if !series.is_empty() {
-        sqlx::query(
+        sqlx::query!(
             "update meetings set status = 'cancelled', updated_at = now()
              where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
                and series_id = any($3)",
+            user_id,
+            calendar_id,
+            series.as_slice(),
         )
-        .bind(user_id)
-        .bind(calendar_id)
-        .bind(&series)
         .execute(&mut **tx)
         .await?;
     }

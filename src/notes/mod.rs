@@ -11,9 +11,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::kinds::ItemKind;
 use grammar::{Context, Kind, Person, Previous};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Note {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -24,14 +25,14 @@ pub struct Note {
     pub updated_at: DateTime<Utc>,
 }
 
-const NOTE_COLUMNS: &str = "id, user_id, meeting_id, title, body, version, updated_at";
-
 pub async fn get(db: &PgPool, user_id: Uuid, id: Uuid) -> sqlx::Result<Option<Note>> {
-    sqlx::query_as(&format!(
-        "select {NOTE_COLUMNS} from notes where user_id = $1 and id = $2"
-    ))
-    .bind(user_id)
-    .bind(id)
+    sqlx::query_as!(
+        Note,
+        "select id, user_id, meeting_id, title, body, version, updated_at
+         from notes where user_id = $1 and id = $2",
+        user_id,
+        id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -41,11 +42,13 @@ pub async fn for_meeting(
     user_id: Uuid,
     meeting_id: Uuid,
 ) -> sqlx::Result<Option<Note>> {
-    sqlx::query_as(&format!(
-        "select {NOTE_COLUMNS} from notes where user_id = $1 and meeting_id = $2"
-    ))
-    .bind(user_id)
-    .bind(meeting_id)
+    sqlx::query_as!(
+        Note,
+        "select id, user_id, meeting_id, title, body, version, updated_at
+         from notes where user_id = $1 and meeting_id = $2",
+        user_id,
+        meeting_id,
+    )
     .fetch_optional(db)
     .await
 }
@@ -68,19 +71,24 @@ pub enum Saved {
     NotFound,
 }
 
-fn kind_name(kind: &Kind) -> &'static str {
-    match kind {
-        Kind::ActionItem => "action",
-        Kind::Decision => "decision",
-        Kind::Question => "question",
+// Here rather than in `grammar`, which builds on its own (the fuzzer) and knows no database.
+impl From<Kind> for ItemKind {
+    fn from(kind: Kind) -> ItemKind {
+        match kind {
+            Kind::ActionItem => ItemKind::Action,
+            Kind::Decision => ItemKind::Decision,
+            Kind::Question => ItemKind::Question,
+        }
     }
 }
 
-fn kind_of(name: &str) -> Kind {
-    match name {
-        "decision" => Kind::Decision,
-        "question" => Kind::Question,
-        _ => Kind::ActionItem,
+impl From<ItemKind> for Kind {
+    fn from(kind: ItemKind) -> Kind {
+        match kind {
+            ItemKind::Action => Kind::ActionItem,
+            ItemKind::Decision => Kind::Decision,
+            ItemKind::Question => Kind::Question,
+        }
     }
 }
 
@@ -99,30 +107,34 @@ pub async fn save(
     let existing: Option<Note> = match target {
         Target::Meeting(meeting_id) => {
             // The meeting must be the user's own.
-            let owned: bool = sqlx::query_scalar(
-                "select exists(select 1 from meetings where id = $1 and user_id = $2)",
+            let owned = sqlx::query_scalar!(
+                r#"select exists(select 1 from meetings where id = $1 and user_id = $2) as "exists!""#,
+                meeting_id,
+                user_id,
             )
-            .bind(meeting_id)
-            .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
             if !owned {
                 return Ok(Saved::NotFound);
             }
-            sqlx::query_as(&format!(
-                "select {NOTE_COLUMNS} from notes where user_id = $1 and meeting_id = $2 for update"
-            ))
-            .bind(user_id)
-            .bind(meeting_id)
+            sqlx::query_as!(
+                Note,
+                "select id, user_id, meeting_id, title, body, version, updated_at
+                 from notes where user_id = $1 and meeting_id = $2 for update",
+                user_id,
+                meeting_id,
+            )
             .fetch_optional(&mut *tx)
             .await?
         }
         Target::Note(id) => {
-            let note: Option<Note> = sqlx::query_as(&format!(
-                "select {NOTE_COLUMNS} from notes where user_id = $1 and id = $2 for update"
-            ))
-            .bind(user_id)
-            .bind(id)
+            let note = sqlx::query_as!(
+                Note,
+                "select id, user_id, meeting_id, title, body, version, updated_at
+                 from notes where user_id = $1 and id = $2 for update",
+                user_id,
+                id,
+            )
             .fetch_optional(&mut *tx)
             .await?;
             if note.is_none() {
@@ -141,14 +153,16 @@ pub async fn save(
     }
     let note: Note = match (existing, target) {
         (Some(note), _) => {
-            sqlx::query_as(&format!(
+            sqlx::query_as!(
+                Note,
                 "update notes set body = $3, title = $4, version = version + 1, updated_at = now()
-                 where id = $1 and user_id = $2 returning {NOTE_COLUMNS}"
-            ))
-            .bind(note.id)
-            .bind(user_id)
-            .bind(body)
-            .bind(title)
+                 where id = $1 and user_id = $2
+                 returning id, user_id, meeting_id, title, body, version, updated_at",
+                note.id,
+                user_id,
+                body,
+                title,
+            )
             .fetch_one(&mut *tx)
             .await?
         }
@@ -158,15 +172,17 @@ pub async fn save(
                 _ => None,
             };
             // Two first saves racing on one meeting: the unique index makes the loser conflict.
-            let inserted: Option<Note> = sqlx::query_as(&format!(
+            let inserted = sqlx::query_as!(
+                Note,
                 "insert into notes (id, user_id, meeting_id, title, body) values ($1, $2, $3, $4, $5)
-                 on conflict do nothing returning {NOTE_COLUMNS}"
-            ))
-            .bind(Uuid::new_v4())
-            .bind(user_id)
-            .bind(meeting_id)
-            .bind(title)
-            .bind(body)
+                 on conflict do nothing
+                 returning id, user_id, meeting_id, title, body, version, updated_at",
+                Uuid::new_v4(),
+                user_id,
+                meeting_id,
+                title,
+                body,
+            )
             .fetch_optional(&mut *tx)
             .await?;
             match inserted {
@@ -190,20 +206,26 @@ pub async fn save(
     Ok(Saved::Saved(note))
 }
 
-fn people(rows: Vec<(Uuid, Option<String>, String)>) -> Vec<Person> {
+/// A people row as the grammar's [`Person`] is made from.
+struct PersonRow {
+    id: Uuid,
+    name: Option<String>,
+    email: String,
+}
+
+fn people(rows: Vec<PersonRow>) -> Vec<Person> {
     rows.into_iter()
-        .map(|(id, name, email)| Person {
-            id,
-            name: name.unwrap_or_default(),
-            email,
+        .map(|p| Person {
+            id: p.id,
+            name: p.name.unwrap_or_default(),
+            email: p.email,
         })
         .collect()
 }
 
-#[derive(sqlx::FromRow)]
 struct Existing {
     id: Uuid,
-    kind: String,
+    kind: ItemKind,
     line: i32,
     fingerprint: String,
     text: String,
@@ -238,7 +260,7 @@ impl Existing {
 #[derive(Default)]
 struct ItemColumns {
     ids: Vec<Uuid>,
-    kinds: Vec<&'static str>,
+    kinds: Vec<ItemKind>,
     texts: Vec<String>,
     done: Vec<bool>,
     answers: Vec<Option<String>>,
@@ -254,7 +276,7 @@ struct ItemColumns {
 impl ItemColumns {
     fn push(&mut self, id: Uuid, item: &grammar::Item) {
         self.ids.push(id);
-        self.kinds.push(kind_name(&item.kind));
+        self.kinds.push(item.kind.into());
         self.texts.push(item.text.clone());
         self.done.push(item.done);
         self.answers.push(item.answer.clone());
@@ -278,22 +300,24 @@ async fn derive_items(
     let tz = crate::time::zone(time_zone);
     let (meeting_date, attendees): (NaiveDate, Vec<Person>) = match note.meeting_id {
         Some(meeting_id) => {
-            let (starts_at, all_day, start_date): (DateTime<Utc>, bool, Option<NaiveDate>) =
-                sqlx::query_as("select starts_at, all_day, start_date from meetings where id = $1 and user_id = $2")
-                    .bind(meeting_id)
-                    .bind(note.user_id)
-                    .fetch_one(&mut **tx)
-                    .await?;
-            let date = match (all_day, start_date) {
+            let meeting = sqlx::query!(
+                "select starts_at, all_day, start_date from meetings where id = $1 and user_id = $2",
+                meeting_id,
+                note.user_id,
+            )
+            .fetch_one(&mut **tx)
+            .await?;
+            let date = match (meeting.all_day, meeting.start_date) {
                 (true, Some(d)) => d,
-                _ => crate::time::local_date(starts_at, tz),
+                _ => crate::time::local_date(meeting.starts_at, tz),
             };
-            let rows = sqlx::query_as(
+            let rows = sqlx::query_as!(
+                PersonRow,
                 "select p.id, p.name, p.email from attendees a join people p on p.id = a.person_id
                  where a.meeting_id = $1 and a.user_id = $2",
+                meeting_id,
+                note.user_id,
             )
-            .bind(meeting_id)
-            .bind(note.user_id)
             .fetch_all(&mut **tx)
             .await?;
             (date, people(rows))
@@ -302,10 +326,13 @@ async fn derive_items(
     };
     let known = people(
         // The user is a person too: `@me-by-name` assigns an item to yourself.
-        sqlx::query_as("select id, name, email from people where user_id = $1")
-            .bind(note.user_id)
-            .fetch_all(&mut **tx)
-            .await?,
+        sqlx::query_as!(
+            PersonRow,
+            "select id, name, email from people where user_id = $1",
+            note.user_id,
+        )
+        .fetch_all(&mut **tx)
+        .await?,
     );
     let parsed = grammar::parse(
         &note.body,
@@ -315,19 +342,20 @@ async fn derive_items(
             known_people: &known,
         },
     );
-    let existing: Vec<Existing> = sqlx::query_as(
-        "select id, kind, line, fingerprint, text, done, answer, assignee_id, mention, due, hints,
-                meeting_id, assignee_set_by_user, due_set_by_user
-         from items where note_id = $1 and user_id = $2 and not removed order by line",
+    let existing = sqlx::query_as!(
+        Existing,
+        r#"select id, kind as "kind: ItemKind", line, fingerprint, text, done, answer, assignee_id,
+                mention, due, hints, meeting_id, assignee_set_by_user, due_set_by_user
+         from items where note_id = $1 and user_id = $2 and not removed order by line"#,
+        note.id,
+        note.user_id,
     )
-    .bind(note.id)
-    .bind(note.user_id)
     .fetch_all(&mut **tx)
     .await?;
     let previous: Vec<Previous> = existing
         .iter()
         .map(|e| Previous {
-            kind: kind_of(&e.kind),
+            kind: e.kind.into(),
             line: e.line as usize,
             fingerprint: &e.fingerprint,
         })
@@ -353,7 +381,8 @@ async fn derive_items(
         columns.push(id, item);
     }
     if !columns.ids.is_empty() {
-        sqlx::query(
+        // Arrays of nullable values and of typed kinds need their type spelt out for the macro.
+        sqlx::query!(
             "insert into items (id, user_id, note_id, meeting_id, kind, text, done, done_at, answer,
                 assignee_id, mention, due, hints, line, fingerprint)
              select u.id, $1, $2, $3, u.kind, u.text, u.done, case when u.done then now() end,
@@ -383,21 +412,21 @@ async fn derive_items(
                     or items.hints <> excluded.hints or items.line <> excluded.line
                     or items.fingerprint <> excluded.fingerprint
                     or items.meeting_id is distinct from excluded.meeting_id)",
+            note.user_id,
+            note.id,
+            note.meeting_id,
+            columns.ids.as_slice(),
+            &columns.kinds as &[ItemKind],
+            columns.texts.as_slice(),
+            columns.done.as_slice(),
+            &columns.answers as &[Option<String>],
+            &columns.assignees as &[Option<Uuid>],
+            &columns.mentions as &[Option<String>],
+            &columns.dues as &[Option<NaiveDate>],
+            columns.hints.as_slice(),
+            columns.lines.as_slice(),
+            columns.fingerprints.as_slice(),
         )
-        .bind(note.user_id)
-        .bind(note.id)
-        .bind(note.meeting_id)
-        .bind(&columns.ids)
-        .bind(&columns.kinds)
-        .bind(&columns.texts)
-        .bind(&columns.done)
-        .bind(&columns.answers)
-        .bind(&columns.assignees)
-        .bind(&columns.mentions)
-        .bind(&columns.dues)
-        .bind(&columns.hints)
-        .bind(&columns.lines)
-        .bind(&columns.fingerprints)
         .execute(&mut **tx)
         .await?;
     }
@@ -408,11 +437,13 @@ async fn derive_items(
         .map(|(e, _)| e.id)
         .collect();
     if !removed.is_empty() {
-        sqlx::query("update items set removed = true, updated_at = now() where user_id = $1 and id = any($2)")
-            .bind(note.user_id)
-            .bind(&removed)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query!(
+            "update items set removed = true, updated_at = now() where user_id = $1 and id = any($2)",
+            note.user_id,
+            removed.as_slice(),
+        )
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -428,21 +459,21 @@ pub async fn set_item_done(
 ) -> sqlx::Result<bool> {
     // Retry on a concurrent edit: the tick is re-applied to the newest text and line.
     for _ in 0..3 {
-        let row: Option<(Uuid, i32)> = sqlx::query_as(
+        let item = sqlx::query!(
             "select note_id, line from items
              where id = $1 and user_id = $2 and not removed and kind in ('action', 'question')",
+            item_id,
+            user_id,
         )
-        .bind(item_id)
-        .bind(user_id)
         .fetch_optional(db)
         .await?;
-        let Some((note_id, line)) = row else {
+        let Some(item) = item else {
             return Ok(false);
         };
-        let Some(note) = get(db, user_id, note_id).await? else {
+        let Some(note) = get(db, user_id, item.note_id).await? else {
             return Ok(false);
         };
-        let Some(body) = grammar::set_done(&note.body, line as usize, done) else {
+        let Some(body) = grammar::set_done(&note.body, item.line as usize, done) else {
             return Ok(false);
         };
         match save(
@@ -462,4 +493,16 @@ pub async fn set_item_done(
         }
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_kinds_map_one_to_one_onto_the_grammar() {
+        for kind in ItemKind::ALL {
+            assert_eq!(ItemKind::from(Kind::from(*kind)), *kind);
+        }
+    }
 }
