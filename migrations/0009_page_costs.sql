@@ -112,6 +112,11 @@ drop index people_search_idx;
 create index people_search_idx on people using gin (owned_tsvector(search, user_id))
     with (gin_pending_list_limit = 256);
 
+-- The owner is checked twice: by the owner's lexeme in the text index, and per row written as
+-- `(user_id = owner) is true`, which no B-tree can answer (and "not removed" as `removed is
+-- not true`, which no partial index's predicate matches), so that the planner never trades
+-- the text index for a scan of the owner's whole history on a stale estimate (a freshly
+-- written pending list makes the text index look expensive).
 -- PL/pgSQL rather than SQL: a SQL function with its own SET is never inlined and plans its
 -- four-branch union again on every call (two thirds of the search statement's time);
 -- PL/pgSQL keeps the plan for the session.
@@ -126,22 +131,22 @@ begin
     (select 'meeting'::text, m.id, m.id, m.id, (ts_rank(m.search, query) * 1.2)::double precision
      from meetings m
      where owned_tsvector(m.search, m.user_id) @@ owned_tsquery(query, owner)
-       and m.user_id = owner and m.status <> 'cancelled'
+       and (m.user_id = owner) is true and m.status <> 'cancelled'
      limit per_kind)
     union all
     (select 'note'::text, n.id, n.meeting_id, n.id, (ts_rank(n.search, query) * 1.1)::double precision
      from notes n
-     where owned_tsvector(n.search, n.user_id) @@ owned_tsquery(query, owner) and n.user_id = owner
+     where owned_tsvector(n.search, n.user_id) @@ owned_tsquery(query, owner) and (n.user_id = owner) is true
      limit per_kind)
     union all
     (select i.kind, i.note_id, i.meeting_id, i.id, ts_rank(i.search, query)::double precision
      from items i
      where owned_tsvector(i.search, i.user_id) @@ owned_tsquery(query, owner)
-       and i.user_id = owner and not i.removed
+       and (i.user_id = owner) is true and i.removed is not true
      limit per_kind)
     union all
     (select 'person'::text, p.id, null::uuid, p.id, (ts_rank(p.search, query) * 1.3)::double precision
      from people p
-     where owned_tsvector(p.search, p.user_id) @@ owned_tsquery(query, owner) and p.user_id = owner
+     where owned_tsvector(p.search, p.user_id) @@ owned_tsquery(query, owner) and (p.user_id = owner) is true
      limit per_kind);
 end $$;

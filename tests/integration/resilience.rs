@@ -57,7 +57,7 @@ async fn killed_connections_are_replaced_without_a_restart_and_nothing_is_lost()
         .execute(&admin)
         .await
         .unwrap();
-    // Dead connections are dropped from the pool (a request that meets one gets a 503).
+    // The pool notices dead connections before handing them out.
     assert!(eventually_ok(&ada, "/notes").await);
     let page = ada.get("/notes").await.text().await.unwrap();
     assert!(page.contains("Kept"), "committed data survived");

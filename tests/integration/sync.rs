@@ -965,6 +965,8 @@ async fn the_attendee_summary_follows_sync_and_renames() {
     };
     let before = names(&world).await;
     assert!(!before.is_empty(), "synced attendees are summarised");
+    let one_more = |page: String| page.matches("and 1 more").count();
+    let labels_before = one_more(ada.get("/").await.text().await.unwrap());
     assert!(!before.contains("Ada"), "the user is not listed: {before}");
     edit(&world.fake, ADA, |calendars, tick| {
         let globex = calendars[0]
@@ -983,9 +985,13 @@ async fn the_attendee_summary_follows_sync_and_renames() {
     sync(&world).await;
     let added = names(&world).await;
     assert!(added.contains("Zelda Quartermain"), "{added}");
-    // The meetings list reads the summary.
-    let list = ada.get("/meetings").await.text().await.unwrap();
-    assert!(list.contains("Zelda Quartermain"));
+    // Today's agenda reads the summary (the meeting is this afternoon; three names and a count).
+    let labels_after = one_more(ada.get("/").await.text().await.unwrap());
+    assert_eq!(
+        labels_after,
+        labels_before + 1,
+        "four attendees besides Ada"
+    );
 
     sqlx::query("update people set name = 'Zelda Q. Renamed' where email = 'zelda@globex.example'")
         .execute(&world.app.db)
