@@ -412,6 +412,117 @@ pub async fn disconnect(
     tx.commit().await
 }
 
+/// What deleting a user did with their provider grants, for the log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Deletion {
+    /// Grants the provider confirmed revoked (Google).
+    pub revoked: usize,
+    /// Grants only forgotten: the provider has no revocation (Microsoft), refused or could not
+    /// be reached, or the stored token could not be decrypted.
+    pub forgotten: usize,
+}
+
+/// A linked account's tokens, as they leave the database.
+struct Grant {
+    account_id: Uuid,
+    provider: Provider,
+    key_id: String,
+    access_nonce: Vec<u8>,
+    access_ciphertext: Vec<u8>,
+    refresh_nonce: Option<Vec<u8>>,
+    refresh_ciphertext: Option<Vec<u8>>,
+}
+
+impl Grant {
+    /// The token that ends the grant when revoked: the refresh token, else the access token.
+    fn revocable_token(self, cipher: &TokenCipher) -> Result<String, CryptoError> {
+        let (nonce, ciphertext) = match (self.refresh_nonce, self.refresh_ciphertext) {
+            (Some(nonce), Some(ciphertext)) => (nonce, ciphertext),
+            _ => (self.access_nonce, self.access_ciphertext),
+        };
+        cipher.open(
+            &Sealed {
+                key_id: self.key_id,
+                nonce,
+                ciphertext,
+            },
+            self.account_id.as_bytes(),
+        )
+    }
+}
+
+/// Deletes the user and every row they own in one transaction, then revokes their provider
+/// grants. Returns `None` when there was no such user (already deleted).
+///
+/// Every per-user table references `users` with `on delete cascade` (the account-deletion test
+/// reads the table list from the catalog and proves no row is left), so deleting the user row
+/// deletes the rest, sessions included: the next request on any instance finds no session.
+/// `statement_timeout` is raised to `timeout` for this transaction only, since a long history
+/// is more than a page's statement may take.
+///
+/// Revocation runs after the commit: were it first, a failed commit would leave the user with
+/// their data but without Docket's access. It is best effort: an outage or refusal is logged
+/// and never blocks the deletion, which has already happened.
+pub async fn delete_user(
+    db: &PgPool,
+    config: &Config,
+    http: &reqwest::Client,
+    cipher: &TokenCipher,
+    user_id: Uuid,
+    timeout: std::time::Duration,
+) -> Result<Option<Deletion>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query!(
+        "select set_config('statement_timeout', $1, true)",
+        format!("{}ms", timeout.as_millis())
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let grants = sqlx::query_as!(
+        Grant,
+        r#"delete from account_tokens t using accounts a
+           where a.id = t.account_id and t.user_id = $1
+           returning t.account_id, a.provider as "provider: Provider", t.key_id,
+                     t.access_nonce, t.access_ciphertext, t.refresh_nonce, t.refresh_ciphertext"#,
+        user_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let deleted = sqlx::query!("delete from users where id = $1", user_id)
+        .execute(&mut *tx)
+        .await?;
+    if deleted.rows_affected() == 0 {
+        return Ok(None);
+    }
+    tx.commit().await?;
+
+    let mut outcome = Deletion::default();
+    for grant in grants {
+        let (account_id, provider) = (grant.account_id, grant.provider);
+        // Microsoft offers no call that withdraws one app's consent for a user (PROVIDERS.md
+        // lists no revocation endpoint; `revokeSignInSessions` would sign the person out of
+        // everything). Its tokens are deleted with the account, so Docket can never use them
+        // again; the person can remove Docket from their Microsoft account's app permissions.
+        if provider.config(config).revoke_url.is_none() {
+            outcome.forgotten += 1;
+            continue;
+        }
+        let revoked = match grant.revocable_token(cipher) {
+            Ok(token) => provider::revoke(provider, config, http, &token).await,
+            Err(e) => {
+                tracing::warn!(%provider, %account_id, error = %e, "cannot revoke an unreadable token");
+                false
+            }
+        };
+        if revoked {
+            outcome.revoked += 1;
+        } else {
+            outcome.forgotten += 1;
+        }
+    }
+    Ok(Some(outcome))
+}
+
 /// What a key rotation did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Rotation {

@@ -2,7 +2,10 @@
 
 use crate::{
     AppState,
-    auth::{next::local_path, session::SignedIn},
+    auth::{
+        next::local_path,
+        session::{self, SignedIn},
+    },
     http::{AppResult, layout::Layout},
 };
 use askama::Template;
@@ -13,6 +16,7 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
+use tower_sessions::Session;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/", get(home))
@@ -27,6 +31,8 @@ struct SignedOutPage {
     demo: bool,
     /// Carried to the sign-in links, already URL-encoded.
     next: String,
+    /// What the last action said on its way out (the account was deleted).
+    notice: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +43,7 @@ struct HomeQuery {
 async fn home(
     State(state): State<AppState>,
     Query(query): Query<HomeQuery>,
+    session: Session,
     user: Result<SignedIn, Response>,
 ) -> AppResult<Response> {
     match user {
@@ -65,6 +72,7 @@ async fn home(
         microsoft: state.config.microsoft.enabled(),
         demo: state.config.demo,
         next,
+        notice: session::take_notice(&session).await?,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
 }

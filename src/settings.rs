@@ -1,10 +1,12 @@
-//! Settings: connected accounts (connect, reconnect, disconnect).
+//! Settings: connected accounts (connect, reconnect, disconnect), calendars, time zone, and
+//! deleting the account.
 
 use crate::kinds::AccountStatus;
 use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
+    http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -13,7 +15,10 @@ use uuid::Uuid;
 use crate::{
     AppState,
     accounts::{self, Account},
-    auth::{provider::Provider, session::SignedIn},
+    auth::{
+        provider::Provider,
+        session::{self, SignedIn},
+    },
     calendar::store::{self, CalendarRow},
     http::{AppError, AppResult, layout::Layout},
 };
@@ -24,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/accounts/{id}/disconnect", post(disconnect))
         .route("/settings/calendars", post(choose_calendars))
         .route("/settings/time-zone", post(set_time_zone))
+        .route("/settings/delete-account", post(delete_account))
 }
 
 #[derive(Template)]
@@ -35,6 +41,10 @@ struct SettingsPage {
     calendars: Vec<CalendarRow>,
     time_zone: String,
     zones: Vec<&'static str>,
+    /// What the user types to confirm deleting their account.
+    deletion_phrase: String,
+    /// Why the last deletion attempt was refused.
+    deletion_error: Option<String>,
 }
 
 impl SettingsPage {
@@ -53,8 +63,16 @@ impl SettingsPage {
 }
 
 async fn show(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<String>> {
+    render(&state, &user, None).await
+}
+
+async fn render(
+    state: &AppState,
+    user: &SignedIn,
+    deletion_error: Option<String>,
+) -> AppResult<Html<String>> {
     let page = SettingsPage {
-        layout: Layout::for_user(&user, "Settings", "settings"),
+        layout: Layout::for_user(user, "Settings", "settings"),
         accounts: accounts::for_user(&state.db, user.id).await?,
         providers: Provider::ALL
             .iter()
@@ -64,6 +82,8 @@ async fn show(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<S
         calendars: store::for_user(&state.db, user.id).await?,
         time_zone: user.time_zone.clone(),
         zones: chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect(),
+        deletion_phrase: deletion_phrase(&user.email).to_owned(),
+        deletion_error,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }
@@ -139,4 +159,93 @@ async fn set_time_zone(
     .execute(&state.db)
     .await?;
     Ok(Redirect::to("/settings").into_response())
+}
+
+/// The user confirms a deletion by typing their e-mail address, or this phrase when the
+/// provider gave none (Microsoft may not).
+const DELETION_PHRASE_WITHOUT_EMAIL: &str = "delete my account";
+
+/// Shown on the sign-in page once the account is gone.
+pub const ACCOUNT_DELETED: &str = "Your account and all its data were deleted.";
+
+fn deletion_phrase(email: &str) -> &str {
+    if email.trim().is_empty() {
+        DELETION_PHRASE_WITHOUT_EMAIL
+    } else {
+        email.trim()
+    }
+}
+
+/// Whether `typed` confirms: the phrase, ignoring case and surrounding spaces.
+fn confirms(phrase: &str, typed: &str) -> bool {
+    let typed = typed.trim();
+    !typed.is_empty() && typed.to_lowercase() == phrase.to_lowercase()
+}
+
+#[derive(serde::Deserialize)]
+struct DeleteAccountForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Deletes the signed-in user and everything they own (see `accounts::delete_user`), signs
+/// this browser out and lands on the sign-in page with a notice. A confirmation that does not
+/// match shows the form again with a 422 and deletes nothing.
+async fn delete_account(
+    State(state): State<AppState>,
+    user: SignedIn,
+    axum::Form(form): axum::Form<DeleteAccountForm>,
+) -> AppResult<Response> {
+    let phrase = deletion_phrase(&user.email);
+    if !confirms(phrase, &form.email) {
+        let message = if form.email.trim().is_empty() {
+            format!("Type {phrase} to confirm. Nothing was deleted.")
+        } else {
+            format!("That is not {phrase}. Nothing was deleted.")
+        };
+        let page = render(&state, &user, Some(message)).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let deletion = accounts::delete_user(
+        &state.db,
+        &state.config,
+        &state.http,
+        &state.cipher,
+        user.id,
+        state.config.request_timeout,
+    )
+    .await?;
+    match deletion {
+        Some(d) => tracing::info!(
+            revoked = d.revoked,
+            forgotten = d.forgotten,
+            "account deleted"
+        ),
+        // A second submit that waited for the first: the outcome is the same.
+        None => tracing::info!("account already deleted"),
+    }
+    session::end_with_notice(&user.session, ACCOUNT_DELETED).await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_confirmation_is_the_email_ignoring_case_and_spaces() {
+        let phrase = deletion_phrase("Ada@Northwind.example");
+        assert!(confirms(phrase, " ada@northwind.example "));
+        assert!(!confirms(phrase, "ada@northwind.exampl"));
+        assert!(!confirms(phrase, "alan@bletchley.example"));
+        assert!(!confirms(phrase, "   "));
+    }
+
+    #[test]
+    fn without_an_email_the_confirmation_is_a_phrase_never_an_empty_field() {
+        let phrase = deletion_phrase("  ");
+        assert_eq!(phrase, "delete my account");
+        assert!(!confirms(phrase, ""));
+        assert!(confirms(phrase, "Delete my account"));
+    }
 }

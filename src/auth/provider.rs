@@ -274,16 +274,35 @@ pub async fn refresh(
     Ok(tokens(response))
 }
 
-/// Revokes a grant where the provider supports it (Google). Best effort: the account is
-/// disconnected locally whatever the provider answers.
-pub async fn revoke(provider: Provider, config: &Config, http: &reqwest::Client, token: &str) {
+/// How long a revocation may take: it is best effort, and the user waits for it.
+const REVOKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Revokes a grant where the provider supports it (Google; revoking the refresh token ends the
+/// whole grant). Best effort: the caller forgets the tokens locally whatever the provider
+/// answers; a refusal or an outage is logged. Returns whether the provider confirmed it.
+pub async fn revoke(
+    provider: Provider,
+    config: &Config,
+    http: &reqwest::Client,
+    token: &str,
+) -> bool {
     let Some(url) = provider.config(config).revoke_url.clone() else {
-        return;
+        return false;
     };
-    match http.post(url).form(&[("token", token)]).send().await {
-        Ok(r) if r.status().is_success() => {}
-        Ok(r) => tracing::warn!(%provider, status = r.status().as_u16(), "revocation refused"),
-        Err(e) => tracing::warn!(%provider, error = %e, "revocation failed"),
+    let request = http
+        .post(url)
+        .timeout(REVOKE_TIMEOUT)
+        .form(&[("token", token)]);
+    match request.send().await {
+        Ok(r) if r.status().is_success() => true,
+        Ok(r) => {
+            tracing::warn!(%provider, status = r.status().as_u16(), "revocation refused");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(%provider, error = %e, "revocation failed");
+            false
+        }
     }
 }
 

@@ -92,6 +92,37 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(session_error)
 }
 
+/// A message for the next page this browser shows, taken (and so shown) once.
+pub const NOTICE: &str = "notice";
+
+/// Ends this browser's session after its user was deleted (the row went with the user) and
+/// keeps `notice` for the sign-in page, in a new anonymous session under a new id: the old
+/// cookie never names a session again.
+pub async fn end_with_notice(session: &Session, notice: &str) -> Result<(), AppError> {
+    session.clear().await;
+    // A new id, deleting the old one from the store (a no-op here: it went with the user).
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(NOTICE, notice)
+        .await
+        .map_err(session_error)?;
+    Ok(())
+}
+
+/// The notice left for this page, if any, removed from the session.
+pub async fn take_notice(session: &Session) -> Result<Option<String>, AppError> {
+    // Read first: removing marks the session modified, and a save is a write.
+    if session
+        .get::<String>(NOTICE)
+        .await
+        .map_err(session_error)?
+        .is_none()
+    {
+        return Ok(None);
+    }
+    session.remove(NOTICE).await.map_err(session_error)
+}
+
 /// The signed-in user of this request, if any.
 pub async fn user_id(session: &Session) -> Result<Option<Uuid>, AppError> {
     let Some(user_id) = session.get::<Uuid>(USER_ID).await.map_err(session_error)? else {

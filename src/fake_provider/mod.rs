@@ -59,6 +59,8 @@ pub struct Faults {
     pub malformed_next: bool,
     /// The next token-endpoint call answers 503.
     pub token_outage: bool,
+    /// Every revocation call answers 503 until cleared.
+    pub revoke_outage: bool,
 }
 
 pub(crate) struct State {
@@ -73,6 +75,15 @@ pub(crate) struct State {
     pub clock: u64,
     /// Request counts per path, for tests that assert what a sync asked for.
     pub api_calls: Vec<String>,
+    /// Every grant revoked through the revocation endpoint, in order.
+    pub revocations: Vec<Revocation>,
+}
+
+/// A revocation the fake accepted: whose grant, and which of its tokens was presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub email: String,
+    pub token: String,
 }
 
 /// The fake provider. Cloning shares the same state.
@@ -104,6 +115,7 @@ impl FakeProvider {
                 faults: Faults::default(),
                 clock: 1,
                 api_calls: Vec::new(),
+                revocations: Vec::new(),
             })),
         }
     }
@@ -181,6 +193,11 @@ impl FakeProvider {
             .values()
             .filter(|g| g.user == index && !g.revoked)
             .count()
+    }
+
+    /// The revocations accepted so far.
+    pub fn revocations(&self) -> Vec<Revocation> {
+        self.lock().revocations.clone()
     }
 
     pub fn faults(&self, change: impl FnOnce(&mut Faults)) {

@@ -600,6 +600,13 @@ struct RevokeParams {
 
 async fn revoke(State(fake): State<FakeProvider>, Form(p): Form<RevokeParams>) -> Response {
     let mut state = fake.lock();
+    if state.faults.revoke_outage {
+        return oauth_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "try later",
+        );
+    }
     // Revoking either token of a grant ends the whole grant, as Google documents.
     let user = state
         .refresh_tokens
@@ -619,6 +626,11 @@ async fn revoke(State(fake): State<FakeProvider>, Form(p): Form<RevokeParams>) -
         }
     });
     state.access_tokens.retain(|_, g| g.user != user);
+    let email = state.users[user].email.clone();
+    state.revocations.push(super::Revocation {
+        email,
+        token: p.token,
+    });
     Json(json!({})).into_response()
 }
 

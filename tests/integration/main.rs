@@ -1,6 +1,7 @@
 //! One integration-test binary: every test starts Docket on a random port against a fresh
 //! PostgreSQL database of its own and talks to it over real HTTP.
 
+mod account;
 mod auth;
 mod binary;
 mod common;
