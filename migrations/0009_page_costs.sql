@@ -63,13 +63,23 @@ create trigger attendees_named_changed after update on attendees
 -- A person renamed (the directory learns a display name) renames them in their meetings; an
 -- upsert that changes nothing costs nothing.
 create function people_names_changed() returns trigger language plpgsql as $$
+declare
+    owners uuid[];
+    renamed uuid[];
 begin
-    perform meetings_refresh_attendee_names(array(
-        select a.meeting_id
-        from new_rows n join old_rows o on o.id = n.id
-        join attendees a on a.user_id = n.user_id and a.person_id = n.id
-        where coalesce(n.name, n.email) is distinct from coalesce(o.name, o.email)
-           or n.is_me is distinct from o.is_me));
+    -- First the (few) people whose shown name changed, then their attendee rows through the
+    -- (user_id, person_id, …) index: joined in one query, the planner has no statistics for
+    -- the transition tables and may read every attendee row of the table.
+    select array_agg(n.user_id), array_agg(n.id) into owners, renamed
+    from new_rows n join old_rows o on o.id = n.id
+    where coalesce(n.name, n.email) is distinct from coalesce(o.name, o.email)
+       or n.is_me is distinct from o.is_me;
+    if renamed is not null then
+        perform meetings_refresh_attendee_names(array(
+            select a.meeting_id
+            from unnest(owners, renamed) as c(user_id, person_id)
+            join attendees a on a.user_id = c.user_id and a.person_id = c.person_id));
+    end if;
     return null;
 end $$;
 create trigger people_named_changed after update on people
