@@ -60,31 +60,24 @@ create trigger attendees_named_changed after update on attendees
     referencing old table as old_rows new table as new_rows
     for each statement execute function attendees_names_changed();
 
--- A person renamed (the directory learns a display name) renames them in their meetings; an
--- upsert that changes nothing costs nothing.
-create function people_names_changed() returns trigger language plpgsql as $$
-declare
-    owners uuid[];
-    renamed uuid[];
+-- A person renamed (the directory learns a display name) renames them in their meetings. A
+-- row trigger on the name columns with a WHEN test: the counters' updates of people (every
+-- sync page) never name these columns, and an upsert that changes nothing is filtered in C
+-- before any function runs (a statement-level version joining the transition tables cost a
+-- third of each attendee write).
+create function people_name_changed() returns trigger language plpgsql as $$
 begin
-    -- First the (few) people whose shown name changed, then their attendee rows through the
-    -- (user_id, person_id, …) index: joined in one query, the planner has no statistics for
-    -- the transition tables and may read every attendee row of the table.
-    select array_agg(n.user_id), array_agg(n.id) into owners, renamed
-    from new_rows n join old_rows o on o.id = n.id
-    where coalesce(n.name, n.email) is distinct from coalesce(o.name, o.email)
-       or n.is_me is distinct from o.is_me;
-    if renamed is not null then
-        perform meetings_refresh_attendee_names(array(
-            select a.meeting_id
-            from unnest(owners, renamed) as c(user_id, person_id)
-            join attendees a on a.user_id = c.user_id and a.person_id = c.person_id));
-    end if;
+    perform meetings_refresh_attendee_names(array(
+        select a.meeting_id from attendees a
+        where a.user_id = new.user_id and a.person_id = new.id));
     return null;
 end $$;
-create trigger people_named_changed after update on people
-    referencing old table as old_rows new table as new_rows
-    for each statement execute function people_names_changed();
+create trigger people_named_changed
+    after update of name, email, is_me on people
+    for each row
+    when (coalesce(old.name, old.email) is distinct from coalesce(new.name, new.email)
+          or old.is_me is distinct from new.is_me)
+    execute function people_name_changed();
 
 create or replace view meeting_rows as
 select m.id, m.user_id, m.title, m.starts_at, m.ends_at, m.all_day, m.start_date, m.join_url,
