@@ -14,6 +14,7 @@ pub mod db;
 pub mod decisions;
 pub mod demo;
 pub mod fake_provider;
+pub mod feed;
 pub mod home;
 pub mod http;
 pub mod items;
@@ -74,6 +75,7 @@ pub fn app(state: AppState) -> Router {
         .merge(home::router())
         .merge(auth::router(&state))
         .merge(settings::router())
+        .merge(feed::router())
         .merge(sync::router())
         .merge(meetings::router())
         .merge(items::router())
@@ -93,6 +95,8 @@ pub fn app(state: AppState) -> Router {
         ));
     let mut router = Router::new()
         .merge(ops::router())
+        // The calendar feed is read by calendar apps, without a session: the token is the key.
+        .merge(feed::public_router(&state))
         .merge(pages)
         .merge(assets::router())
         .fallback(|| async { http::AppError::NotFound })

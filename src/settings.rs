@@ -1,5 +1,5 @@
-//! Settings: connected accounts (connect, reconnect, disconnect), calendars, time zone, and
-//! deleting the account.
+//! Settings: connected accounts (connect, reconnect, disconnect), calendars, time zone, the
+//! calendar feed (its actions live in `feed`), and deleting the account.
 
 use crate::kinds::AccountStatus;
 use askama::Template;
@@ -20,6 +20,7 @@ use crate::{
         session::{self, SignedIn},
     },
     calendar::store::{self, CalendarRow},
+    feed::{self, FeedStatus},
     http::{AppError, AppResult, layout::Layout},
 };
 
@@ -41,6 +42,11 @@ struct SettingsPage {
     calendars: Vec<CalendarRow>,
     time_zone: String,
     zones: Vec<&'static str>,
+    /// The calendar feed, if the user made one.
+    feed: Option<FeedStatus>,
+    /// The feed URL just made: shown on this page view only (only its hash is stored).
+    new_feed_url: Option<String>,
+    feed_name: &'static str,
     /// What the user types to confirm deleting their account.
     deletion_phrase: String,
     /// Why the last deletion attempt was refused.
@@ -82,6 +88,9 @@ async fn render(
         calendars: store::for_user(&state.db, user.id).await?,
         time_zone: user.time_zone.clone(),
         zones: chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect(),
+        feed: feed::status(&state.db, user.id).await?,
+        new_feed_url: feed::take_new_url(&user.session).await?,
+        feed_name: feed::CALENDAR_NAME,
         deletion_phrase: deletion_phrase(&user.email).to_owned(),
         deletion_error,
     };

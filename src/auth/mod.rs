@@ -10,8 +10,6 @@ pub mod session;
 pub mod session_store;
 
 use crate::kinds::AccountStatus;
-use std::{sync::Arc, time::Duration};
-
 use axum::{
     Router,
     extract::{Path, Query, State},
@@ -20,11 +18,6 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
-use tower_governor::{
-    GovernorLayer,
-    governor::GovernorConfigBuilder,
-    key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor},
-};
 use tower_sessions::Session;
 
 use crate::{
@@ -50,31 +43,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/auth/{provider}/login", get(login))
         .route("/auth/{provider}/callback", get(callback))
         .route("/auth/logout", post(logout));
-    // Behind a trusted proxy the client is the first X-Forwarded-For hop; otherwise the peer
-    // address, so a forged header cannot dodge the limit.
-    if state.config.trust_proxy {
-        rate_limited(routes, state, SmartIpKeyExtractor)
-    } else {
-        rate_limited(routes, state, PeerIpKeyExtractor)
-    }
-}
-
-fn rate_limited<K>(routes: Router<AppState>, state: &AppState, key: K) -> Router<AppState>
-where
-    K: KeyExtractor + Send + Sync + 'static,
-    K::Key: Send + Sync + 'static,
-{
-    let per_minute = state.config.auth_rate_per_minute.max(1);
-    let config = GovernorConfigBuilder::default()
-        // Nanoseconds, so even a very high limit keeps a non-zero replenish period.
-        .period(Duration::from_nanos(60_000_000_000 / u64::from(per_minute)))
-        .burst_size(per_minute)
-        .key_extractor(key)
-        .finish()
-        .expect("period and burst are non-zero");
-    routes.layer(GovernorLayer {
-        config: Arc::new(config),
-    })
+    crate::http::rate_limit::per_client(routes, &state.config, state.config.auth_rate_per_minute)
 }
 
 fn enabled_provider(state: &AppState, name: &str) -> AppResult<Provider> {

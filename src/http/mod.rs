@@ -4,6 +4,7 @@
 pub mod error;
 pub mod layout;
 pub mod params;
+pub mod rate_limit;
 
 use std::time::{Duration, Instant};
 

@@ -65,7 +65,7 @@ async fn write_a_note(world: &World, browser: &Browser, user: Uuid, title: &str)
 }
 
 /// Ada (Google, with Grace's Microsoft account linked) and Alan (Google), both synced, both
-/// with a note. Returns Ada's browser and the session cookie it holds.
+/// with a note and a calendar feed. Returns Ada's browser and the session cookie it holds.
 async fn two_users(world: &World) -> (Browser, String, Browser) {
     let ada = Browser::new(&world.app);
     ada.sign_in("google", ADA).await;
@@ -91,6 +91,11 @@ async fn two_users(world: &World) -> (Browser, String, Browser) {
         "Bletchley / Northwind partnership",
     )
     .await;
+    // A calendar feed each.
+    for browser in [&ada, &alan] {
+        let response = browser.post_form("/settings/feed", &[]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "feed made");
+    }
     (ada, cookie, alan)
 }
 

@@ -289,3 +289,77 @@ async fn pages_cost_what_they_show_not_the_users_history() {
 /// Counted in index entries plus heap rows, so each probe counts twice.
 const ROWS_READ_PER_ROW_SHOWN: i64 = 40;
 const ROWS_READ_PER_PAGE: i64 = 1_000;
+
+/// The calendar feed of the heavy user: at most `feed::MAX_ITEMS` items, soonest due first,
+/// read through the index of open dated action items in two statements, and never the user's
+/// 20,000 items (a history that is mostly done or undated).
+#[tokio::test]
+async fn the_calendar_feed_costs_what_it_shows_not_the_users_history() {
+    let counter = StatementCounter::start().await;
+    let (world, browser, admin) = heavy_users(&counter).await;
+    let db_name = world.app.db_name.clone();
+    let made = browser.post_form("/settings/feed", &[]).await;
+    assert!(made.status().is_redirection());
+    let url = browser
+        .get_html("/settings")
+        .await
+        .select(&Selector::parse("input#feed-url").unwrap())
+        .next()
+        .expect("the new feed address")
+        .attr("value")
+        .unwrap()
+        .to_owned();
+    let fetch = || async {
+        let response = reqwest::get(&url).await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        response.text().await.unwrap()
+    };
+    // The first fetch prepares statements and records itself in Settings; count the second.
+    let first = fetch().await;
+    counter.take();
+    let second = fetch().await;
+    let statements = counter.take();
+    assert_eq!(first, second);
+    assert!(statements <= 2, "a fetch sent {statements} statements");
+
+    let open_dated: i64 = sqlx::query_scalar(
+        "select count(*) from items i join users u on u.id = i.user_id
+         where u.email = 'ada@northwind.example' and i.kind = 'action' and not i.done
+           and not i.removed and i.due is not null",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    sqlx::query("select pg_stat_force_next_flush()")
+        .execute(&admin)
+        .await
+        .unwrap();
+    flush_docket_statistics(&admin, &db_name).await;
+    let before = table_reads(&admin).await;
+    let shown = fetch().await.matches("BEGIN:VTODO").count() as i64;
+    flush_docket_statistics(&admin, &db_name).await;
+    let after = table_reads(&admin).await;
+    assert_eq!(shown, open_dated.min(docket::feed::MAX_ITEMS));
+    assert!(shown > 100, "the seed reached the feed: {shown} items");
+
+    let mut read = 0;
+    let mut by_table = Vec::new();
+    for ((table, live, seq_before, read_before), (_, _, seq_after, read_after)) in
+        before.iter().zip(&after)
+    {
+        read += read_after - read_before;
+        by_table.push(format!("{table} {}", read_after - read_before));
+        assert!(
+            *live < 1_000 || seq_after == seq_before,
+            "the feed scanned {table} sequentially"
+        );
+    }
+    // Per item: its index entry and row, and a probe (entry and row) each for its meeting and
+    // its assignee. The user's action items alone are 16,000.
+    let bound = 8 * shown + 200;
+    eprintln!("calendar feed: {statements} statements, {read} rows read for {shown} items");
+    assert!(
+        read <= bound,
+        "the feed read {read} rows for {shown} items (bound {bound}): {by_table:?}"
+    );
+}

@@ -78,9 +78,12 @@ fn routes() -> BTreeSet<(String, String)> {
     routes
 }
 
-/// Routes anyone may use without signing in.
+/// Routes anyone may use without signing in (the calendar feed's token is its own credential:
+/// tests/integration/feed.rs).
 fn public(path: &str) -> bool {
-    matches!(path, "/" | "/healthz" | "/readyz" | "/metrics") || path.starts_with("/auth/")
+    matches!(path, "/" | "/healthz" | "/readyz" | "/metrics")
+        || path.starts_with("/auth/")
+        || path.starts_with("/feeds/")
 }
 
 struct Ids {
