@@ -41,14 +41,9 @@ create trigger attendees_named_in after insert on attendees
     referencing new table as new_rows
     for each statement execute function attendees_names_in();
 
-create function attendees_names_out() returns trigger language plpgsql as $$
-begin
-    perform meetings_refresh_attendee_names(array(select distinct meeting_id from old_rows));
-    return null;
-end $$;
-create trigger attendees_named_out after delete on attendees
-    referencing old table as old_rows
-    for each statement execute function attendees_names_out();
+-- No trigger on delete: the only writer that deletes a live meeting's attendees is sync, which
+-- deletes and re-inserts an edited event's rows and then refreshes those meetings itself
+-- (src/calendar/store.rs), so an edit that keeps the attendees writes no meeting row.
 
 create function attendees_names_changed() returns trigger language plpgsql as $$
 begin

@@ -721,9 +721,43 @@ async fn replace_attendees(
             }
         }
     }
-    if meetings.is_empty() {
-        return Ok(());
+    if !meetings.is_empty() {
+        insert_attendees(
+            tx,
+            user_id,
+            &meetings,
+            &people,
+            &responses,
+            &organizers,
+            &optional,
+        )
+        .await?;
     }
+    // Who attends, as lists show it (`meetings.attendee_names`), for the meetings whose rows were
+    // replaced: written only where it changed, so an edit that keeps the attendees writes no
+    // meeting row. (A trigger on the delete would blank every summary and the insert write it
+    // back: two updates per edited event. New meetings get theirs from the insert trigger.)
+    if !known.is_empty() {
+        // The function returns void, which has no Rust type: counted instead.
+        sqlx::query_scalar!(
+            "select count(*) from (select meetings_refresh_attendee_names($1)) refreshed",
+            known.as_slice()
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_attendees(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    meetings: &[Uuid],
+    people: &[Uuid],
+    responses: &[&str],
+    organizers: &[bool],
+    optional: &[bool],
+) -> sqlx::Result<()> {
     // The meeting's start is copied onto its attendee rows (a person's meetings are read in
     // time order from them); joined here in one pass instead of looked up row by row.
     sqlx::query!(
@@ -734,11 +768,12 @@ async fn replace_attendees(
               as u(meeting, person, response, organizer, optional)
          join meetings m on m.id = u.meeting",
         user_id,
-        meetings.as_slice(),
-        people.as_slice(),
-        &responses as &[&str],
-        organizers.as_slice(),
-        optional.as_slice(),
+        meetings,
+        people,
+        // An explicit slice type: the macro checks `text[]` against `&[String]` otherwise.
+        responses as &[&str],
+        organizers,
+        optional,
     )
     .execute(&mut **tx)
     .await?;
