@@ -1017,3 +1017,70 @@ async fn the_attendee_summary_follows_sync_and_renames() {
     sync(&world).await;
     assert_eq!(names(&world).await, before, "dropped again");
 }
+
+#[tokio::test]
+async fn an_edit_rewrites_only_the_attendee_rows_that_changed() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    // Each attendee row's transaction id (`xmin`) changes whenever the row is written.
+    let rows = |world: &World| {
+        let db = world.app.db.clone();
+        async move {
+            sqlx::query_as::<_, (String, String, String)>(
+                "select p.email, a.response_status, a.xmin::text
+                 from attendees a join people p on p.id = a.person_id
+                 join meetings m on m.id = a.meeting_id
+                 where m.title like 'Globex renewal%' order by p.email",
+            )
+            .fetch_all(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let before = rows(&world).await;
+    assert!(before.len() >= 2, "{before:?}");
+    edit(&world.fake, ADA, |calendars, tick| {
+        let globex = calendars[0]
+            .events
+            .iter_mut()
+            .find(|e| e.title == "Globex renewal")
+            .unwrap();
+        globex.title = "Globex renewal (moved room)".into();
+        globex.changed = tick();
+    });
+    sync(&world).await;
+    let retitled = rows(&world).await;
+    assert_eq!(retitled, before, "a new title writes no attendee row");
+
+    let guest = before
+        .iter()
+        .find(|(email, response, _)| !email.starts_with("ada") && response != "declined")
+        .map(|(email, _, _)| email.clone())
+        .unwrap();
+    edit(&world.fake, ADA, |calendars, tick| {
+        let globex = calendars[0]
+            .events
+            .iter_mut()
+            .find(|e| e.title.starts_with("Globex renewal"))
+            .unwrap();
+        let a = globex
+            .attendees
+            .iter_mut()
+            .find(|a| a.email == guest)
+            .unwrap();
+        a.response = "declined".into();
+        globex.changed = tick();
+    });
+    sync(&world).await;
+    let answered = rows(&world).await;
+    assert_eq!(answered.len(), before.len());
+    for ((email, response, xmin), (_, _, old_xmin)) in answered.iter().zip(&before) {
+        if *email == guest {
+            assert_eq!(response, "declined");
+            assert_ne!(xmin, old_xmin, "the changed row is written");
+        } else {
+            assert_eq!(xmin, old_xmin, "{email}'s row is untouched");
+        }
+    }
+}
