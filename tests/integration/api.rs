@@ -456,7 +456,7 @@ async fn every_endpoint_answers_with_the_users_own_data() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|i| i["text"] == "@hank send the terms due:2030-05-01")
+        .find(|i| i["text"] == "@hank send the terms")
         .expect("the new item is listed")
         .clone();
     assert_eq!(item["due"], "2030-05-01");
@@ -572,7 +572,7 @@ async fn cursors_walk_every_page_once_in_order() {
         ("/api/v1/meetings?when=past", 7),
         ("/api/v1/meetings", 5),
         ("/api/v1/people", 3),
-        ("/api/v1/organizations", 2),
+        ("/api/v1/organizations", 1),
         ("/api/v1/action-items", 2),
         ("/api/v1/decisions", 3),
     ] {
@@ -707,7 +707,7 @@ async fn changing_an_action_item_works_as_the_pages_do() {
     // Due and assignee: set on the item, and they win over the note line from then on.
     let frank: Uuid = sqlx::query_scalar(
         "select p.id from people p join users u on u.id = p.user_id
-         where u.email = $1 and p.email = 'frank@globex.example'",
+         where u.email = $1 and p.email = 'frank.grimes@globex.example'",
     )
     .bind(ADA)
     .fetch_one(&world.app.db)
@@ -1046,9 +1046,9 @@ async fn the_openapi_document_describes_every_api_route() {
         .into_iter()
         .filter(|(_, p)| security::api(p) && p != "/api/v1/openapi.json")
         .collect();
-    assert_eq!(declared.len(), 11, "{declared:?}");
+    assert_eq!(declared.len(), 10, "{declared:?}");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 8, "{:?}", paths.keys());
+    assert_eq!(paths.len(), 9, "{:?}", paths.keys());
     for (method, path) in declared {
         let operation = &paths
             .get(&path)

@@ -45,7 +45,11 @@ fn sources() -> Vec<(std::path::PathBuf, String)> {
 pub fn routes() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
     for (file, source) in sources() {
-        for chunk in source.split(".route(\"").skip(1) {
+        for chunk in source.split(".route(").skip(1) {
+            // The path may start on the next line, where rustfmt puts a long route.
+            let Some(chunk) = chunk.trim_start().strip_prefix('"') else {
+                continue;
+            };
             let (path, rest) = chunk.split_once('"').unwrap();
             // The handler expression runs to the closing parenthesis of `.route(`.
             let mut depth = 1;
@@ -185,12 +189,13 @@ fn the_route_list_is_read_from_the_source() {
     assert!(routes.contains(&("POST".into(), "/auth/logout".into())));
     // Every `.route(` names its path with a literal, which is what the sweep reads.
     for (file, source) in sources() {
-        assert_eq!(
-            source.matches(".route(").count(),
-            source.matches(".route(\"").count(),
-            "{}: a route whose path the sweep cannot read",
-            file.display()
-        );
+        for chunk in source.split(".route(").skip(1) {
+            assert!(
+                chunk.trim_start().starts_with('"'),
+                "{}: a route whose path the sweep cannot read",
+                file.display()
+            );
+        }
     }
     // Each page module contributes its routes.
     for (method, path) in [
