@@ -85,7 +85,7 @@ pub enum Filter {
 #[into_params(parameter_in = Query)]
 pub struct ActionItemsQuery {
     /// `open` (the default), `mine`, `others`, `overdue` or `done`.
-    #[param(value_type = Option<Filter>)]
+    #[param(value_type = Option<Filter>, inline)]
     filter: Option<String>,
     /// Only items assigned to this person.
     #[param(value_type = Option<Uuid>)]

@@ -36,7 +36,7 @@ pub enum When {
 #[into_params(parameter_in = Query)]
 pub struct MeetingsQuery {
     /// `upcoming` (the default): soonest first; `past`: newest first.
-    #[param(value_type = Option<When>)]
+    #[param(value_type = Option<When>, inline)]
     when: Option<String>,
     /// Only meetings starting on or after this day (in the user's time zone).
     #[param(value_type = Option<NaiveDate>)]
