@@ -49,6 +49,11 @@ pub struct DecisionRow {
 }
 
 impl DecisionRow {
+    /// Where the log goes on after this row.
+    pub fn cursor(&self) -> String {
+        params::time_cursor(self.recorded_at, self.id)
+    }
+
     fn day(&self) -> String {
         time::day(self.decided_at.date_naive())
     }
@@ -127,11 +132,7 @@ async fn log(
     };
     let after = params::after_time(&f.after)?;
     let mut rows = log_page(&state.db, user.id, &filter, after, PAGE_SIZE + 1).await?;
-    let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
-        rows.truncate(PAGE_SIZE as usize);
-        let last = rows.last().expect("a full page");
-        params::time_cursor(last.recorded_at, last.id)
-    });
+    let next = params::next_cursor(&mut rows, PAGE_SIZE, DecisionRow::cursor);
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [

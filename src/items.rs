@@ -291,10 +291,7 @@ async fn action_items_page(
         PAGE_SIZE + 1,
     )
     .await?;
-    let next = (items.len() as i64 > PAGE_SIZE).then(|| {
-        items.truncate(PAGE_SIZE as usize);
-        item_cursor(items.last().expect("a full page"))
-    });
+    let next = params::next_cursor(&mut items, PAGE_SIZE, item_cursor);
     let total = items.len();
     // You first, unassigned last, everyone else by name.
     let mut groups: BTreeMap<(u8, String), Group> = BTreeMap::new();

@@ -191,8 +191,8 @@ pub type MeetingCursor = (DateTime<Utc>, Uuid);
 /// One page of a meetings list, and what its filters name.
 pub struct MeetingList {
     pub rows: Vec<MeetingRow>,
-    /// Where the next page starts, when there is one.
-    pub next: Option<MeetingCursor>,
+    /// Where the next page starts (a page link's `after`), when there is one.
+    pub next: Option<String>,
     /// "with Ada Lovelace", for a filtered list's heading.
     pub filter_label: Option<String>,
 }
@@ -289,11 +289,7 @@ pub async fn list(
         .await?
     };
     let mut rows = data.rows.0;
-    let next = (rows.len() as i64 > size).then(|| {
-        rows.truncate(size as usize);
-        let last = rows.last().expect("a full page");
-        (last.starts_at, last.id)
-    });
+    let next = params::next_cursor(&mut rows, size, |m| params::time_cursor(m.starts_at, m.id));
     let missing = |name: Option<String>| name.ok_or(AppError::NotFound);
     let filter_label = match (filter.person, filter.organization, filter.series) {
         (Some(_), _, _) => Some(format!("with {}", missing(data.person)?)),
@@ -347,7 +343,7 @@ async fn list_page(
         from: filter.from.map(|d| d.to_string()).unwrap_or_default(),
         to: filter.to.map(|d| d.to_string()).unwrap_or_default(),
         filter_label: list.filter_label,
-        next: list.next.map(|(at, id)| params::time_cursor(at, id)),
+        next: list.next,
         paged: after.is_some(),
         query_without_page,
     };

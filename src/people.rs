@@ -142,10 +142,7 @@ async fn index(
     let search = q.q.unwrap_or_default().trim().to_owned();
     let after = parse_directory_cursor(&q.after)?;
     let mut rows = directory(&state.db, user.id, &search, after.as_ref(), PAGE_SIZE + 1).await?;
-    let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
-        rows.truncate(PAGE_SIZE as usize);
-        directory_cursor(rows.last().expect("a full page"))
-    });
+    let next = params::next_cursor(&mut rows, PAGE_SIZE, directory_cursor);
     let view = PeoplePage {
         layout: Layout::for_user(&user, "People", "people"),
         q: search,
@@ -342,10 +339,8 @@ async fn person(
     .ok_or(AppError::NotFound)?;
     let person = data.person.0;
     let mut past = data.past.0;
-    let next = (past.len() as i64 > PAGE_SIZE).then(|| {
-        past.truncate(PAGE_SIZE as usize);
-        let last = past.last().expect("a full page");
-        params::time_cursor(last.starts_at, last.id)
+    let next = params::next_cursor(&mut past, PAGE_SIZE, |m| {
+        params::time_cursor(m.starts_at, m.id)
     });
     let view = PersonPage {
         layout: Layout::for_user(&user, &person.name, "people"),
@@ -431,10 +426,7 @@ async fn organizations(
     let after = params::after_text(&q.after)?;
     let mut rows =
         organizations_list(&state.db, user.id, after.as_ref(), ORGANIZATIONS_PAGE + 1).await?;
-    let next = (rows.len() as i64 > ORGANIZATIONS_PAGE).then(|| {
-        rows.truncate(ORGANIZATIONS_PAGE as usize);
-        organization_cursor(rows.last().expect("a full page"))
-    });
+    let next = params::next_cursor(&mut rows, ORGANIZATIONS_PAGE, organization_cursor);
     let view = OrganizationsPage {
         layout: Layout::for_user(&user, "Organizations", "organizations"),
         organizations: rows,

@@ -96,9 +96,7 @@ pub async fn list(
     let after = cursor(&q.cursor, params::after_time)?;
     let limit = limit(&q.limit)?;
     let rows = pages::log_page(&state.db, user.id, &filter, after, limit + 1).await?;
-    let (rows, next_cursor) = paginate(rows, limit, |row| {
-        params::time_cursor(row.recorded_at, row.id)
-    });
+    let (rows, next_cursor) = paginate(rows, limit, DecisionRow::cursor);
     Ok(Json(DecisionPage {
         items: rows.into_iter().map(Decision::from).collect(),
         next_cursor,

@@ -137,9 +137,7 @@ pub async fn list(
     let limit = limit(&q.limit)?;
     let tz = time::zone(&user.time_zone);
     let list = pages::list(&state.db, user.id, tz, &filter, after, limit).await?;
-    let next_cursor = list
-        .next
-        .map(|(at, id)| super::encode_cursor(&params::time_cursor(at, id)));
+    let next_cursor = list.next.as_deref().map(super::encode_cursor);
     Ok(Json(MeetingPage {
         items: list.rows.into_iter().map(Meeting::from).collect(),
         next_cursor,

@@ -203,17 +203,14 @@ pub fn cursor<T>(
 }
 
 /// A page read with one row more than it shows: the rows shown and, when more follow, the
-/// cursor of the last one shown.
+/// cursor of the last one shown (`position` writes its keyset position, as a page link would).
 pub fn paginate<T>(
     mut rows: Vec<T>,
     limit: i64,
     position: impl Fn(&T) -> String,
 ) -> (Vec<T>, Option<String>) {
-    let next = (rows.len() as i64 > limit).then(|| {
-        rows.truncate(limit as usize);
-        encode_cursor(&position(rows.last().expect("a full page")))
-    });
-    (rows, next)
+    let next = params::next_cursor(&mut rows, limit, position);
+    (rows, next.as_deref().map(encode_cursor))
 }
 
 #[cfg(test)]

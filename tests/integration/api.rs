@@ -9,18 +9,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    common::{Browser, World, location, meeting_id, save_meeting_note, synced, texts},
+    common::{Browser, World, location, meeting_id, save_meeting_note, synced, texts, world_with},
     security,
 };
 
 const ADA: &str = "ada@northwind.example";
 const ALAN: &str = "alan@bletchley.example";
-
-async fn world_with(extra: &[(&str, &str)]) -> World {
-    let mut vars = vec![("DOCKET_SYNC_WORKER", "false")];
-    vars.extend_from_slice(extra);
-    World::with(&vars).await
-}
 
 /// Makes a token in Settings and reads its secret off the page, as a person does.
 async fn make_token(browser: &Browser, name: &str, scope: &str) -> String {
@@ -75,6 +69,12 @@ impl Api {
 
     async fn send(&self, method: Method, path: &str, body: &Value) -> reqwest::Response {
         self.request(method, path).json(body).send().await.unwrap()
+    }
+
+    async fn put_note(&self, meeting: Uuid, body: &str, base_version: i32) -> reqwest::Response {
+        let note = json!({"body": body, "base_version": base_version});
+        let path = format!("/api/v1/meetings/{meeting}/note");
+        self.send(Method::PUT, &path, &note).await
     }
 }
 
@@ -428,13 +428,7 @@ async fn every_endpoint_answers_with_the_users_own_data() {
         json!({"meeting_id": meeting, "body": "", "version": 0, "updated_at": null})
     );
     let body = "Terms\n- [ ] @hank send the terms due:2030-05-01\nDecision: renew for two years\n";
-    let response = api
-        .send(
-            Method::PUT,
-            &format!("/api/v1/meetings/{meeting}/note"),
-            &json!({"body": body, "base_version": 0}),
-        )
-        .await;
+    let response = api.put_note(meeting, body, 0).await;
     assert_eq!(response.status(), StatusCode::OK);
     let saved: Value = response.json().await.unwrap();
     assert_eq!(saved["version"], 1);
@@ -611,15 +605,7 @@ async fn a_stale_note_save_is_a_409_with_both_versions_and_changes_nothing() {
     let ada = synced(&world, ADA).await;
     let api = Api::new(&world, &make_token(&ada, "editor", "read_write").await);
     let meeting = meeting_id(&world, ADA, "Globex renewal").await;
-    let path = format!("/api/v1/meetings/{meeting}/note");
-
-    let first = api
-        .send(
-            Method::PUT,
-            &path,
-            &json!({"body": "first", "base_version": 0}),
-        )
-        .await;
+    let first = api.put_note(meeting, "first", 0).await;
     assert_eq!(first.status(), StatusCode::OK);
     // Another tab saves on top of version 1 through the meeting page.
     let response = ada
@@ -630,13 +616,7 @@ async fn a_stale_note_save_is_a_409_with_both_versions_and_changes_nothing() {
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
-    let stale = api
-        .send(
-            Method::PUT,
-            &path,
-            &json!({"body": "mine", "base_version": 1}),
-        )
-        .await;
+    let stale = api.put_note(meeting, "mine", 1).await;
     let body = problem(stale, StatusCode::CONFLICT).await;
     assert_eq!(body["type"], "urn:docket:problem:version-conflict");
     assert_eq!(body["your_version"], json!({"body": "mine", "version": 1}));
@@ -651,24 +631,12 @@ async fn a_stale_note_save_is_a_409_with_both_versions_and_changes_nothing() {
 
     // A version the note never had, on a meeting whose note was never saved: a conflict too.
     let other = meeting_id(&world, ADA, "Q1 planning review").await;
-    let response = api
-        .send(
-            Method::PUT,
-            &format!("/api/v1/meetings/{other}/note"),
-            &json!({"body": "x", "base_version": 4}),
-        )
-        .await;
+    let response = api.put_note(other, "x", 4).await;
     let body = problem(response, StatusCode::CONFLICT).await;
     assert_eq!(body["current"], json!({"body": "", "version": 0}));
 
     // Merged and saved on the current version.
-    let merged = api
-        .send(
-            Method::PUT,
-            &path,
-            &json!({"body": "from the page\nmine", "base_version": 2}),
-        )
-        .await;
+    let merged = api.put_note(meeting, "from the page\nmine", 2).await;
     assert_eq!(merged.status(), StatusCode::OK);
     assert_eq!(merged.json::<Value>().await.unwrap()["version"], 3);
 }
@@ -734,11 +702,7 @@ async fn changing_an_action_item_works_as_the_pages_do() {
     // The note saved again (its line unchanged): the hand-set values stay.
     let (body, version) = note_of(&world, meeting).await;
     let resaved = api
-        .send(
-            Method::PUT,
-            &format!("/api/v1/meetings/{meeting}/note"),
-            &json!({"body": format!("{body}\nmore"), "base_version": version}),
-        )
+        .put_note(meeting, &format!("{body}\nmore"), version)
         .await;
     assert_eq!(resaved.status(), StatusCode::OK);
     let item = api

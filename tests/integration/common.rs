@@ -329,6 +329,13 @@ impl TestApp {
     }
 }
 
+/// A Docket with its fake providers whose sync worker is off: tests sync when they say.
+pub async fn world_with(extra: &[(&str, &str)]) -> World {
+    let mut vars = vec![("DOCKET_SYNC_WORKER", "false")];
+    vars.extend_from_slice(extra);
+    World::with(&vars).await
+}
+
 /// Signs `email` in with Google in a new browser and runs a sync, so their calendar is there.
 pub async fn synced(world: &World, email: &str) -> Browser {
     let browser = Browser::new(&world.app);

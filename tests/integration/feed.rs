@@ -11,16 +11,12 @@ use reqwest::{Client, StatusCode, header};
 use scraper::Selector;
 use uuid::Uuid;
 
-use crate::common::{Browser, World, location, meeting_id, save_meeting_note, synced, texts};
+use crate::common::{
+    Browser, World, location, meeting_id, save_meeting_note, synced, texts, world_with,
+};
 
 const ADA: &str = "ada@northwind.example";
 const ALAN: &str = "alan@bletchley.example";
-
-async fn world_with(extra: &[(&str, &str)]) -> World {
-    let mut vars = vec![("DOCKET_SYNC_WORKER", "false")];
-    vars.extend_from_slice(extra);
-    World::with(&vars).await
-}
 
 /// Makes (or remakes) the feed in Settings and reads its address off the page, as a person does.
 async fn make_feed(browser: &Browser) -> String {
