@@ -1,6 +1,6 @@
 //! Request limits: per client address for the routes anyone can reach without signing in
-//! (sign-in, the calendar feed, the API), and per key for what a bearer secret opens (a feed, an
-//! API token). Beyond a limit: a 429 with `Retry-After`.
+//! (sign-in, the calendar feed), and per key for what a bearer secret opens (a feed, an API
+//! token). Beyond a limit: a 429 with `Retry-After`.
 
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
