@@ -281,6 +281,26 @@ async fn without_a_valid_token_every_request_is_a_401_problem_and_cookies_open_n
             "nothing about why"
         );
     }
+    // Every API route but the document, read from the source: no token, no entry.
+    for (method, path) in security::routes()
+        .into_iter()
+        .filter(|(_, p)| security::api(p) && p != "/api/v1/openapi.json")
+    {
+        let path = path.replace("{id}", &Uuid::new_v4().to_string());
+        let method: Method = method.parse().unwrap();
+        let response = client
+            .request(method.clone(), world.app.url(&path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer",
+            "{method} {path}"
+        );
+        problem(response, StatusCode::UNAUTHORIZED).await;
+    }
     // A write with the browser's session and CSRF token is refused too, and changes nothing.
     let meeting = meeting_id(&world, ADA, "Globex renewal").await;
     let response = ada
