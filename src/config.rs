@@ -97,6 +97,8 @@ pub struct Config {
     pub auth_rate_per_minute: u32,
     /// Requests per minute allowed to the calendar feed (`/feeds/*`) from one client address.
     pub feed_rate_per_minute: u32,
+    /// Requests per minute allowed to the API (`/api/v1`) with one token.
+    pub api_rate_per_minute: u32,
     /// Honour `X-Forwarded-For` for rate limiting only when a trusted proxy sets it.
     pub trust_proxy: bool,
 }
@@ -268,6 +270,10 @@ impl Config {
         if !(1..=1_000_000).contains(&feed_rate_per_minute) {
             r.fail("DOCKET_FEED_RATE_PER_MINUTE", "must be from 1 to 1000000");
         }
+        let api_rate_per_minute = r.parsed("DOCKET_API_RATE_PER_MINUTE", 600u32, "requests");
+        if !(1..=1_000_000).contains(&api_rate_per_minute) {
+            r.fail("DOCKET_API_RATE_PER_MINUTE", "must be from 1 to 1000000");
+        }
         let trust_proxy = r.parsed("DOCKET_TRUST_PROXY", false, "true or false");
 
         let any_provider =
@@ -380,6 +386,7 @@ impl Config {
             sync_days_ahead,
             auth_rate_per_minute,
             feed_rate_per_minute,
+            api_rate_per_minute,
             trust_proxy,
         })
     }
@@ -471,7 +478,11 @@ mod tests {
 
     #[test]
     fn rate_limits_are_bounded() {
-        for var in ["DOCKET_AUTH_RATE_PER_MINUTE", "DOCKET_FEED_RATE_PER_MINUTE"] {
+        for var in [
+            "DOCKET_AUTH_RATE_PER_MINUTE",
+            "DOCKET_FEED_RATE_PER_MINUTE",
+            "DOCKET_API_RATE_PER_MINUTE",
+        ] {
             for bad in ["0", "2000000", "-1"] {
                 let err = Config::from_vars(&vars(&[(var, bad)])).unwrap_err();
                 assert_eq!(err.0[0].var, var, "{bad}");

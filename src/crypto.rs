@@ -1,14 +1,21 @@
-//! Keys derived from `DOCKET_SECRET_KEY`, and encryption of OAuth tokens at rest.
+//! Keys derived from `DOCKET_SECRET_KEY`, encryption of OAuth tokens at rest, and the random
+//! bearer secrets Docket hands out (calendar feed addresses, API tokens).
 //!
 //! Tokens are sealed with XChaCha20-Poly1305 (a fresh random 24-byte nonce each time, so no
 //! nonce bookkeeping) under a key derived with HKDF-SHA256; rows store a key id, the nonce and
 //! the ciphertext, never plaintext.
+//!
+//! Bearer secrets are the other way round: Docket never needs them back, so it keeps only their
+//! SHA-256. Whoever reads the database cannot rebuild a working secret, and a lookup by hash
+//! through a unique index compares hashes, never secrets, so its timing says nothing about one.
 
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chacha20poly1305::{
     KeyInit, XChaCha20Poly1305, XNonce,
     aead::{Aead, AeadCore, OsRng},
 };
 use hkdf::Hkdf;
+use rand::RngCore as _;
 use sha2::{Digest, Sha256};
 
 use crate::config::SecretKey;
@@ -134,9 +141,74 @@ impl TokenCipher {
     }
 }
 
+/// Random bytes in a bearer secret: 256 bits.
+const BEARER_BYTES: usize = 32;
+/// Their length in unpadded base64url.
+pub const BEARER_CHARS: usize = 43;
+
+/// The SHA-256 of a bearer secret: what is stored and looked up.
+pub type BearerHash = [u8; 32];
+
+/// A new bearer secret (256 random bits, unpadded base64url) and the hash to store.
+pub fn new_bearer() -> (String, BearerHash) {
+    let mut bytes = [0u8; BEARER_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = bearer_hash(&secret);
+    (secret, hash)
+}
+
+fn bearer_hash(secret: &str) -> BearerHash {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// The hash to look up for `secret` as it came over the wire, or `None` when it cannot be a
+/// secret Docket made: wrong length, a character outside base64url, or not exactly 32 bytes in
+/// canonical encoding. Refused before the database is asked.
+pub fn parse_bearer(secret: &str) -> Option<BearerHash> {
+    if secret.len() != BEARER_CHARS
+        || !secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return None;
+    }
+    // The decoder refuses non-zero trailing bits, so each 32 bytes have one spelling only.
+    let bytes = URL_SAFE_NO_PAD.decode(secret).ok()?;
+    (bytes.len() == BEARER_BYTES).then(|| bearer_hash(secret))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_bearer_is_256_bits_of_base64url_and_parses_back_to_its_hash() {
+        let (secret, hash) = new_bearer();
+        assert_eq!(secret.len(), BEARER_CHARS);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&secret).unwrap().len(), 32);
+        assert_eq!(parse_bearer(&secret), Some(hash));
+        assert_ne!(new_bearer().0, secret);
+    }
+
+    #[test]
+    fn anything_but_a_well_formed_bearer_is_refused() {
+        let (secret, _) = new_bearer();
+        for bad in [
+            secret[..42].to_owned(),         // too short
+            format!("{secret}A"),            // too long
+            format!("{}+", &secret[..42]),   // standard base64, not URL-safe
+            format!("{}%41", &secret[..40]), // percent-encoded
+            format!("{}=", &secret[..42]),   // padding
+            "A".repeat(5000),
+            String::new(),
+        ] {
+            assert_eq!(parse_bearer(&bad), None, "{bad}");
+        }
+        // 43 characters whose last one carries bits beyond the 32 bytes: another spelling of
+        // some secret, refused so that every secret has exactly one.
+        assert_eq!(parse_bearer(&format!("{}B", &secret[..42])), None);
+    }
 
     fn cipher(byte: u8) -> TokenCipher {
         TokenCipher::new(&SecretKey::new([byte; 32]))

@@ -32,19 +32,28 @@ struct Filter {
     after: Option<String>,
 }
 
+/// A decision as the log shows it.
 #[derive(Deserialize)]
-struct DecisionRow {
-    id: Uuid,
-    recorded_at: DateTime<Utc>,
-    text: String,
-    meeting_id: Option<Uuid>,
-    note_id: Uuid,
-    meeting_title: Option<String>,
-    decided_at: DateTime<Utc>,
-    people: String,
+pub struct DecisionRow {
+    pub id: Uuid,
+    /// When the line was first saved: the log's order.
+    pub recorded_at: DateTime<Utc>,
+    pub text: String,
+    pub meeting_id: Option<Uuid>,
+    pub note_id: Uuid,
+    pub meeting_title: Option<String>,
+    /// The meeting's start, or when it was recorded for a standalone note.
+    pub decided_at: DateTime<Utc>,
+    /// Who attended the meeting, as lists show it.
+    pub people: String,
 }
 
 impl DecisionRow {
+    /// Where the log goes on after this row.
+    pub fn cursor(&self) -> String {
+        params::time_cursor(self.recorded_at, self.id)
+    }
+
     fn day(&self) -> String {
         time::day(self.decided_at.date_naive())
     }
@@ -64,18 +73,26 @@ struct DecisionsPage {
 
 const PAGE_SIZE: i64 = 100;
 
-async fn log(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Query(f): Query<Filter>,
-) -> AppResult<Html<String>> {
-    let person = params::optional_id("person", &f.person)?;
-    let organization = params::optional_id("organization", &f.organization)?;
-    let series = params::optional_id("series", &f.series)?;
-    let after = params::after_time(&f.after)?;
-    // Decisions newest first in the order they were recorded: a keyset over the
-    // `(user, kind, created_at)` index; the filters are optional (`null` means any).
-    let Json(mut rows) = sqlx::query_scalar!(
+/// Which decisions the log shows: of meetings with a person, with people of an organization, or
+/// of a series. `None` means any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecisionFilter {
+    pub person: Option<Uuid>,
+    pub organization: Option<Uuid>,
+    pub series: Option<Uuid>,
+}
+
+/// Up to `limit` decisions matching `filter` after `after`, newest first in the order they were
+/// recorded: a keyset over the `(user, kind, created_at)` index.
+pub async fn log_page(
+    db: &sqlx::PgPool,
+    user_id: Uuid,
+    filter: &DecisionFilter,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<DecisionRow>> {
+    // The filters are optional (`null` means any).
+    let Json(rows) = sqlx::query_scalar!(
         r#"select coalesce(json_agg(r), '[]') as "rows!: Json<Vec<DecisionRow>>" from (
     select i.id, i.created_at as recorded_at, i.text, i.meeting_id, i.note_id,
            m.title as meeting_title, coalesce(m.starts_at, i.created_at) as decided_at,
@@ -90,27 +107,38 @@ async fn log(
       and ($5::timestamptz is null or (i.created_at, i.id) < ($5, $6))
     order by i.created_at desc, i.id desc
     limit $7) r"#,
-        user.id,
-        person,
-        organization,
-        series,
+        user_id,
+        filter.person,
+        filter.organization,
+        filter.series,
         after.map(|(at, _)| at),
         after.map(|(_, id)| id),
-        PAGE_SIZE + 1,
+        limit,
     )
-    .fetch_one(&state.db)
+    .fetch_one(db)
     .await?;
-    let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
-        rows.truncate(PAGE_SIZE as usize);
-        let last = rows.last().expect("a full page");
-        params::time_cursor(last.recorded_at, last.id)
-    });
+    Ok(rows)
+}
+
+async fn log(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(f): Query<Filter>,
+) -> AppResult<Html<String>> {
+    let filter = DecisionFilter {
+        person: params::optional_id("person", &f.person)?,
+        organization: params::optional_id("organization", &f.organization)?,
+        series: params::optional_id("series", &f.series)?,
+    };
+    let after = params::after_time(&f.after)?;
+    let mut rows = log_page(&state.db, user.id, &filter, after, PAGE_SIZE + 1).await?;
+    let next = params::next_cursor(&mut rows, PAGE_SIZE, DecisionRow::cursor);
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
-            ("person", person),
-            ("organization", organization),
-            ("series", series),
+            ("person", filter.person),
+            ("organization", filter.organization),
+            ("series", filter.series),
         ] {
             if let Some(v) = v {
                 pairs.append_pair(k, &v.to_string());
@@ -121,7 +149,9 @@ async fn log(
     let view = DecisionsPage {
         layout: Layout::for_user(&user, "Decisions", "decisions"),
         decisions: rows,
-        filtered: person.is_some() || organization.is_some() || series.is_some(),
+        filtered: filter.person.is_some()
+            || filter.organization.is_some()
+            || filter.series.is_some(),
         next,
         paged: after.is_some(),
         query_without_page,

@@ -9,7 +9,7 @@
 //! compares hashes, never the token, so the time a lookup takes says nothing about the token.
 //! An unknown, revoked or malformed token is a plain 404, whatever the reason.
 
-use std::{num::NonZeroU32, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     Extension, Router,
@@ -19,20 +19,21 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, NaiveDate, Utc};
-use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock as _};
 use icalendar::{Calendar, Component as _, EventLike as _, Todo, TodoStatus};
-use rand::{RngCore as _, rngs::OsRng};
 use sha2::{Digest as _, Sha256};
 use tower_sessions::Session;
 use uuid::Uuid;
 
 use crate::{
     AppState,
-    auth::session::SignedIn,
+    auth::session::{self, SignedIn, session_error},
     config::Config,
-    http::{AppError, AppResult, rate_limit},
+    crypto::{self, BearerHash},
+    http::{
+        AppError, AppResult,
+        rate_limit::{self, PerKey},
+    },
     time,
 };
 
@@ -47,9 +48,7 @@ pub fn router() -> Router<AppState> {
 /// address (`DOCKET_FEED_RATE_PER_MINUTE`), and per feed so that a leaked URL cannot be used
 /// to make Docket render the same calendar over and over.
 pub fn public_router(state: &AppState) -> Router<AppState> {
-    let per_feed: Arc<FeedLimiter> = Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
-        NonZeroU32::new(FETCHES_PER_FEED_PER_MINUTE).expect("non-zero"),
-    )));
+    let per_feed = Arc::new(PerKey::per_minute(FETCHES_PER_FEED_PER_MINUTE));
     let routes = Router::new()
         .route("/feeds/{file}", get(serve))
         .layer(Extension(per_feed));
@@ -59,7 +58,6 @@ pub fn public_router(state: &AppState) -> Router<AppState> {
 /// Fetches of one feed per minute (a calendar app polls every few minutes at most), keyed by
 /// its owner: one feed per user, so the limiter holds at most one entry per user.
 const FETCHES_PER_FEED_PER_MINUTE: u32 = 20;
-type FeedLimiter = DefaultKeyedRateLimiter<Uuid>;
 
 /// At most this many items, soonest due first: a feed of a lifetime's backlog helps nobody,
 /// and a request costs what it shows.
@@ -83,39 +81,10 @@ const FETCH_RECORD_MINUTES: i64 = 5;
 // ---------------------------------------------------------------------------------------------
 // Tokens
 
-/// Random bytes per token: 256 bits.
-const TOKEN_BYTES: usize = 32;
-/// Their length in unpadded base64url.
-const TOKEN_CHARS: usize = 43;
-
-/// A new token (base64url, 43 characters) and the hash that is stored.
-fn new_token() -> (String, [u8; 32]) {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = token_hash(&token);
-    (token, hash)
-}
-
-fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
 /// The hash to look up for the last path segment `<token>.ics`, as it came over the wire (still
-/// percent-encoded), or `None` when it cannot be a token Docket made: wrong length, a character
-/// outside base64url, or not exactly 32 bytes in canonical encoding.
-fn parse_file_name(raw: &str) -> Option<[u8; 32]> {
-    let token = raw.strip_suffix(".ics")?;
-    if token.len() != TOKEN_CHARS
-        || !token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return None;
-    }
-    // The decoder refuses non-zero trailing bits, so each 32 bytes have one spelling only.
-    let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
-    (bytes.len() == TOKEN_BYTES).then(|| token_hash(token))
+/// percent-encoded), or `None` when it cannot be a token Docket made.
+fn parse_file_name(raw: &str) -> Option<BearerHash> {
+    crypto::parse_bearer(raw.strip_suffix(".ics")?)
 }
 
 /// The absolute URL of the feed with `token`.
@@ -160,28 +129,15 @@ pub async fn status(db: &sqlx::PgPool, user_id: Uuid) -> sqlx::Result<Option<Fee
 /// The session key of a feed URL just made, shown once by the Settings page.
 const NEW_FEED_URL: &str = "new_feed_url";
 
-fn session_error(e: tower_sessions::session::Error) -> AppError {
-    AppError::Unavailable(format!("session store: {e}"))
-}
-
 /// The feed URL made by the last request of this session, if any, removed from the session:
 /// the page that shows it is the only one that ever will.
 pub async fn take_new_url(session: &Session) -> AppResult<Option<String>> {
-    // Read first: removing marks the session modified, and a save is a write.
-    if session
-        .get::<String>(NEW_FEED_URL)
-        .await
-        .map_err(session_error)?
-        .is_none()
-    {
-        return Ok(None);
-    }
-    session.remove(NEW_FEED_URL).await.map_err(session_error)
+    session::take_once(session, NEW_FEED_URL).await
 }
 
 /// Makes the user's feed, or replaces it: the previous URL stops working with this statement.
 async fn create(State(state): State<AppState>, user: SignedIn) -> AppResult<Response> {
-    let (token, hash) = new_token();
+    let (token, hash) = crypto::new_bearer();
     sqlx::query!(
         "insert into feed_tokens (user_id, token_hash) values ($1, $2)
          on conflict (user_id) do update
@@ -419,7 +375,7 @@ struct Feed {
 
 async fn serve(
     State(state): State<AppState>,
-    Extension(per_feed): Extension<Arc<FeedLimiter>>,
+    Extension(per_feed): Extension<Arc<PerKey>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> AppResult<Response> {
@@ -441,13 +397,9 @@ async fn serve(
     .await?
     .ok_or(AppError::NotFound)?;
     tracing::Span::current().record("user_id", tracing::field::display(feed.user_id));
-    if let Err(wait) = per_feed.check_key(&feed.user_id) {
-        let retry_after_secs = wait
-            .wait_time_from(per_feed.clock().now())
-            .as_secs_f64()
-            .ceil() as u64;
-        return Err(AppError::TooManyRequests { retry_after_secs });
-    }
+    per_feed
+        .check(&feed.user_id)
+        .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
     let items = due_items(&state.db, feed.user_id).await?;
     let body = render(&items, &state.config, time::zone(&feed.time_zone));
     let etag = etag(&body);
@@ -490,33 +442,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_new_token_is_256_bits_of_base64url_and_parses_back_to_its_hash() {
-        let (token, hash) = new_token();
-        assert_eq!(token.len(), TOKEN_CHARS);
-        assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
+    fn a_feed_file_name_is_a_bearer_secret_and_ics() {
+        let (token, hash) = crypto::new_bearer();
         assert_eq!(parse_file_name(&format!("{token}.ics")), Some(hash));
-        assert_ne!(new_token().0, token);
-    }
-
-    #[test]
-    fn anything_but_a_well_formed_token_is_refused_before_the_database() {
-        let (token, _) = new_token();
-        let long = "A".repeat(5000);
         for bad in [
-            token.clone(),                    // no .ics
-            format!("{token}.ICS"),           // another suffix
-            format!("{}.ics", &token[..42]),  // too short
-            format!("{token}A.ics"),          // too long
-            format!("{}+.ics", &token[..42]), // standard base64, not URL-safe
-            format!("{}%41.ics", &token[..40]),
-            format!("{long}.ics"),
+            token.clone(),                   // no .ics
+            format!("{token}.ICS"),          // another suffix
+            format!("{}.ics", &token[..42]), // too short
+            format!("{token}.ics.ics"),
             ".ics".to_owned(),
         ] {
             assert_eq!(parse_file_name(&bad), None, "{bad}");
         }
-        // 43 characters whose last one carries bits beyond the 32 bytes: another spelling of
-        // some token, refused so that every token has exactly one.
-        assert_eq!(parse_file_name(&format!("{}B.ics", &token[..42])), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/action-items", get(action_items))
+        .route("/action-items", get(action_items_page))
         .route("/items/{id}/done", post(set_done))
         .route("/items/{id}", post(edit))
 }
@@ -147,35 +147,88 @@ struct ActionItemsPage {
     paged: bool,
 }
 
-const FILTERS: [&str; 5] = ["open", "mine", "others", "overdue", "done"];
+/// Which action items a review lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionFilter {
+    /// Not done yet (the default).
+    Open,
+    /// Open and assigned to the user.
+    Mine,
+    /// Open and assigned to someone else.
+    Others,
+    /// Open and due before today.
+    Overdue,
+    Done,
+}
 
-async fn action_items(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Query(f): Query<Filter>,
-) -> AppResult<Html<String>> {
-    let filter = f
-        .filter
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "open".into());
-    if !FILTERS.contains(&filter.as_str()) {
-        return Err(AppError::BadRequest(format!(
-            "filter must be one of: {}.",
-            FILTERS.join(", ")
-        )));
+impl ActionFilter {
+    pub const ALL: [ActionFilter; 5] = [
+        ActionFilter::Open,
+        ActionFilter::Mine,
+        ActionFilter::Others,
+        ActionFilter::Overdue,
+        ActionFilter::Done,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionFilter::Open => "open",
+            ActionFilter::Mine => "mine",
+            ActionFilter::Others => "others",
+            ActionFilter::Overdue => "overdue",
+            ActionFilter::Done => "done",
+        }
     }
-    // The cursor's key is the last due date, or `undated`.
-    let after = params::after_text(&f.after)?
+
+    /// The filter a query string names (`open` when it names none).
+    pub fn parse(raw: Option<&str>) -> AppResult<ActionFilter> {
+        let raw = raw.filter(|s| !s.is_empty()).unwrap_or("open");
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == raw)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|f| f.as_str()).collect();
+                AppError::BadRequest(format!("filter must be one of: {}.", names.join(", ")))
+            })
+    }
+}
+
+/// Where an action-items list goes on: the last row's due date (`None`: undated) and id.
+pub type ItemCursor = (Option<NaiveDate>, Uuid);
+
+/// The cursor as a page link writes it: `<due date or "undated">~<id>`.
+pub fn item_cursor(item: &ItemView) -> String {
+    let due = item
+        .due
+        .map_or_else(|| "undated".to_owned(), |d| d.to_string());
+    params::cursor(&due, item.id)
+}
+
+/// Reads a cursor written by [`item_cursor`].
+pub fn parse_item_cursor(raw: &Option<String>) -> AppResult<Option<ItemCursor>> {
+    params::after_text(raw)?
         .map(|(due, id)| match due.as_str() {
             "undated" => Ok((None, id)),
             _ => params::optional_date("The page link's date", &Some(due)).map(|d| (d, id)),
         })
-        .transpose()?;
-    let today = time::local_date(Utc::now(), time::zone(&user.time_zone));
-    // Action items soonest due first (so overdue ones lead; undated last), then by id: a keyset
-    // over the `(user, kind, done, due)` index. `$2` picks the filter; `$4`/`$5` are the cursor
-    // (the last row's due date, null when undated, and its id).
-    let Json(mut items) = sqlx::query_scalar!(
+        .transpose()
+}
+
+/// Up to `limit` action items matching `filter` (and assigned to `assignee`, when given) after
+/// `after`: soonest due first (so overdue ones lead; undated last), then by id, a keyset over
+/// the `(user, kind, done, due)` index. `today` is the user's, for "overdue".
+pub async fn action_items(
+    db: &sqlx::PgPool,
+    user_id: Uuid,
+    filter: ActionFilter,
+    assignee: Option<Uuid>,
+    today: NaiveDate,
+    after: Option<ItemCursor>,
+    limit: i64,
+) -> sqlx::Result<Vec<ItemView>> {
+    // `$2` picks the filter; `$4`/`$5` are the cursor (the last row's due date, null when
+    // undated, and its id).
+    let Json(items) = sqlx::query_scalar!(
         r#"select coalesce(json_agg(r), '[]') as "items!: Json<Vec<ItemView>>" from (
     select * from item_rows i
     where i.user_id = $1 and i.kind = 'action' and not i.removed
@@ -184,28 +237,61 @@ async fn action_items(
                   when 'others' then i.assignee_id is not null and not coalesce(i.assignee_is_me, false)
                   when 'overdue' then i.due < $3
                   else true end
+      and ($7::uuid is null or i.assignee_id = $7)
       and ($5::uuid is null
            or ($4::date is not null and ((i.due, i.id) > ($4, $5) or i.due is null))
            or ($4::date is null and i.due is null and i.id > $5))
     order by i.due nulls last, i.id
     limit $6) r"#,
-        user.id,
-        filter,
+        user_id,
+        filter.as_str(),
         today,
         after.and_then(|(due, _)| due),
         after.map(|(_, id)| id),
+        limit,
+        assignee,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(items)
+}
+
+/// An action item of the user's, as lists show it (removed ones are not found).
+pub async fn action_item(
+    db: &sqlx::PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<ItemView>> {
+    let item = sqlx::query_scalar!(
+        r#"select row_to_json(i) as "item!: Json<ItemView>" from item_rows i
+           where i.id = $1 and i.user_id = $2 and i.kind = 'action' and not i.removed"#,
+        id,
+        user_id,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(item.map(|Json(item)| item))
+}
+
+async fn action_items_page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(f): Query<Filter>,
+) -> AppResult<Html<String>> {
+    let filter = ActionFilter::parse(f.filter.as_deref())?;
+    let after = parse_item_cursor(&f.after)?;
+    let today = time::local_date(Utc::now(), time::zone(&user.time_zone));
+    let mut items = action_items(
+        &state.db,
+        user.id,
+        filter,
+        None,
+        today,
+        after,
         PAGE_SIZE + 1,
     )
-    .fetch_one(&state.db)
     .await?;
-    let next = (items.len() as i64 > PAGE_SIZE).then(|| {
-        items.truncate(PAGE_SIZE as usize);
-        let last = items.last().expect("a full page");
-        let due = last
-            .due
-            .map_or_else(|| "undated".to_owned(), |d| d.to_string());
-        params::cursor(&due, last.id)
-    });
+    let next = params::next_cursor(&mut items, PAGE_SIZE, item_cursor);
     let total = items.len();
     // You first, unassigned last, everyone else by name.
     let mut groups: BTreeMap<(u8, String), Group> = BTreeMap::new();
@@ -228,8 +314,8 @@ async fn action_items(
     }
     let page = ActionItemsPage {
         layout: Layout::for_user(&user, "Action items", "action-items"),
-        back: format!("/action-items?filter={filter}"),
-        filter,
+        back: format!("/action-items?filter={}", filter.as_str()),
+        filter: filter.as_str().to_owned(),
         groups: groups.into_values().collect(),
         total,
         next,
@@ -275,6 +361,42 @@ struct EditForm {
     back: Option<String>,
 }
 
+/// A change to an action item made by hand (the action-items page, the API). Each field given
+/// (`Some`, even `Some(None)` to clear it) wins over what the note line says from then on.
+#[derive(Debug, Default)]
+pub struct ActionEdit {
+    pub due: Option<Option<NaiveDate>>,
+    pub assignee: Option<Option<Uuid>>,
+}
+
+/// Applies `edit` to the user's action item `id` in one statement; `false` when there is no
+/// such item. `assignee` must be one of the user's people (the caller checks).
+pub async fn edit_action(
+    db: &sqlx::PgPool,
+    user_id: Uuid,
+    id: Uuid,
+    edit: &ActionEdit,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query!(
+        "update items set
+             due = case when $3 then $4 else due end,
+             due_set_by_user = due_set_by_user or $3,
+             assignee_id = case when $5 then $6 else assignee_id end,
+             assignee_set_by_user = assignee_set_by_user or $5,
+             updated_at = now()
+         where id = $1 and user_id = $2 and kind = 'action' and not removed",
+        id,
+        user_id,
+        edit.due.is_some(),
+        edit.due.flatten(),
+        edit.assignee.is_some(),
+        edit.assignee.flatten(),
+    )
+    .execute(db)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
 async fn edit(
     State(state): State<AppState>,
     user: SignedIn,
@@ -282,29 +404,12 @@ async fn edit(
     Form(form): Form<EditForm>,
 ) -> AppResult<Response> {
     let id = params::id(&id)?;
-    let exists = sqlx::query_scalar!(
-        r#"select exists(select 1 from items where id = $1 and user_id = $2 and kind = 'action' and not removed) as "exists!""#,
-        id,
-        user.id,
-    )
-    .fetch_one(&state.db)
-    .await?;
-    if !exists {
-        return Err(AppError::NotFound);
-    }
+    let mut edit = ActionEdit::default();
     if form.due.is_some() {
-        let due = params::optional_date("The due date", &form.due)?;
-        sqlx::query!(
-            "update items set due = $3, due_set_by_user = true, updated_at = now() where id = $1 and user_id = $2",
-            id,
-            user.id,
-            due,
-        )
-        .execute(&state.db)
-        .await?;
+        edit.due = Some(params::optional_date("The due date", &form.due)?);
     }
     if let Some(email) = form.assignee.as_deref().map(str::trim) {
-        let person: Option<Uuid> = if email.is_empty() {
+        edit.assignee = Some(if email.is_empty() {
             None
         } else {
             Some(
@@ -321,15 +426,10 @@ async fn edit(
                     ))
                 })?,
             )
-        };
-        sqlx::query!(
-            "update items set assignee_id = $3, assignee_set_by_user = true, updated_at = now() where id = $1 and user_id = $2",
-            id,
-            user.id,
-            person,
-        )
-        .execute(&state.db)
-        .await?;
+        });
+    }
+    if !edit_action(&state.db, user.id, id, &edit).await? {
+        return Err(AppError::NotFound);
     }
     Ok(Redirect::to(&back_to(form.back.as_deref())).into_response())
 }

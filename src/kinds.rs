@@ -54,6 +54,18 @@ macro_rules! text_enum {
             }
         }
 
+        // The API describes each as a string holding one of its values (OpenAPI `enum`).
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl sqlx::Type<sqlx::Postgres> for $name {
             fn type_info() -> sqlx::postgres::PgTypeInfo {
                 <&str as sqlx::Type<sqlx::Postgres>>::type_info()
@@ -132,6 +144,16 @@ text_enum! {
         Confirmed => "confirmed",
         Tentative => "tentative",
         Cancelled => "cancelled",
+    }
+}
+
+text_enum! {
+    /// What an API token may do.
+    TokenScope {
+        /// Read everything the user can read; change nothing.
+        Read => "read",
+        /// Also change notes and action items.
+        ReadWrite => "read_write",
     }
 }
 

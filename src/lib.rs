@@ -5,6 +5,7 @@
 //! background work into a running server.
 
 pub mod accounts;
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod calendar;
@@ -76,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router(&state))
         .merge(settings::router())
         .merge(feed::router())
+        .merge(api::tokens::router())
         .merge(sync::router())
         .merge(meetings::router())
         .merge(items::router())
@@ -97,9 +99,12 @@ pub fn app(state: AppState) -> Router {
         .merge(ops::router())
         // The calendar feed is read by calendar apps, without a session: the token is the key.
         .merge(feed::public_router(&state))
+        // The API authenticates each request by its bearer token alone: no session, no cookie,
+        // so no CSRF to guard against.
+        .merge(api::router(&state))
         .merge(pages)
         .merge(assets::router())
-        .fallback(|| async { http::AppError::NotFound })
+        .fallback(http::not_found)
         .with_state(state.clone());
     if let Some(fake) = &state.demo {
         router = router.nest_service("/_demo", fake.router());

@@ -28,7 +28,7 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/meetings", get(list))
+        .route("/meetings", get(list_page))
         .route("/meetings/{id}", get(show))
         .route("/meetings/{id}/notes", post(save_notes))
 }
@@ -142,9 +142,62 @@ struct ListPage {
     query_without_page: String,
 }
 
-/// One page of the meetings list with the names its filters refer to, in one statement. Past
-/// meetings come newest first, upcoming ones soonest first, from the cursor on; the filters are
-/// optional (`null` means any) so each statement is one fixed text.
+/// Which meetings a list shows: upcoming or past, between two days of the user's calendar, with
+/// a person, people of an organization, or of a series. `None` means any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MeetingFilter {
+    pub past: bool,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub person: Option<Uuid>,
+    pub organization: Option<Uuid>,
+    pub series: Option<Uuid>,
+}
+
+impl MeetingFilter {
+    /// The filters as a query string writes them (the page's form, the API), each refused with
+    /// a message naming it when it is not a valid value.
+    pub fn parse(
+        when: &Option<String>,
+        from: &Option<String>,
+        to: &Option<String>,
+        person: &Option<String>,
+        organization: &Option<String>,
+        series: &Option<String>,
+    ) -> AppResult<MeetingFilter> {
+        let past = match when.as_deref() {
+            None | Some("") | Some("upcoming") => false,
+            Some("past") => true,
+            Some(other) => {
+                return Err(AppError::BadRequest(format!(
+                    "when must be upcoming or past, not {other:?}."
+                )));
+            }
+        };
+        Ok(MeetingFilter {
+            past,
+            from: params::optional_date("from", from)?,
+            to: params::optional_date("to", to)?,
+            person: params::optional_id("person", person)?,
+            organization: params::optional_id("organization", organization)?,
+            series: params::optional_id("series", series)?,
+        })
+    }
+}
+
+/// Where a meetings list goes on: the last row's start and id.
+pub type MeetingCursor = (DateTime<Utc>, Uuid);
+
+/// One page of a meetings list, and what its filters name.
+pub struct MeetingList {
+    pub rows: Vec<MeetingRow>,
+    /// Where the next page starts (a page link's `after`), when there is one.
+    pub next: Option<String>,
+    /// "with Ada Lovelace", for a filtered list's heading.
+    pub filter_label: Option<String>,
+}
+
+/// The rows of [`list`]'s one statement, with the names its filters refer to.
 struct ListData {
     rows: Json<Vec<MeetingRow>>,
     person: Option<String>,
@@ -152,32 +205,23 @@ struct ListData {
     series: Option<String>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Query(q): Query<ListQuery>,
-) -> AppResult<Html<String>> {
-    let past = match q.when.as_deref() {
-        None | Some("") | Some("upcoming") => false,
-        Some("past") => true,
-        Some(other) => {
-            return Err(AppError::BadRequest(format!(
-                "when must be upcoming or past, not {other:?}."
-            )));
-        }
-    };
-    let from = params::optional_date("from", &q.from)?;
-    let to = params::optional_date("to", &q.to)?;
-    let person = params::optional_id("person", &q.person)?;
-    let organization = params::optional_id("organization", &q.organization)?;
-    let series = params::optional_id("series", &q.series)?;
-    let after = params::after_time(&q.after)?;
-    let tz = time::zone(&user.time_zone);
+/// Up to `size` meetings matching `filter` after `after`, in one statement: past meetings
+/// newest first, upcoming ones soonest first (a keyset, never OFFSET). A filter naming a person,
+/// organization or series the user does not have is not found, like their pages.
+pub async fn list(
+    db: &PgPool,
+    user_id: Uuid,
+    tz: Tz,
+    filter: &MeetingFilter,
+    after: Option<MeetingCursor>,
+    size: i64,
+) -> AppResult<MeetingList> {
     let now = Utc::now();
-    let from = from.map(|d| day_start(d, tz));
-    let until = to.map(|d| day_start(d + Duration::days(1), tz));
+    let from = filter.from.map(|d| day_start(d, tz));
+    let until = filter.to.map(|d| day_start(d + Duration::days(1), tz));
     let (after_at, after_id) = (after.map(|(at, _)| at), after.map(|(_, id)| id));
-    let data = if past {
+    // The filters are optional (`null` means any) so each statement is one fixed text.
+    let data = if filter.past {
         sqlx::query_as!(
             ListData,
             r#"select
@@ -196,18 +240,18 @@ async fn list(
     (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
     (select name from organizations where user_id = $1 and id = $6) as organization,
     (select title from series where user_id = $1 and id = $7) as series"#,
-            user.id,
+            user_id,
             now,
             from,
             until,
-            person,
-            organization,
-            series,
+            filter.person,
+            filter.organization,
+            filter.series,
             after_at,
             after_id,
-            PAGE_SIZE + 1,
+            size + 1,
         )
-        .fetch_one(&state.db)
+        .fetch_one(db)
         .await?
     } else {
         sqlx::query_as!(
@@ -229,34 +273,53 @@ async fn list(
     (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
     (select name from organizations where user_id = $1 and id = $6) as organization,
     (select title from series where user_id = $1 and id = $7) as series"#,
-            user.id,
+            user_id,
             now,
             from,
             until,
-            person,
-            organization,
-            series,
+            filter.person,
+            filter.organization,
+            filter.series,
             after_at,
             after_id,
-            PAGE_SIZE + 1,
+            size + 1,
             LONGEST_EVENT_DAYS,
         )
-        .fetch_one(&state.db)
+        .fetch_one(db)
         .await?
     };
     let mut rows = data.rows.0;
-    let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
-        rows.truncate(PAGE_SIZE as usize);
-        let last = rows.last().expect("a full page");
-        params::time_cursor(last.starts_at, last.id)
-    });
+    let next = params::next_cursor(&mut rows, size, |m| params::time_cursor(m.starts_at, m.id));
     let missing = |name: Option<String>| name.ok_or(AppError::NotFound);
-    let filter_label = match (person, organization, series) {
+    let filter_label = match (filter.person, filter.organization, filter.series) {
         (Some(_), _, _) => Some(format!("with {}", missing(data.person)?)),
         (_, Some(_), _) => Some(format!("with people from {}", missing(data.organization)?)),
         (_, _, Some(_)) => Some(format!("in the series “{}”", missing(data.series)?)),
         _ => None,
     };
+    Ok(MeetingList {
+        rows,
+        next,
+        filter_label,
+    })
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Html<String>> {
+    let filter = MeetingFilter::parse(
+        &q.when,
+        &q.from,
+        &q.to,
+        &q.person,
+        &q.organization,
+        &q.series,
+    )?;
+    let after = params::after_time(&q.after)?;
+    let tz = time::zone(&user.time_zone);
+    let list = list(&state.db, user.id, tz, &filter, after, PAGE_SIZE).await?;
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
@@ -275,12 +338,12 @@ async fn list(
     };
     let page_view = ListPage {
         layout: Layout::for_user(&user, "Meetings", "meetings"),
-        meetings: lines(rows, tz),
-        past,
-        from: from.map(|d| d.to_string()).unwrap_or_default(),
-        to: to.map(|d| d.to_string()).unwrap_or_default(),
-        filter_label,
-        next,
+        meetings: lines(list.rows, tz),
+        past: filter.past,
+        from: filter.from.map(|d| d.to_string()).unwrap_or_default(),
+        to: filter.to.map(|d| d.to_string()).unwrap_or_default(),
+        filter_label: list.filter_label,
+        next: list.next,
         paged: after.is_some(),
         query_without_page,
     };
@@ -318,29 +381,29 @@ struct MeetingDetail {
 
 /// The meeting page's data in one statement: the meeting, its note, attendees and items, what
 /// carries forward, and its neighbours in the series.
-struct MeetingData {
-    id: Uuid,
-    title: String,
-    description: String,
-    location: String,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    all_day: bool,
-    start_date: Option<NaiveDate>,
-    end_date: Option<NaiveDate>,
-    status: MeetingStatus,
-    join_url: Option<String>,
-    html_link: Option<String>,
-    series_id: Option<Uuid>,
-    series_title: Option<String>,
-    calendar_name: String,
-    note_body: Option<String>,
-    note_version: Option<i32>,
-    attendees: Json<Vec<AttendeeView>>,
-    items: Json<Vec<ItemView>>,
-    carried: Json<Vec<ItemView>>,
-    previous: Option<Json<Neighbour>>,
-    next: Option<Json<Neighbour>>,
+pub struct MeetingData {
+    pub id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub location: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub all_day: bool,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub status: MeetingStatus,
+    pub join_url: Option<String>,
+    pub html_link: Option<String>,
+    pub series_id: Option<Uuid>,
+    pub series_title: Option<String>,
+    pub calendar_name: String,
+    pub note_body: Option<String>,
+    pub note_version: Option<i32>,
+    pub attendees: Json<Vec<AttendeeView>>,
+    pub items: Json<Vec<ItemView>>,
+    pub carried: Json<Vec<ItemView>>,
+    pub previous: Option<Json<Neighbour>>,
+    pub next: Option<Json<Neighbour>>,
 }
 
 impl MeetingData {
@@ -366,10 +429,11 @@ impl MeetingData {
     }
 }
 
+/// The previous or next meeting of a series.
 #[derive(Deserialize)]
-struct Neighbour {
-    id: Uuid,
-    starts_at: DateTime<Utc>,
+pub struct Neighbour {
+    pub id: Uuid,
+    pub starts_at: DateTime<Utc>,
 }
 
 /// Items carried forward are read from at most this many earlier meetings of the series, and at
@@ -419,7 +483,8 @@ struct MeetingPage {
     back: String,
 }
 
-async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData> {
+/// Everything the meeting page shows, or not found when the meeting is not the user's.
+pub async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData> {
     sqlx::query_as!(
         MeetingData,
         r#"select m.id, m.title, m.description, m.location, m.starts_at, m.ends_at, m.all_day,

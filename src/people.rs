@@ -67,21 +67,28 @@ struct PeoplePage {
     paged: bool,
 }
 
+/// A row of the people directory: the person, and the name it is sorted by.
 #[derive(Deserialize)]
-struct DirectoryRow {
+pub struct DirectoryRow {
     #[serde(flatten)]
-    person: PersonRow,
-    sort_name: String,
+    pub person: PersonRow,
+    pub sort_name: String,
 }
 
-async fn index(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Query(q): Query<IndexQuery>,
-) -> AppResult<Html<String>> {
-    let search = q.q.unwrap_or_default().trim().to_owned();
-    // The cursor's key is "count:name".
-    let after = params::after_text(&q.after)?
+/// Where the directory goes on: the last row's meeting count, sort name and id.
+pub type DirectoryCursor = (i32, String, Uuid);
+
+/// The cursor as a page link writes it: `<meetings>:<sort name>~<id>`.
+pub fn directory_cursor(row: &DirectoryRow) -> String {
+    params::cursor(
+        &format!("{}:{}", row.person.meetings, row.sort_name),
+        row.person.id,
+    )
+}
+
+/// Reads a cursor written by [`directory_cursor`].
+pub fn parse_directory_cursor(raw: &Option<String>) -> AppResult<Option<DirectoryCursor>> {
+    params::after_text(raw)?
         .map(|(key, id)| {
             key.split_once(':')
                 .and_then(|(n, name)| Some((n.parse::<i32>().ok()?, name.to_owned(), id)))
@@ -91,12 +98,21 @@ async fn index(
                     )
                 })
         })
-        .transpose()?;
+        .transpose()
+}
+
+/// Up to `limit` of the user's people whose name or address contains `search` (any case),
+/// after `after`: most met first, then by name, a keyset over `people_directory_idx`.
+pub async fn directory(
+    db: &sqlx::PgPool,
+    user_id: Uuid,
+    search: &str,
+    after: Option<&DirectoryCursor>,
+    limit: i64,
+) -> sqlx::Result<Vec<DirectoryRow>> {
+    // A substring of name or address (trigram index), with LIKE's wildcards taken literally out.
     let pattern = search.to_lowercase().replace(['%', '_', '\\'], "");
-    // Most met first, then by name: a keyset over `people_directory_idx`. The cursor is the last
-    // row's count and lowercased name; the pattern is a substring of name or address (trigram
-    // index).
-    let Json(mut rows) = sqlx::query_scalar!(
+    let Json(rows) = sqlx::query_scalar!(
         r#"select coalesce(json_agg(r), '[]') as "rows!: Json<Vec<DirectoryRow>>" from (
             select p.* from person_rows p
             where p.user_id = $1 and not p.is_me
@@ -106,23 +122,27 @@ async fn index(
                    or (p.meetings = $3 and (p.sort_name, p.id) > ($4, $5)))
             order by p.meetings desc, p.sort_name, p.id
             limit $6) r"#,
-        user.id,
+        user_id,
         pattern,
-        after.as_ref().map(|(n, _, _)| *n),
-        after.as_ref().map(|(_, name, _)| name.clone()),
-        after.as_ref().map(|(_, _, id)| *id),
-        PAGE_SIZE + 1,
+        after.map(|(n, _, _)| *n),
+        after.map(|(_, name, _)| name.clone()),
+        after.map(|(_, _, id)| *id),
+        limit,
     )
-    .fetch_one(&state.db)
+    .fetch_one(db)
     .await?;
-    let next = (rows.len() as i64 > PAGE_SIZE).then(|| {
-        rows.truncate(PAGE_SIZE as usize);
-        let last = rows.last().expect("a full page");
-        params::cursor(
-            &format!("{}:{}", last.person.meetings, last.sort_name),
-            last.person.id,
-        )
-    });
+    Ok(rows)
+}
+
+async fn index(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<IndexQuery>,
+) -> AppResult<Html<String>> {
+    let search = q.q.unwrap_or_default().trim().to_owned();
+    let after = parse_directory_cursor(&q.after)?;
+    let mut rows = directory(&state.db, user.id, &search, after.as_ref(), PAGE_SIZE + 1).await?;
+    let next = params::next_cursor(&mut rows, PAGE_SIZE, directory_cursor);
     let view = PeoplePage {
         layout: Layout::for_user(&user, "People", "people"),
         q: search,
@@ -131,6 +151,17 @@ async fn index(
         paged: after.is_some(),
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
+}
+
+/// Whether `id` is one of the user's people.
+pub async fn exists(db: &sqlx::PgPool, user_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from people where user_id = $1 and id = $2) as "exists!""#,
+        user_id,
+        id,
+    )
+    .fetch_one(db)
+    .await
 }
 
 #[derive(Deserialize)]
@@ -308,10 +339,8 @@ async fn person(
     .ok_or(AppError::NotFound)?;
     let person = data.person.0;
     let mut past = data.past.0;
-    let next = (past.len() as i64 > PAGE_SIZE).then(|| {
-        past.truncate(PAGE_SIZE as usize);
-        let last = past.last().expect("a full page");
-        params::time_cursor(last.starts_at, last.id)
+    let next = params::next_cursor(&mut past, PAGE_SIZE, |m| {
+        params::time_cursor(m.starts_at, m.id)
     });
     let view = PersonPage {
         layout: Layout::for_user(&user, &person.name, "people"),
@@ -331,12 +360,14 @@ async fn person(
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
 }
 
+/// An organization as lists show it.
 #[derive(Deserialize)]
-struct OrganizationRow {
-    id: Uuid,
-    name: String,
-    domain: String,
-    people: i32,
+pub struct OrganizationRow {
+    pub id: Uuid,
+    pub name: String,
+    pub domain: String,
+    /// Kept by the database as people come and go (migrations/0008).
+    pub people: i32,
 }
 
 #[derive(Deserialize)]
@@ -353,8 +384,39 @@ struct OrganizationsPage {
     paged: bool,
 }
 
-/// Organizations by name, a keyset over `organizations_user_name_idx`.
+/// Organizations per page.
 const ORGANIZATIONS_PAGE: i64 = 100;
+
+/// Where the organizations list goes on: the last row's lowercased name and id.
+pub type OrganizationCursor = (String, Uuid);
+
+/// The cursor as a page link writes it.
+pub fn organization_cursor(row: &OrganizationRow) -> String {
+    params::cursor(&row.name.to_lowercase(), row.id)
+}
+
+/// Up to `limit` of the user's organizations after `after`, by name: a keyset over
+/// `organizations_user_name_idx`.
+pub async fn organizations_list(
+    db: &sqlx::PgPool,
+    user_id: Uuid,
+    after: Option<&OrganizationCursor>,
+    limit: i64,
+) -> sqlx::Result<Vec<OrganizationRow>> {
+    let Json(rows) = sqlx::query_scalar!(
+        r#"select coalesce(json_agg(r), '[]') as "rows!: Json<Vec<OrganizationRow>>" from (
+            select o.id, o.name, o.domain, o.people_count as people from organizations o
+            where o.user_id = $1 and ($2::text is null or (lower(o.name), o.id) > ($2, $3))
+            order by lower(o.name), o.id limit $4) r"#,
+        user_id,
+        after.map(|(name, _)| name.clone()),
+        after.map(|(_, id)| *id),
+        limit,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(rows)
+}
 
 async fn organizations(
     State(state): State<AppState>,
@@ -362,23 +424,9 @@ async fn organizations(
     Query(q): Query<OrganizationsQuery>,
 ) -> AppResult<Html<String>> {
     let after = params::after_text(&q.after)?;
-    let Json(mut rows) = sqlx::query_scalar!(
-        r#"select coalesce(json_agg(r), '[]') as "rows!: Json<Vec<OrganizationRow>>" from (
-            select o.id, o.name, o.domain, o.people_count as people from organizations o
-            where o.user_id = $1 and ($2::text is null or (lower(o.name), o.id) > ($2, $3))
-            order by lower(o.name), o.id limit $4) r"#,
-        user.id,
-        after.as_ref().map(|(name, _)| name.clone()),
-        after.as_ref().map(|(_, id)| *id),
-        ORGANIZATIONS_PAGE + 1,
-    )
-    .fetch_one(&state.db)
-    .await?;
-    let next = (rows.len() as i64 > ORGANIZATIONS_PAGE).then(|| {
-        rows.truncate(ORGANIZATIONS_PAGE as usize);
-        let last = rows.last().expect("a full page");
-        params::cursor(&last.name.to_lowercase(), last.id)
-    });
+    let mut rows =
+        organizations_list(&state.db, user.id, after.as_ref(), ORGANIZATIONS_PAGE + 1).await?;
+    let next = params::next_cursor(&mut rows, ORGANIZATIONS_PAGE, organization_cursor);
     let view = OrganizationsPage {
         layout: Layout::for_user(&user, "Organizations", "organizations"),
         organizations: rows,

@@ -31,14 +31,17 @@ struct SearchQuery {
 const START: char = '\u{2}';
 const STOP: char = '\u{3}';
 
-/// A search hit. `id` is the meeting, the note (of a note or an item) or the person; items and
-/// notes also carry the meeting they belong to, if any.
-struct Hit {
-    kind: String,
-    id: Uuid,
-    meeting_id: Option<Uuid>,
-    title: String,
-    snippet: String,
+/// A search hit. `id` is the meeting, the note (of a note or an item) or the person; `source`
+/// the record that matched (the item itself, for an item); items and notes also carry the
+/// meeting they belong to, if any. The snippet marks matches between [`START`] and [`STOP`].
+pub struct Hit {
+    /// `meeting`, `note`, `action`, `decision`, `question` or `person`.
+    pub kind: String,
+    pub id: Uuid,
+    pub source: Uuid,
+    pub meeting_id: Option<Uuid>,
+    pub title: String,
+    pub snippet: String,
 }
 
 /// Each kind contributes at most this many candidates to the ranking, so a common word costs
@@ -58,7 +61,8 @@ pub struct Result {
     pub snippet: Vec<Piece>,
 }
 
-fn pieces(snippet: &str) -> Vec<Piece> {
+/// A snippet cut into its highlighted and plain pieces.
+pub fn pieces(snippet: &str) -> Vec<Piece> {
     let mut out = Vec::new();
     let mut marked = false;
     let mut current = String::new();
@@ -92,27 +96,32 @@ struct SearchPage {
     results: Vec<Result>,
 }
 
-async fn search(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Query(query): Query<SearchQuery>,
-) -> AppResult<Html<String>> {
-    let q = query.q.unwrap_or_default().trim().to_owned();
-    if q.chars().count() > 200 {
-        return Err(AppError::BadRequest(
-            "Search for at most 200 characters.".into(),
-        ));
+/// Longest search accepted, in characters.
+const MAX_QUERY_CHARS: usize = 200;
+
+/// The search text of a query string, trimmed; refused when too long.
+pub fn query_text(raw: Option<String>) -> AppResult<String> {
+    let q = raw.unwrap_or_default().trim().to_owned();
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "Search for at most {MAX_QUERY_CHARS} characters."
+        )));
     }
-    let hits: Vec<Hit> = if q.is_empty() {
-        Vec::new()
-    } else {
-        sqlx::query_as!(
-            Hit,
-            r#"with best as (
+    Ok(q)
+}
+
+/// The best 50 hits for `q` among the user's meetings, notes, items and people, best first.
+pub async fn hits(db: &sqlx::PgPool, user_id: Uuid, q: &str) -> sqlx::Result<Vec<Hit>> {
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as!(
+        Hit,
+        r#"with best as (
         select * from search_candidates($1, websearch_to_tsquery('simple', $2), $3)
         order by rank desc limit 50)
      -- Titles and snippets for the best 50 only, each looked up by primary key.
-     select b.kind as "kind!", b.id as "id!", b.meeting_id, d.title as "title!",
+     select b.kind as "kind!", b.id as "id!", b.source as "source!", b.meeting_id, d.title as "title!",
             ts_headline('simple', d.text, websearch_to_tsquery('simple', $2),
                 'StartSel=' || chr(2) || ', StopSel=' || chr(3) || ', MaxWords=25, MinWords=8, MaxFragments=2') as "snippet!"
      from best b
@@ -130,13 +139,21 @@ async fn search(
          select coalesce(p.name, p.email), coalesce(p.name, '') || ' ' || p.email
          from people p where b.kind = 'person' and p.id = b.source) d
      order by b.rank desc"#,
-            user.id,
-            q,
-            CANDIDATES_PER_KIND,
-        )
-        .fetch_all(&state.db)
-        .await?
-    };
+        user_id,
+        q,
+        CANDIDATES_PER_KIND,
+    )
+    .fetch_all(db)
+    .await
+}
+
+async fn search(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(query): Query<SearchQuery>,
+) -> AppResult<Html<String>> {
+    let q = query_text(query.q)?;
+    let hits = hits(&state.db, user.id, &q).await?;
     let results = hits
         .into_iter()
         .map(|h| {

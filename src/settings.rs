@@ -1,5 +1,6 @@
 //! Settings: connected accounts (connect, reconnect, disconnect), calendars, time zone, the
-//! calendar feed (its actions live in `feed`), and deleting the account.
+//! calendar feed (its actions live in `feed`), API tokens (their actions live in
+//! `api::tokens`), and deleting the account.
 
 use crate::kinds::AccountStatus;
 use askama::Template;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     accounts::{self, Account},
+    api::tokens::{self as api_tokens, TokenRow},
     auth::{
         provider::Provider,
         session::{self, SignedIn},
@@ -47,6 +49,11 @@ struct SettingsPage {
     /// The feed URL just made: shown on this page view only (only its hash is stored).
     new_feed_url: Option<String>,
     feed_name: &'static str,
+    /// The user's API tokens.
+    api_tokens: Vec<TokenRow>,
+    /// The secret of the token just made: shown on this page view only (only its hash is
+    /// stored).
+    new_api_token: Option<String>,
     /// What the user types to confirm deleting their account.
     deletion_phrase: String,
     /// Why the last deletion attempt was refused.
@@ -91,6 +98,8 @@ async fn render(
         feed: feed::status(&state.db, user.id).await?,
         new_feed_url: feed::take_new_url(&user.session).await?,
         feed_name: feed::CALENDAR_NAME,
+        api_tokens: api_tokens::for_user(&state.db, user.id).await?,
+        new_api_token: api_tokens::take_new_secret(&user.session).await?,
         deletion_phrase: deletion_phrase(&user.email).to_owned(),
         deletion_error,
     };

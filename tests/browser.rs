@@ -178,6 +178,49 @@ async fn remind_if_built(docket: &Docket, browser: &Browser, page: &Page) {
     }
 }
 
+/// An API token made in Settings: its secret shown once, then only listed; both views pass
+/// the checks.
+#[tokio::test]
+async fn an_api_token_is_made_in_settings_and_shown_once() {
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    browser.goto(&docket.url("/settings#api-tokens")).await;
+    let name = browser.wait_for(Locator::Css("input#api-token-name")).await;
+    name.send_keys("Weekly report script").await.unwrap();
+    browser
+        .click(Locator::XPath(
+            "//button[normalize-space(.)='Create token']",
+        ))
+        .await;
+    let secret = browser
+        .wait_for(Locator::Css("input#new-api-token"))
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(secret.starts_with("dkt_"), "{secret}");
+    let mut problems = checks::check_page(&browser, "settings-new-api-token").await;
+    // A new page view (not a jump within this one to its #api-tokens).
+    browser.goto(&docket.url("/settings")).await;
+    let listed = browser
+        .wait_for(Locator::Css("#api-token-list tbody td"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(listed, "Weekly report script");
+    let shown = browser
+        .client
+        .find_all(Locator::Css("input#new-api-token"))
+        .await
+        .unwrap();
+    assert!(shown.is_empty(), "the secret is shown once");
+    problems.extend(checks::check_page(&browser, "settings-api-tokens").await);
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
 /// The core loop in a real browser: notes in the grammar (saved with Ctrl+Enter, which needs
 /// our script to load under the CSP), the item on the person's page, ticked there, `[x]` back
 /// in the note, then found by search.

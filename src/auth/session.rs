@@ -57,7 +57,8 @@ pub fn layer(
         .with_signed(crypto::cookie_key(key))
 }
 
-fn session_error(e: tower_sessions::session::Error) -> AppError {
+/// The session store failed: the database is unreachable, say "try again" rather than 500.
+pub fn session_error(e: tower_sessions::session::Error) -> AppError {
     AppError::Unavailable(format!("session store: {e}"))
 }
 
@@ -111,16 +112,22 @@ pub async fn end_with_notice(session: &Session, notice: &str) -> Result<(), AppE
 
 /// The notice left for this page, if any, removed from the session.
 pub async fn take_notice(session: &Session) -> Result<Option<String>, AppError> {
+    take_once(session, NOTICE).await
+}
+
+/// A value left in the session under `key` for the next page that shows it, removed from the
+/// session: it is shown once (a notice, a secret just made).
+pub async fn take_once(session: &Session, key: &str) -> Result<Option<String>, AppError> {
     // Read first: removing marks the session modified, and a save is a write.
     if session
-        .get::<String>(NOTICE)
+        .get::<String>(key)
         .await
         .map_err(session_error)?
         .is_none()
     {
         return Ok(None);
     }
-    session.remove(NOTICE).await.map_err(session_error)
+    session.remove(key).await.map_err(session_error)
 }
 
 /// The signed-in user of this request, if any.

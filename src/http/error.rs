@@ -46,6 +46,16 @@ impl From<sqlx::Error> for AppError {
             {
                 AppError::Unavailable(format!("database: {}", db.message()))
             }
+            // 22xxx: data exceptions, a value from the request that PostgreSQL cannot take (a NUL
+            // character in a text, a date out of its range): the request's fault, not Docket's.
+            sqlx::Error::Database(ref db) if db.code().is_some_and(|c| c.starts_with("22")) => {
+                tracing::info!(code = ?db.code(), message = db.message(), "refused a value");
+                AppError::BadRequest(
+                    "Something you sent cannot be stored or searched as it is: a NUL character, \
+                     or a date or number out of range."
+                        .into(),
+                )
+            }
             other => AppError::Internal(other.into()),
         }
     }

@@ -135,31 +135,43 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 
 /// Any error response without a body of its own kind (axum's empty 404/405 and plain-text
 /// rejections, the body limit's 413, the timeout's 408) becomes an HTML page, so users never see
-/// a blank or plain-text error. HTML and JSON errors pass through untouched.
+/// a blank or plain-text error. HTML and JSON errors pass through untouched. Under the API's
+/// path every error that is not a problem detail already (an HTML panic page included) becomes
+/// one instead: programs get `application/problem+json` whatever failed.
 async fn friendly_errors(request: Request, next: Next) -> Response {
+    let api = crate::api::owns(request.uri().path());
     let response = next.run(request).await;
     let status = response.status();
-    let bare = response
+    let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|v| v.starts_with("text/plain"));
-    if !(status.is_client_error() || status.is_server_error()) || !bare {
+        .and_then(|v| v.to_str().ok());
+    let bare = content_type.is_none_or(|v| v.starts_with("text/plain"));
+    let replace = if api {
+        content_type != Some(crate::api::problem::CONTENT_TYPE)
+    } else {
+        bare
+    };
+    if !(status.is_client_error() || status.is_server_error()) || !replace {
         return response;
     }
     let status = match status {
         // A form that does not deserialize (axum says 422) is simply a bad request to the user.
-        StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+        StatusCode::UNPROCESSABLE_ENTITY if !api => StatusCode::BAD_REQUEST,
         // Docket's own 500s are already pages; a bare one comes from a layer, in practice the
         // session store failing to save while the database is unreachable: say "try again".
-        StatusCode::INTERNAL_SERVER_ERROR => {
+        StatusCode::INTERNAL_SERVER_ERROR if bare => {
             tracing::warn!("a layer answered 500 (session store unavailable?); answering 503");
             StatusCode::SERVICE_UNAVAILABLE
         }
         other => other,
     };
-    let mut page = error_page(status, None);
-    for name in [header::ALLOW, header::RETRY_AFTER] {
+    let mut page = if api {
+        crate::api::problem::bare(status)
+    } else {
+        error_page(status, None)
+    };
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
         if let Some(value) = response.headers().get(&name) {
             page.headers_mut().insert(name, value.clone());
         }
@@ -170,6 +182,12 @@ async fn friendly_errors(request: Request, next: Next) -> Response {
             .or_insert(HeaderValue::from_static("2"));
     }
     page
+}
+
+/// Where no route matches: a bare 404, which [`friendly_errors`] makes a page or, under the
+/// API's path, a problem detail.
+pub async fn not_found() -> StatusCode {
+    StatusCode::NOT_FOUND
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -39,6 +39,19 @@ pub fn cursor(key: &str, id: Uuid) -> String {
     format!("{key}~{id}")
 }
 
+/// For a page read with one row more than it shows (`size + 1`): drops the extra row and gives
+/// the cursor of the last row shown when more follow.
+pub fn next_cursor<T>(
+    rows: &mut Vec<T>,
+    size: i64,
+    cursor: impl Fn(&T) -> String,
+) -> Option<String> {
+    (rows.len() as i64 > size).then(|| {
+        rows.truncate(size as usize);
+        cursor(rows.last().expect("a full page"))
+    })
+}
+
 /// A cursor over a time-ordered list.
 pub fn time_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     cursor(&at.to_rfc3339_opts(SecondsFormat::Micros, true), id)

@@ -1,14 +1,18 @@
-//! Per-client request limits for the routes anyone can reach without signing in (sign-in, the
-//! calendar feed): beyond the limit a 429 with `Retry-After`.
+//! Request limits: per client address for the routes anyone can reach without signing in
+//! (sign-in, the calendar feed), and per key for what a bearer secret opens (a feed, an API
+//! token). Beyond a limit: a 429 with `Retry-After`.
 
-use std::{sync::Arc, time::Duration};
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
 use axum::Router;
+use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock as _};
 use tower_governor::{
     GovernorLayer,
     governor::GovernorConfigBuilder,
     key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor},
 };
+
+use uuid::Uuid;
 
 use crate::{AppState, config::Config};
 
@@ -39,4 +43,26 @@ where
     routes.layer(GovernorLayer {
         config: Arc::new(config),
     })
+}
+
+/// Allows `per_minute` requests a minute (all at once, then evenly) per key: the owner of a
+/// calendar feed, an API token. Keys are only ever ids of rows that exist, so the limiter holds
+/// at most one entry per such row.
+pub struct PerKey(DefaultKeyedRateLimiter<Uuid>);
+
+impl PerKey {
+    pub fn per_minute(per_minute: u32) -> PerKey {
+        let per_minute = NonZeroU32::new(per_minute.max(1)).expect("at least 1");
+        PerKey(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
+            per_minute,
+        )))
+    }
+
+    /// Counts one request of `key`; beyond the limit, the whole seconds to wait (at least 1).
+    pub fn check(&self, key: &Uuid) -> Result<(), u64> {
+        self.0.check_key(key).map_err(|wait| {
+            let seconds = wait.wait_time_from(self.0.clock().now()).as_secs_f64();
+            (seconds.ceil() as u64).max(1)
+        })
+    }
 }

@@ -53,6 +53,34 @@ pub async fn for_meeting(
     .await
 }
 
+/// A meeting's note as an editor loads it: empty at version 0 before its first save.
+#[derive(Debug, Clone)]
+pub struct MeetingNote {
+    pub body: String,
+    pub version: i32,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The note of the user's meeting `meeting_id`, or `None` when the meeting is not theirs.
+pub async fn of_meeting(
+    db: &PgPool,
+    user_id: Uuid,
+    meeting_id: Uuid,
+) -> sqlx::Result<Option<MeetingNote>> {
+    sqlx::query_as!(
+        MeetingNote,
+        r#"select coalesce(n.body, '') as "body!", coalesce(n.version, 0) as "version!",
+                  n.updated_at as "updated_at?"
+           from meetings m
+           left join notes n on n.user_id = m.user_id and n.meeting_id = m.id
+           where m.user_id = $1 and m.id = $2"#,
+        user_id,
+        meeting_id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// Which note a save is for.
 #[derive(Debug, Clone, Copy)]
 pub enum Target {

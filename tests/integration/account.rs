@@ -65,7 +65,7 @@ async fn write_a_note(world: &World, browser: &Browser, user: Uuid, title: &str)
 }
 
 /// Ada (Google, with Grace's Microsoft account linked) and Alan (Google), both synced, both
-/// with a note and a calendar feed. Returns Ada's browser and the session cookie it holds.
+/// with a note, a calendar feed and an API token. Returns Ada's browser and the session cookie it holds.
 async fn two_users(world: &World) -> (Browser, String, Browser) {
     let ada = Browser::new(&world.app);
     ada.sign_in("google", ADA).await;
@@ -91,10 +91,17 @@ async fn two_users(world: &World) -> (Browser, String, Browser) {
         "Bletchley / Northwind partnership",
     )
     .await;
-    // A calendar feed each.
+    // A calendar feed and an API token each.
     for browser in [&ada, &alan] {
         let response = browser.post_form("/settings/feed", &[]).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "feed made");
+        let response = browser
+            .post_form(
+                "/settings/api-tokens",
+                &[("name", "script"), ("scope", "read")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "API token made");
     }
     (ada, cookie, alan)
 }

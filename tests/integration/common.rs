@@ -328,3 +328,47 @@ impl TestApp {
             .expect("sibling starts")
     }
 }
+
+/// A Docket with its fake providers whose sync worker is off: tests sync when they say.
+pub async fn world_with(extra: &[(&str, &str)]) -> World {
+    let mut vars = vec![("DOCKET_SYNC_WORKER", "false")];
+    vars.extend_from_slice(extra);
+    World::with(&vars).await
+}
+
+/// Signs `email` in with Google in a new browser and runs a sync, so their calendar is there.
+pub async fn synced(world: &World, email: &str) -> Browser {
+    let browser = Browser::new(&world.app);
+    browser.sign_in("google", email).await;
+    let state = &world.app.server.as_ref().unwrap().state;
+    docket::sync::run_due(state, "test").await.unwrap();
+    browser
+}
+
+/// The id of `email`'s first meeting called `title`.
+pub async fn meeting_id(world: &World, email: &str, title: &str) -> uuid::Uuid {
+    sqlx::query_scalar(
+        "select m.id from meetings m join users u on u.id = m.user_id
+         where u.email = $1 and m.title = $2 order by m.starts_at limit 1",
+    )
+    .bind(email)
+    .bind(title)
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap()
+}
+
+/// Saves the first version of a meeting's note through the meeting page's form.
+pub async fn save_meeting_note(browser: &Browser, meeting: uuid::Uuid, body: &str) {
+    let response = browser
+        .post_form(
+            &format!("/meetings/{meeting}/notes"),
+            &[("body", body), ("base_version", "0")],
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "saving the note"
+    );
+}

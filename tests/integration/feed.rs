@@ -11,46 +11,12 @@ use reqwest::{Client, StatusCode, header};
 use scraper::Selector;
 use uuid::Uuid;
 
-use crate::common::{Browser, World, location, texts};
+use crate::common::{
+    Browser, World, location, meeting_id, save_meeting_note, synced, texts, world_with,
+};
 
 const ADA: &str = "ada@northwind.example";
 const ALAN: &str = "alan@bletchley.example";
-
-async fn world_with(extra: &[(&str, &str)]) -> World {
-    let mut vars = vec![("DOCKET_SYNC_WORKER", "false")];
-    vars.extend_from_slice(extra);
-    World::with(&vars).await
-}
-
-async fn synced(world: &World, email: &str) -> Browser {
-    let browser = Browser::new(&world.app);
-    browser.sign_in("google", email).await;
-    let state = &world.app.server.as_ref().unwrap().state;
-    docket::sync::run_due(state, "test").await.unwrap();
-    browser
-}
-
-async fn meeting_id(world: &World, email: &str, title: &str) -> Uuid {
-    sqlx::query_scalar(
-        "select m.id from meetings m join users u on u.id = m.user_id
-         where u.email = $1 and m.title = $2 order by m.starts_at limit 1",
-    )
-    .bind(email)
-    .bind(title)
-    .fetch_one(&world.app.db)
-    .await
-    .unwrap()
-}
-
-async fn save_meeting_note(browser: &Browser, meeting: Uuid, body: &str) {
-    let response = browser
-        .post_form(
-            &format!("/meetings/{meeting}/notes"),
-            &[("body", body), ("base_version", "0")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "saving the note");
-}
 
 /// Makes (or remakes) the feed in Settings and reads its address off the page, as a person does.
 async fn make_feed(browser: &Browser) -> String {

@@ -2,6 +2,7 @@
 //! PostgreSQL database of its own and talks to it over real HTTP.
 
 mod account;
+mod api;
 mod auth;
 mod binary;
 mod common;
