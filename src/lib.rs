@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod db;
 pub mod decisions;
 pub mod demo;
+pub mod export;
 pub mod fake_provider;
 pub mod feed;
 pub mod home;
@@ -76,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router(&state))
         .merge(settings::router())
         .merge(feed::router())
+        .merge(export::router())
         .merge(sync::router())
         .merge(meetings::router())
         .merge(items::router())
