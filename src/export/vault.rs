@@ -46,6 +46,19 @@ const RESERVED: &[&str] = &[
 
 /// A file name stem every system accepts, made from `text` (see the module doc).
 pub fn safe_name(text: &str, max_bytes: usize) -> String {
+    let mut name = clean(text, max_bytes);
+    // Windows ignores trailing spaces before the extension too: "CON .md" is CON.
+    let device = name.split('.').next().unwrap_or_default().trim_end();
+    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(device)) {
+        name.insert(device.len(), '_');
+    }
+    name
+}
+
+/// `text` with the characters and ends no file name may have removed, cut to `max_bytes`
+/// ("Untitled" when nothing is left). Not yet checked against device names: a stem that starts
+/// with a date never is one.
+fn clean(text: &str, max_bytes: usize) -> String {
     let mut name = String::with_capacity(text.len().min(max_bytes));
     let mut pending_space = false;
     for c in text.chars() {
@@ -64,30 +77,26 @@ pub fn safe_name(text: &str, max_bytes: usize) -> String {
     while !trimmed.is_char_boundary(cut) {
         cut -= 1;
     }
-    let mut name = trimmed[..cut].trim_end_matches(['.', ' ']).to_owned();
+    let name = trimmed[..cut].trim_end_matches(['.', ' ']);
     if name.is_empty() {
-        name = UNTITLED.to_owned();
+        UNTITLED.to_owned()
+    } else {
+        name.to_owned()
     }
-    // Windows ignores trailing spaces before the extension too: "CON .md" is CON.
-    let device = name.split('.').next().unwrap_or_default().trim_end();
-    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(device)) {
-        name.insert(device.len(), '_');
-    }
-    name
 }
 
 /// The stem of a meeting's file: `YYYY-MM-DD HHmm Title`, at its local start.
 pub fn meeting_stem(local_start: NaiveDateTime, title: &str) -> String {
     let prefix = local_start.format("%Y-%m-%d %H%M ").to_string();
     let room = MAX_NAME_BYTES - prefix.len();
-    prefix + &safe_name(title, room)
+    prefix + &clean(title, room)
 }
 
 /// The stem of a standalone note's file: `YYYY-MM-DD Title`, on its local creation date.
 pub fn note_stem(local_date: NaiveDate, title: &str) -> String {
     let prefix = local_date.format("%Y-%m-%d ").to_string();
     let room = MAX_NAME_BYTES - prefix.len();
-    prefix + &safe_name(title, room)
+    prefix + &clean(title, room)
 }
 
 /// Where a meeting starts in the user's time zone. All-day events are floating dates: they
