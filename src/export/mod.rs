@@ -6,7 +6,8 @@
 //! as it is read (`sections`, with the text from `vault`), and a blocking thread compresses
 //! into a zip whose central directory waits on disk (`archive`). Two bounded channels carry
 //! the work: files as text to the zip thread, compressed pieces to the response body. A
-//! client that stops reading stalls all three; one that goes away ends them.
+//! client that stops reading stalls all three (for a minute at most); one that goes away ends
+//! them.
 
 mod archive;
 mod sections;
@@ -15,7 +16,10 @@ mod vault;
 
 use std::{
     io::{self, Write},
+    pin::Pin,
     sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
 };
 
 use axum::{
@@ -28,7 +32,7 @@ use axum::{
 };
 use chrono::Utc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
 use tracing::Instrument as _;
 
 use crate::{
@@ -55,6 +59,11 @@ const RETRY_AFTER_SECS: u64 = 30;
 const BODY_PIECE: usize = 64 * 1024;
 const BODY_PIECES_WAITING: usize = 4;
 const COMMANDS_WAITING: usize = 16;
+
+/// A client that reads nothing for this long loses its download: the export would otherwise
+/// hold its permit and its connection for as long as the client keeps the socket open (and
+/// PostgreSQL ends a transaction idle for a minute anyway: `idle_in_transaction_session_timeout`).
+const STALL: Duration = Duration::from_secs(60);
 
 /// The concurrent exports of this instance.
 #[derive(Clone)]
@@ -86,7 +95,8 @@ async fn download(
 
     let (commands, command_queue) = mpsc::channel(COMMANDS_WAITING);
     let (pieces, body) = mpsc::channel(BODY_PIECES_WAITING);
-    tokio::task::spawn_blocking(move || write_zip(command_queue, pieces));
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || write_zip(command_queue, pieces, runtime));
     let user_id = user.id;
     // The export outlives the handler: it runs in the request's span (its log lines carry the
     // request and user ids) and keeps the permit until it ends.
@@ -126,7 +136,10 @@ async fn download(
                 HeaderValue::from_str(&disposition).expect("an ASCII file name"),
             ),
         ],
-        Body::from_stream(ReceiverStream::new(body)),
+        Body::from_stream(Download {
+            pieces: body,
+            ended: false,
+        }),
     )
         .into_response())
 }
@@ -146,15 +159,57 @@ fn busy() -> Response {
     response
 }
 
-/// The zip thread: files in, compressed pieces out. An error (the client went away, the
-/// temporary file failed) or a producer that stopped without [`Command::Finish`] ends the body
-/// with an error, so the client sees a failed download, never a truncated zip.
+/// What the zip thread hands the response body.
+enum Piece {
+    Bytes(Bytes),
+    /// The archive is complete.
+    End,
+}
+
+/// The response body: the zip thread's pieces, then the end of the body only if the archive
+/// was completed. A zip thread that stopped (an error, a stalled or vanished client) leaves an
+/// error instead, so the connection is cut and the client sees a failed download, never a
+/// truncated zip that looks complete.
+struct Download {
+    pieces: mpsc::Receiver<Piece>,
+    ended: bool,
+}
+
+impl Stream for Download {
+    type Item = Result<Bytes, io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match self.pieces.poll_recv(cx) {
+            Poll::Ready(Some(Piece::Bytes(bytes))) => Poll::Ready(Some(Ok(bytes))),
+            Poll::Ready(Some(Piece::End)) => {
+                self.ended = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(None) => {
+                self.ended = true;
+                Poll::Ready(Some(Err(io::Error::other(
+                    "the export stopped before its end",
+                ))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The zip thread: files in, compressed pieces out. On any error (the client went away or
+/// stopped reading for [`STALL`], the temporary file failed) or a producer that stopped without
+/// [`Command::Finish`], it ends without [`Piece::End`].
 fn write_zip(
     mut commands: mpsc::Receiver<Command>,
-    pieces: mpsc::Sender<Result<Bytes, io::Error>>,
+    pieces: mpsc::Sender<Piece>,
+    runtime: tokio::runtime::Handle,
 ) {
     let body = BodyWriter {
-        pieces: pieces.clone(),
+        pieces,
+        runtime,
         buffer: Vec::with_capacity(BODY_PIECE),
     };
     let outcome = (|| {
@@ -164,25 +219,41 @@ fn write_zip(
                 Command::Start { path, modified } => zip.start_file(&path, modified)?,
                 Command::Data(data) => zip.write_all(&data)?,
                 Command::Finish => {
-                    zip.finish()?.flush()?;
-                    return Ok(());
+                    let mut body = zip.finish()?;
+                    body.flush()?;
+                    return body.send(Piece::End);
                 }
             }
         }
         Err(io::Error::other("the export stopped before its end"))
     })();
     if let Err(e) = outcome {
-        // Closes the commands first, so a producer still sending learns at once.
-        commands.close();
-        let _ = pieces.blocking_send(Err(e));
+        tracing::debug!(error = %e, "export archive abandoned");
     }
 }
 
 /// The response body as a `Write`: pieces of [`BODY_PIECE`] into the bounded channel, waiting
-/// while the client is slower than the export.
+/// while the client is slower than the export, but not longer than [`STALL`].
 struct BodyWriter {
-    pieces: mpsc::Sender<Result<Bytes, io::Error>>,
+    pieces: mpsc::Sender<Piece>,
+    runtime: tokio::runtime::Handle,
     buffer: Vec<u8>,
+}
+
+impl BodyWriter {
+    fn send(&self, piece: Piece) -> io::Result<()> {
+        // On the zip thread (a blocking one), so waiting on the runtime is allowed here.
+        self.runtime.block_on(async {
+            match tokio::time::timeout(STALL, self.pieces.send(piece)).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(io::Error::from(io::ErrorKind::BrokenPipe)),
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client stopped reading the download",
+                )),
+            }
+        })
+    }
 }
 
 impl Write for BodyWriter {
@@ -202,8 +273,43 @@ impl Write for BodyWriter {
             &mut self.buffer,
             Vec::with_capacity(BODY_PIECE),
         ));
-        self.pieces
-            .blocking_send(Ok(piece))
-            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+        self.send(Piece::Bytes(piece))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_download_ends_cleanly_only_after_the_end_of_the_archive() {
+        let (pieces, receiver) = mpsc::channel(4);
+        pieces
+            .send(Piece::Bytes(Bytes::from_static(b"PK")))
+            .await
+            .unwrap();
+        pieces.send(Piece::End).await.unwrap();
+        let mut download = Download {
+            pieces: receiver,
+            ended: false,
+        };
+        assert_eq!(download.next().await.unwrap().unwrap(), "PK");
+        assert!(download.next().await.is_none());
+
+        let (pieces, receiver) = mpsc::channel(4);
+        pieces
+            .send(Piece::Bytes(Bytes::from_static(b"PK")))
+            .await
+            .unwrap();
+        drop(pieces);
+        let mut download = Download {
+            pieces: receiver,
+            ended: false,
+        };
+        assert!(download.next().await.unwrap().is_ok());
+        assert!(download.next().await.unwrap().is_err(), "cut, not ended");
+        assert!(download.next().await.is_none());
     }
 }
