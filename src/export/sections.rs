@@ -184,7 +184,7 @@ pub async fn write_vault(
     name_organizations(tx, user_id, &mut names).await?;
     counts.meetings = meeting_files(tx, user_id, &mut names, &mut sink).await?;
     counts.notes = note_files(tx, user_id, &mut names, &mut sink).await?;
-    counts.people = people_pages(tx, user_id, me, &names, now, &mut sink).await?;
+    counts.people = people_pages(tx, user_id, &me, &names, now, &mut sink).await?;
     counts.organizations = organization_pages(tx, user_id, &names, now, &mut sink).await?;
     for kind in ItemKind::ALL {
         item_page(tx, user_id, *kind, &names, now, &mut sink).await?;
@@ -194,13 +194,14 @@ pub async fn write_vault(
     Ok(counts)
 }
 
-/// Claims every person's page name (in id order) and returns the user's own person.
+/// Claims every person's page name (in id order) and returns the user's own person rows (one
+/// per address of theirs).
 async fn name_people(
     tx: &mut PgConnection,
     user_id: Uuid,
     names: &mut Names,
-) -> Result<Option<Uuid>, Failure> {
-    let mut me = None;
+) -> Result<Vec<Uuid>, Failure> {
+    let mut me = Vec::new();
     let mut after = Uuid::nil();
     loop {
         let batch = snapshot::people(tx, user_id, after).await?;
@@ -210,7 +211,7 @@ async fn name_people(
         after = last.id;
         for person in &batch {
             if person.is_me {
-                me = Some(person.id);
+                me.push(person.id);
             }
             let stem = person_stem(person.name.as_deref(), &person.email);
             names.people.claim(person.id, &stem, DateTime::UNIX_EPOCH);
@@ -428,7 +429,7 @@ async fn note_files(
 async fn people_pages(
     tx: &mut PgConnection,
     user_id: Uuid,
-    me: Option<Uuid>,
+    me: &[Uuid],
     names: &Names,
     now: NaiveDateTime,
     sink: &mut Sink,
@@ -573,7 +574,7 @@ impl NoteTargets {
         }
     }
 
-    /// The next batch: (note id, meeting id, link target), or `None` at the end.
+    /// The next batch: (note id, link target of its file), or `None` at the end.
     async fn next(
         &mut self,
         tx: &mut PgConnection,
@@ -670,8 +671,11 @@ async fn item_page(
                             text: &item.text,
                             done: item.done,
                             due: item.due,
-                            done_on: Some(item.done_at.unwrap_or(item.updated_at))
-                                .map(|at| at.with_timezone(&names.tz).date_naive()),
+                            // Items ticked before Docket recorded when: their last change.
+                            done_on: item.done.then(|| {
+                                let at = item.done_at.unwrap_or(item.updated_at);
+                                at.with_timezone(&names.tz).date_naive()
+                            }),
                             assignee: assignee.as_deref(),
                             source: target,
                         }

@@ -338,12 +338,13 @@ pub struct Attended {
 #[derive(Debug, Clone, Copy)]
 pub struct AttendedCursor(pub Uuid, pub DateTime<Utc>, pub Uuid);
 
-/// The next meetings with notes that anyone but `me` attended, by person (id) and time: one
-/// walk of the attendee index for the people pages, merged with [`people`].
+/// The next meetings with notes that anyone but the user (`me`: their own person rows, one per
+/// address) attended, by person (id) and time: one walk of the attendee index for the people
+/// pages, merged with [`people`].
 pub async fn attended(
     tx: &mut PgConnection,
     user_id: Uuid,
-    me: Option<Uuid>,
+    me: &[Uuid],
     after: Option<AttendedCursor>,
 ) -> sqlx::Result<Vec<Attended>> {
     sqlx::query_as!(
@@ -356,7 +357,7 @@ pub async fn attended(
                  > (coalesce($3, '00000000-0000-0000-0000-000000000000'::uuid),
                     coalesce($4, '-infinity'::timestamptz),
                     coalesce($5, '00000000-0000-0000-0000-000000000000'::uuid))
-             and a.person_id is distinct from $2
+             and a.person_id <> all($2)
              and exists (select 1 from notes n where n.user_id = $1 and n.meeting_id = a.meeting_id)
            order by a.person_id, a.starts_at, a.meeting_id
            limit $6"#,
