@@ -615,7 +615,7 @@ impl NoteTargets {
     }
 }
 
-/// The items of one batch of notes, grouped by note, in the batch's order.
+/// The items of one batch of notes (of `kind`, or all), grouped by note.
 async fn items_by_note(
     tx: &mut PgConnection,
     user_id: Uuid,
@@ -624,8 +624,10 @@ async fn items_by_note(
 ) -> sqlx::Result<HashMap<Uuid, Vec<Item>>> {
     let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
     let mut grouped: HashMap<Uuid, Vec<Item>> = HashMap::new();
-    for item in snapshot::items(tx, user_id, &ids, kind).await? {
-        grouped.entry(item.note_id).or_default().push(item);
+    for item in snapshot::items(tx, user_id, &ids).await? {
+        if kind.is_none_or(|k| k == item.kind) {
+            grouped.entry(item.note_id).or_default().push(item);
+        }
     }
     Ok(grouped)
 }

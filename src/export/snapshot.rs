@@ -264,13 +264,14 @@ pub struct Item {
     pub assignee_email: Option<String>,
 }
 
-/// The live items of the notes `note_ids` (one batch), of `kind` or of every kind, by note and
-/// line.
+/// The live items of the notes `note_ids` (one batch), by note and line. Every kind at once:
+/// a kind in the condition would let the planner walk `items_user_kind_idx` through all of the
+/// user's items of that kind for each batch; the assignee is a primary-key probe per item, not a
+/// join the planner could turn into a scan of every tenant's people.
 pub async fn items(
     tx: &mut PgConnection,
     user_id: Uuid,
     note_ids: &[Uuid],
-    kind: Option<ItemKind>,
 ) -> sqlx::Result<Vec<Item>> {
     sqlx::query_as!(
         Item,
@@ -279,13 +280,12 @@ pub async fn items(
                   i.assignee_set_by_user, p.id as "assignee_id?", p.name as assignee_name,
                   p.email as "assignee_email?"
            from items i
-           left join people p on p.id = i.assignee_id
+           left join lateral (select p.id, p.name, p.email from people p
+                              where p.id = i.assignee_id limit 1) p on true
            where i.user_id = $1 and i.note_id = any($2) and not i.removed
-             and ($3::text is null or i.kind = $3)
            order by i.note_id, i.line, i.id"#,
         user_id,
         note_ids,
-        kind as Option<ItemKind>,
     )
     .fetch_all(tx)
     .await
