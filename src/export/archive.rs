@@ -2,10 +2,11 @@
 //! last file is known and whose memory does not grow with the number of files.
 //!
 //! Why not the `zip` crate's stream writer: it keeps every entry's metadata in memory until the
-//! central directory is written at the end (about 0.4 KB per entry, measured: 20 MB for a user
-//! with 50,000 meetings). Here each central-directory record is appended to an anonymous
-//! temporary file as soon as its entry ends, and copied to the output at the end, so the
-//! writer holds one entry's state whatever the archive's size.
+//! central directory is written at the end (about 500 bytes per entry with 8.6, measured: 34 MB
+//! for the 70,155 files of a user with 50,000 meetings). Here each central-directory record is
+//! appended to an anonymous temporary file (about 90 bytes each) as soon as its entry ends and
+//! copied to the output at the end, so the writer holds one entry's state whatever the
+//! archive's size.
 //!
 //! The format (PKWARE APPNOTE 6.3): each entry is a local header with sizes and CRC left zero
 //! and flag bit 3 set, the deflated data, then a data descriptor with the real values; names

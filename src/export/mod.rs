@@ -111,7 +111,7 @@ async fn download(
             match outcome {
                 Ok(counts) => tracing::info!(
                     meetings = counts.meetings,
-                    notes = counts.notes,
+                    standalone_notes = counts.standalone_notes,
                     people = counts.people,
                     organizations = counts.organizations,
                     elapsed_ms = started.elapsed().as_millis() as u64,

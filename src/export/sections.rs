@@ -103,7 +103,7 @@ impl Sink {
 #[derive(Debug, Default)]
 pub struct Counts {
     pub meetings: usize,
-    pub notes: usize,
+    pub standalone_notes: usize,
     pub people: usize,
     pub organizations: usize,
 }
@@ -183,7 +183,7 @@ pub async fn write_vault(
     let me = name_people(tx, user_id, &mut names).await?;
     name_organizations(tx, user_id, &mut names).await?;
     counts.meetings = meeting_files(tx, user_id, &mut names, &mut sink).await?;
-    counts.notes = note_files(tx, user_id, &mut names, &mut sink).await?;
+    counts.standalone_notes = note_files(tx, user_id, &mut names, &mut sink).await?;
     counts.people = people_pages(tx, user_id, &me, &names, now, &mut sink).await?;
     counts.organizations = organization_pages(tx, user_id, &names, now, &mut sink).await?;
     for kind in ItemKind::ALL {
