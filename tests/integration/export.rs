@@ -629,6 +629,37 @@ async fn a_third_export_at_once_is_refused_with_retry_after_and_the_others_compl
     }
 }
 
+/// The request timeout bounds the wait for the response head, not the download: an export that
+/// outlasts it still arrives whole.
+#[tokio::test]
+async fn a_download_outlasts_the_request_timeout() {
+    let world = World::with(&[
+        ("DOCKET_SYNC_WORKER", "false"),
+        ("DOCKET_REQUEST_TIMEOUT_SECS", "1"),
+    ])
+    .await;
+    let ada = Browser::new(&world.app);
+    ada.sign_in("google", ADA).await;
+    let mut lock = PgConnection::connect(&format!(
+        "postgres://postgres@127.0.0.1:5432/{}",
+        world.app.db_name
+    ))
+    .await
+    .unwrap();
+    sqlx::raw_sql("begin; lock table notes in access exclusive mode")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    let response = ada.get("/settings/export").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Held past the timeout (and well within the statement timeout the export waits under).
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    sqlx::raw_sql("commit").execute(&mut lock).await.unwrap();
+    let vault = unzip(&response.bytes().await.unwrap());
+    let json: Value = serde_json::from_slice(&vault.files["docket.json"]).unwrap();
+    assert_eq!(json["user"]["email"], ADA);
+}
+
 /// A history of several batches of everything (bench/seed.sql: 5,000 meetings, 2,000 notes,
 /// 2,000 people, 20,000 items): every note, every link and every item arrives once.
 #[tokio::test]
