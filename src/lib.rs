@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod db;
 pub mod decisions;
 pub mod demo;
+pub mod export;
 pub mod fake_provider;
 pub mod feed;
 pub mod home;
@@ -78,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .merge(settings::router())
         .merge(feed::router())
         .merge(api::tokens::router())
+        .merge(export::router())
         .merge(sync::router())
         .merge(meetings::router())
         .merge(items::router())

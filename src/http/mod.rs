@@ -18,7 +18,9 @@ use axum::{
 };
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    compression::CompressionLayer,
+    compression::{
+        CompressionLayer, DefaultPredicate, Predicate as _, predicate::NotForContentType,
+    },
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
@@ -49,7 +51,11 @@ pub fn stack(router: Router, request_timeout: Duration, https: bool) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(friendly_errors))
         .layer(middleware::from_fn(record_metrics))
-        .layer(CompressionLayer::new())
+        // A zip is compressed already: gzip over it costs CPU for nothing (the default
+        // predicate skips only images, gRPC and event streams).
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("application/zip")),
+        ))
         // Pages can hold private notes: no shared or browser cache unless a route says otherwise.
         .layer(header_layer(header::CACHE_CONTROL, "no-store"))
         .layer(SetResponseHeaderLayer::if_not_present(

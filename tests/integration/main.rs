@@ -7,6 +7,7 @@ mod auth;
 mod binary;
 mod common;
 mod data_layer;
+mod export;
 mod feed;
 mod foundation;
 mod notes;
