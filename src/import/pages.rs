@@ -34,12 +34,12 @@ const FILE_FIELD: &str = "archive";
 const PAGE_SIZE: i64 = 200;
 
 pub fn router(max_bytes: usize) -> Router<AppState> {
+    // axum's own limit on extracted bodies (2 MB) would cut the upload short.
+    let limit = DefaultBodyLimit::max(max_bytes);
+    // The path spelt out, as every route is (the security sweep reads them from the source);
+    // a test below holds it equal to `UPLOAD_PATH`.
     Router::new()
-        .route(
-            UPLOAD_PATH,
-            // axum's own limit on extracted bodies (2 MB) would cut the upload short.
-            post(upload).layer(DefaultBodyLimit::max(max_bytes)),
-        )
+        .route("/settings/import", post(upload).layer(limit))
         .route("/settings/imports/{id}", get(show))
 }
 
@@ -465,6 +465,12 @@ async fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_upload_route_is_the_path_the_body_limit_raises() {
+        let route = format!("(\"{UPLOAD_PATH}\", post(upload)");
+        assert!(include_str!("pages.rs").contains(&route));
+    }
 
     #[test]
     fn sizes_read_naturally() {

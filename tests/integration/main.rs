@@ -8,6 +8,7 @@ mod common;
 mod data_layer;
 mod feed;
 mod foundation;
+mod import;
 mod notes;
 mod resilience;
 mod security;
