@@ -591,7 +591,9 @@ async fn a_docket_export_restores_what_the_text_cannot_carry_and_skips_its_deriv
             "Derived from the notes: Docket makes it again from them."
         );
     }
-    let items: Vec<(String, Option<NaiveDate>, bool, Option<String>, bool)> = sqlx::query_as(
+    // (text, due, due set by hand, assignee, assignee set by hand)
+    type Restored = (String, Option<NaiveDate>, bool, Option<String>, bool);
+    let items: Vec<Restored> = sqlx::query_as(
         "select i.text, i.due, i.due_set_by_user, p.email, i.assignee_set_by_user
          from items i left join people p on p.id = i.assignee_id
          where i.user_id = $1 order by i.line",
