@@ -87,6 +87,9 @@ pub enum Refusal {
     DuplicateNames,
     #[error("{0:?} is not UTF-8 text; save it as UTF-8 and try again.")]
     NotUtf8(String),
+    /// PostgreSQL text cannot hold NUL, and no text note has one.
+    #[error("{0:?} holds NUL characters: it is not a text note.")]
+    NotText(String),
     #[error("{path:?} cannot be unpacked ({reason}).")]
     Unreadable { path: String, reason: String },
     #[error("docket.json says it is format {0}; this Docket reads format 1. Update Docket first.")]
@@ -226,6 +229,9 @@ pub fn read<R: Read + Seek>(
             let Ok(mut text) = String::from_utf8(bytes) else {
                 return Err(Refusal::NotUtf8(path));
             };
+            if text.contains('\0') {
+                return Err(Refusal::NotText(path));
+            }
             // A byte-order mark (Windows editors write one) is not part of the note.
             if text.starts_with('\u{feff}') {
                 text.drain(..'\u{feff}'.len_utf8());
@@ -572,6 +578,15 @@ pub(crate) mod tests {
         let err = read_all(&zip, &small()).unwrap_err();
         assert_eq!(err, Refusal::NotUtf8("latin1.md".into()));
         assert!(err.to_string().contains("not UTF-8"));
+    }
+
+    #[test]
+    fn a_note_holding_nul_characters_is_not_text() {
+        let zip = zip_of(&[("binary.md", b"text\0more")]);
+        assert_eq!(
+            read_all(&zip, &small()).unwrap_err(),
+            Refusal::NotText("binary.md".into())
+        );
     }
 
     #[test]

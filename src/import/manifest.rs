@@ -61,6 +61,12 @@ impl Manifest {
         self.items
             .iter()
             .filter(|item| item.due_set_by_user || item.assignee_set_by_user)
+            // Kept as JSON in PostgreSQL, whose jsonb cannot hold NUL (nor can an item's text).
+            .filter(|item| {
+                ![&item.text, &item.assignee_email]
+                    .iter()
+                    .any(|value| value.as_deref().is_some_and(|v| v.contains('\0')))
+            })
             .filter_map(|item| {
                 Some(SetByHand {
                     note_id: item.note_id.as_deref()?.parse().ok()?,
@@ -104,7 +110,9 @@ mod tests {
             {"id": "4", "note_id": "not-a-uuid", "kind": "action", "text": "x",
              "due_set_by_user": true},
             {"id": "5", "note_id": "9b1f0d3e-8c1a-4f6e-b2d4-7e5a3c9f1a20", "kind": "chore",
-             "text": "x", "due_set_by_user": true}
+             "text": "x", "due_set_by_user": true},
+            {"id": "6", "note_id": "9b1f0d3e-8c1a-4f6e-b2d4-7e5a3c9f1a20", "kind": "action",
+             "text": "nul\u0000inside", "due_set_by_user": true}
           ],
           "people": [], "organizations": []
         }"#;

@@ -35,7 +35,7 @@ impl NoteFile {
     /// the import's day in the user's time zone (the last resort for a date).
     pub fn describe(path: &str, text: &str, modified: Option<NaiveDate>, today: NaiveDate) -> Self {
         let split = front_matter::split(text);
-        let fm = split.front_matter.clone().unwrap_or_default();
+        let fm = without_nul(split.front_matter.clone().unwrap_or_default());
         let (name_date, name_title) = front_matter::from_file_name(path);
         let from_docket = fm.docket_id.is_some();
         let kind = match (from_docket, fm.describes_meeting) {
@@ -81,6 +81,20 @@ impl NoteFile {
             created_at: instant(&fm, |fm| fm.created),
             updated_at: instant(&fm, |fm| fm.updated),
         }
+    }
+}
+
+/// Front matter values without NUL, which a YAML escape (`\0`) can write and PostgreSQL text
+/// cannot hold (the archive's reader refuses NUL in a note's text itself).
+fn without_nul(fm: FrontMatter) -> FrontMatter {
+    let clean = |value: Option<String>| value.map(|v| v.replace('\0', ""));
+    FrontMatter {
+        docket_id: clean(fm.docket_id),
+        note_id: clean(fm.note_id),
+        title: clean(fm.title),
+        provider_event_id: clean(fm.provider_event_id),
+        ical_uid: clean(fm.ical_uid),
+        ..fm
     }
 }
 
@@ -183,6 +197,14 @@ date: \"2026-03-01\"\ncreated: \"2026-03-01T08:15:00+01:00\"\nupdated: \"2026-03
         let file = NoteFile::describe("Notes/x.md", text, None, day(TODAY));
         assert_eq!(file.kind, ImportFileKind::Note);
         assert_eq!(file.note_key, "file:Notes/x.md");
+    }
+
+    #[test]
+    fn nul_escapes_in_front_matter_are_dropped() {
+        let text = "---\ntitle: \"a\\0b\"\nprovider_event_id: \"\\0\"\n---\nbody";
+        let file = NoteFile::describe("x.md", text, None, day(TODAY));
+        assert_eq!(file.title, "ab");
+        assert_eq!(file.provider_event_id.as_deref(), Some(""));
     }
 
     #[test]

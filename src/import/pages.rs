@@ -60,11 +60,12 @@ async fn upload(
         if field.name() != Some(FILE_FIELD) {
             continue;
         }
+        // Shown as it came, but PostgreSQL text holds no NUL.
         let name = field
             .file_name()
+            .map(|n| n.replace('\0', ""))
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or("archive.zip")
-            .to_owned();
+            .unwrap_or_else(|| "archive.zip".to_owned());
         let (file, size) = spool(&mut field, limit).await?;
         upload = Some((name, file, size));
     }

@@ -2,7 +2,7 @@
 //! line grammar derives items exactly as when the note is typed.
 //!
 //! An import is run by whoever holds its lease (the instance that took the upload, or any
-//! instance once the lease has expired), file by file, each in its own transaction together
+//! instance once the lease has expired), a batch of files per transaction, each file together
 //! with its outcome. An interrupted import is simply run again: a file already written has its
 //! outcome, and a note written just before an interruption is found again (by its meeting or
 //! by its import key), never copied. Docket never overwrites a note that has other text.
@@ -140,10 +140,8 @@ pub async fn run(db: &PgPool, import_id: Uuid) -> sqlx::Result<bool> {
         if files.is_empty() {
             break;
         }
-        for file in files {
-            write_file(db, &import, file).await?;
-            written += 1;
-        }
+        write_batch(db, &import, &files).await?;
+        written += files.len();
         if !renew(db, import_id, &worker).await? {
             tracing::warn!("another run took this import over");
             return Ok(false);
@@ -222,38 +220,90 @@ async fn pending(db: &PgPool, import_id: Uuid) -> sqlx::Result<Vec<PendingFile>>
     .await
 }
 
-/// Writes one file and records its outcome, in one transaction.
-async fn write_file(db: &PgPool, import: &Claimed, file: PendingFile) -> sqlx::Result<()> {
+/// Writes a batch of files in one transaction, each file with its outcome: one commit (one disk
+/// flush) per batch rather than per file. A file the database refuses rolls the batch back,
+/// and the batch is written again file by file, that one recorded as skipped.
+async fn write_batch(db: &PgPool, import: &Claimed, files: &[PendingFile]) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
-    let written = match decide(&mut tx, import, &file).await {
-        Ok(written) => written,
-        // A file the database refuses (a value out of range, a broken constraint) must not
-        // stop the import again on every resume: it is skipped, with the database's reason.
-        Err(sqlx::Error::Database(e))
+    for file in files {
+        match write(&mut tx, import, file).await {
+            Ok(()) => {}
+            Err(e) if refused(&e).is_some() => {
+                tx.rollback().await?;
+                for file in files {
+                    write_alone(db, import, file).await?;
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tx.commit().await
+}
+
+async fn write_alone(db: &PgPool, import: &Claimed, file: &PendingFile) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    match write(&mut tx, import, file).await {
+        Ok(()) => tx.commit().await,
+        Err(e) => {
+            // A file the database refuses must not stop the import again on every resume.
+            let Some(reason) = refused(&e) else {
+                return Err(e);
+            };
+            tx.rollback().await?;
+            let mut tx = db.begin().await?;
+            let skipped = Written::skipped(format!("could not be saved ({reason})"));
+            record(&mut tx, import.id, file.position, &skipped).await?;
+            tx.commit().await
+        }
+    }
+}
+
+/// Why the database refused a file's data (a value out of range, a broken constraint), as
+/// opposed to being unavailable: the first is the file's fault, the second is worth a retry.
+fn refused(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(e)
             if e.code()
                 .is_some_and(|c| c.starts_with("22") || c.starts_with("23")) =>
         {
-            tx.rollback().await?;
-            tx = db.begin().await?;
-            Written::skipped(format!("could not be saved ({})", e.message()))
+            Some(e.message().to_owned())
         }
-        Err(e) => return Err(e),
-    };
+        _ => None,
+    }
+}
+
+/// Writes one file and records what became of it.
+async fn write(
+    tx: &mut Transaction<'_, Postgres>,
+    import: &Claimed,
+    file: &PendingFile,
+) -> sqlx::Result<()> {
+    let written = decide(tx, import, file).await?;
+    record(tx, import.id, file.position, &written).await
+}
+
+async fn record(
+    tx: &mut Transaction<'_, Postgres>,
+    import_id: Uuid,
+    position: i32,
+    written: &Written,
+) -> sqlx::Result<()> {
     sqlx::query!(
         "update import_files
          set outcome = $3, matched_by = $4, reason = $5, note_id = $6, meeting_id = $7, body = null
          where import_id = $1 and position = $2",
-        import.id,
-        file.position,
+        import_id,
+        position,
         written.outcome as ImportOutcome,
         written.matched_by as Option<MatchedBy>,
         written.reason,
         written.note_id,
         written.meeting_id,
     )
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await
+    Ok(())
 }
 
 /// What to do with one file, and doing it.

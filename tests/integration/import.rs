@@ -716,6 +716,11 @@ async fn bad_archives_are_refused_with_a_clear_message_and_write_nothing() {
             "\"latin1.md\" is not UTF-8 text",
         ),
         (
+            "NUL characters",
+            zip_of(&[("binary.md", b"a\0b")]),
+            "\"binary.md\" holds NUL characters",
+        ),
+        (
             "oversized note",
             zip_of(&[("ok.md", note), ("huge.md", &vec![b'a'; (1 << 20) + 1])]),
             "\"huge.md\" is larger than 1024 KiB",
