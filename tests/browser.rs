@@ -291,7 +291,7 @@ async fn import_a_vault_through_the_settings_form() {
     let problems = checks::check_page(&browser, "import-result").await;
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
     // The settings page lists it, and still passes its checks with the list.
-    browser.goto(&docket.url("/settings")).await;
+    browser.goto(&docket.url("/settings#import")).await;
     browser
         .wait_for(Locator::XPath(
             "//ul[contains(@class, 'imports')]//a[normalize-space(.)='vault.zip']",

@@ -277,7 +277,11 @@ impl FileRow {
                     Some(DateSource::Modified) => "from the archive entry's date",
                     Some(DateSource::Today) | None => "the import's day: the file gave none",
                 };
-                let day = self.note_date.map(time::day).unwrap_or_default();
+                // With its year: an archive's notes span years.
+                let day = self
+                    .note_date
+                    .map(|d| d.format("%-d %b %Y").to_string())
+                    .unwrap_or_default();
                 format!("A note of its own, “{title}”, dated {day} ({from}).")
             }
             Some(ImportOutcome::Unchanged) if self.meeting_id.is_some() => {
