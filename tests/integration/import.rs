@@ -964,3 +964,53 @@ async fn an_interrupted_import_is_taken_up_again_and_copies_nothing() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn an_import_whose_instance_stopped_is_finished_by_any_instances_worker() {
+    // The background worker on (the default): it looks for stopped imports on every round.
+    let world = World::new().await;
+    let (_ada, user) = synced(&world, ADA).await;
+    let db = &world.app.db;
+    let zip = zip_of(&[
+        ("Inbox/2025-03-04 Plans.md", b"- [ ] plan the offsite\n"),
+        (
+            "Inbox/2025-03-05 More plans.md",
+            b"Decision: offsite in May\n",
+        ),
+    ]);
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(&zip).unwrap();
+    // Recorded by an instance that went away before writing anything: its lease has expired.
+    let import = docket::import::stage::stage(db, user, "Europe/London", "vault.zip", file)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update imports set status = 'running', leased_by = 'gone',
+                            lease_until = now() - interval '1 second'
+         where id = $1",
+    )
+    .bind(import)
+    .execute(db)
+    .await
+    .unwrap();
+    let mut status = String::new();
+    for _ in 0..300 {
+        status = sqlx::query_scalar("select status from imports where id = $1")
+            .bind(import)
+            .fetch_one(db)
+            .await
+            .unwrap();
+        if status == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "done", "no worker took the import over");
+    let titles: Vec<String> =
+        sqlx::query_scalar("select title from notes where user_id = $1 order by title")
+            .bind(user)
+            .fetch_all(db)
+            .await
+            .unwrap();
+    assert_eq!(titles, ["More plans", "Plans"]);
+}
