@@ -913,6 +913,16 @@ async fn an_interrupted_import_is_taken_up_again_and_copies_nothing() {
     .execute(db)
     .await
     .unwrap();
+    // One unfinished import at a time: another upload now is refused, and recorded nowhere.
+    let busy = upload(&ada, zip_of(&[("x.md", b"x")])).await;
+    assert_eq!(busy.status(), StatusCode::CONFLICT);
+    let doc = html(&busy.text().await.unwrap());
+    assert!(
+        texts(&doc, "#import-error")
+            .concat()
+            .contains("already running")
+    );
+    assert_eq!(written_rows(db, user).await.0, 2);
     // The result page shows where it stands and takes the import up again.
     let page = format!("/settings/imports/{second}");
     let doc = ada.get_html(&page).await;
