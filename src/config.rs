@@ -101,6 +101,8 @@ pub struct Config {
     pub api_rate_per_minute: u32,
     /// Honour `X-Forwarded-For` for rate limiting only when a trusted proxy sets it.
     pub trust_proxy: bool,
+    /// The largest archive Settings → Import takes (the one body allowed over 1 MiB).
+    pub import_max_bytes: usize,
 }
 
 /// One configuration problem, naming the variable and what is wrong with it.
@@ -117,6 +119,8 @@ pub struct ConfigError {
 pub struct ConfigErrors(pub Vec<ConfigError>);
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/docket";
+
+const MIB: usize = 1024 * 1024;
 
 struct Reader<'a> {
     vars: &'a HashMap<String, String>,
@@ -275,6 +279,14 @@ impl Config {
             r.fail("DOCKET_API_RATE_PER_MINUTE", "must be from 1 to 1000000");
         }
         let trust_proxy = r.parsed("DOCKET_TRUST_PROXY", false, "true or false");
+        let import_max_bytes = r.parsed("DOCKET_IMPORT_MAX_BYTES", 64 * MIB, "a number of bytes");
+        // Below a megabyte no vault fits; above the unpacked limit an archive cannot be useful.
+        if !(MIB..=1024 * MIB).contains(&import_max_bytes) {
+            r.fail(
+                "DOCKET_IMPORT_MAX_BYTES",
+                "must be from 1048576 (1 MiB) to 1073741824 (1 GiB)",
+            );
+        }
 
         let any_provider =
             r.raw("GOOGLE_CLIENT_ID").is_some() || r.raw("MICROSOFT_CLIENT_ID").is_some();
@@ -388,6 +400,7 @@ impl Config {
             feed_rate_per_minute,
             api_rate_per_minute,
             trust_proxy,
+            import_max_bytes,
         })
     }
 
@@ -487,6 +500,20 @@ mod tests {
                 let err = Config::from_vars(&vars(&[(var, bad)])).unwrap_err();
                 assert_eq!(err.0[0].var, var, "{bad}");
             }
+        }
+    }
+
+    #[test]
+    fn the_import_limit_is_64_mib_unless_set_within_bounds() {
+        assert_eq!(
+            Config::from_vars(&vars(&[])).unwrap().import_max_bytes,
+            64 * 1024 * 1024
+        );
+        let config = Config::from_vars(&vars(&[("DOCKET_IMPORT_MAX_BYTES", "2097152")])).unwrap();
+        assert_eq!(config.import_max_bytes, 2 * 1024 * 1024);
+        for bad in ["1000", "2000000000", "64MB", "-1"] {
+            let err = Config::from_vars(&vars(&[("DOCKET_IMPORT_MAX_BYTES", bad)])).unwrap_err();
+            assert_eq!(err.0[0].var, "DOCKET_IMPORT_MAX_BYTES", "{bad}");
         }
     }
 

@@ -157,6 +157,65 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Where an import stands: its files recorded, being written, or all written.
+    ImportStatus {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+    }
+}
+
+text_enum! {
+    /// What kind of file of an imported archive.
+    ImportFileKind {
+        /// A meeting's note from a Docket export (front matter with `note_id`, `start`, …).
+        Meeting => "meeting",
+        /// A standalone note from a Docket export (front matter with `docket_id` alone).
+        Note => "note",
+        /// A Markdown note from any other vault.
+        Markdown => "markdown",
+        /// A file the import does not take (skipped when recorded).
+        Other => "other",
+    }
+}
+
+text_enum! {
+    /// What importing one file did.
+    ImportOutcome {
+        /// Written as its meeting's note (a meeting without one, or with an empty one).
+        Matched => "matched",
+        /// Written as a new standalone note.
+        Standalone => "standalone",
+        /// Already in Docket with the same text: nothing written.
+        Unchanged => "unchanged",
+        /// Not imported, with the reason.
+        Skipped => "skipped",
+    }
+}
+
+text_enum! {
+    /// How an imported note found its meeting.
+    MatchedBy {
+        DocketId => "docket_id",
+        ProviderEventId => "provider_event_id",
+        IcalUid => "ical_uid",
+        DateTitle => "date_title",
+    }
+}
+
+text_enum! {
+    /// Where an imported note's date came from.
+    DateSource {
+        FrontMatter => "front_matter",
+        FileName => "file_name",
+        /// The zip entry's modification time.
+        Modified => "modified",
+        /// Nothing said: the day of the import.
+        Today => "today",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ pub mod fake_provider;
 pub mod feed;
 pub mod home;
 pub mod http;
+pub mod import;
 pub mod items;
 pub mod kinds;
 pub mod markdown;
@@ -77,6 +78,7 @@ pub fn app(state: AppState) -> Router {
         .merge(home::router())
         .merge(auth::router(&state))
         .merge(settings::router())
+        .merge(import::router(state.config.import_max_bytes))
         .merge(feed::router())
         .merge(api::tokens::router())
         .merge(export::router())
@@ -111,7 +113,12 @@ pub fn app(state: AppState) -> Router {
     if let Some(fake) = &state.demo {
         router = router.nest_service("/_demo", fake.router());
     }
-    http::stack(router, state.config.request_timeout, state.config.https())
+    http::stack(
+        router,
+        state.config.request_timeout,
+        state.config.https(),
+        &[(import::UPLOAD_PATH, state.config.import_max_bytes)],
+    )
 }
 
 /// A server started by [`start`]: its address, and how to stop it.

@@ -1,6 +1,6 @@
 //! Settings: connected accounts (connect, reconnect, disconnect), calendars, time zone, the
 //! calendar feed (its actions live in `feed`), API tokens (their actions live in
-//! `api::tokens`), and deleting the account.
+//! `api::tokens`), importing notes (in `import`), and deleting the account.
 
 use crate::kinds::AccountStatus;
 use askama::Template;
@@ -24,6 +24,7 @@ use crate::{
     calendar::store::{self, CalendarRow},
     feed::{self, FeedStatus},
     http::{AppError, AppResult, layout::Layout},
+    import::{self, archive::Limits, pages::ImportSummary},
 };
 
 pub fn router() -> Router<AppState> {
@@ -58,6 +59,19 @@ struct SettingsPage {
     deletion_phrase: String,
     /// Why the last deletion attempt was refused.
     deletion_error: Option<String>,
+    /// The latest imports, newest first.
+    imports: Vec<ImportSummary>,
+    /// Why the last upload was not imported.
+    import_error: Option<String>,
+    /// The largest archive the upload takes, and the largest note in it.
+    import_max: String,
+    note_max: String,
+}
+
+/// Why a form of the settings page was refused, shown next to it.
+pub enum Problem {
+    Deletion(String),
+    Import(String),
 }
 
 impl SettingsPage {
@@ -79,11 +93,17 @@ async fn show(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<S
     render(&state, &user, None).await
 }
 
-async fn render(
+/// The settings page, with the problem of a refused form if there is one.
+pub async fn render(
     state: &AppState,
     user: &SignedIn,
-    deletion_error: Option<String>,
+    problem: Option<Problem>,
 ) -> AppResult<Html<String>> {
+    let (deletion_error, import_error) = match problem {
+        Some(Problem::Deletion(message)) => (Some(message), None),
+        Some(Problem::Import(message)) => (None, Some(message)),
+        None => (None, None),
+    };
     let page = SettingsPage {
         layout: Layout::for_user(user, "Settings", "settings"),
         accounts: accounts::for_user(&state.db, user.id).await?,
@@ -102,6 +122,10 @@ async fn render(
         new_api_token: api_tokens::take_new_secret(&user.session).await?,
         deletion_phrase: deletion_phrase(&user.email).to_owned(),
         deletion_error,
+        imports: import::pages::recent(&state.db, user.id).await?,
+        import_error,
+        import_max: import::pages::size_label(state.config.import_max_bytes as u64),
+        note_max: import::pages::size_label(Limits::DEFAULT.max_note_bytes),
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }
@@ -221,7 +245,7 @@ async fn delete_account(
         } else {
             format!("That is not {phrase}. Nothing was deleted.")
         };
-        let page = render(&state, &user, Some(message)).await?;
+        let page = render(&state, &user, Some(Problem::Deletion(message))).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let deletion = accounts::delete_user(

@@ -81,6 +81,10 @@ pub fn spawn_worker(state: AppState, shutdown: CancellationToken) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sync worker could not claim work"),
             }
+            // Imports whose instance stopped half-way are background work too.
+            if let Err(e) = crate::import::run::resume_stalled(&state.db).await {
+                tracing::warn!(error = %e, "could not look for stalled imports");
+            }
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = state.sync_waker.0.notified() => {},

@@ -286,3 +286,60 @@ async fn take_notes_review_by_person_tick_and_search() {
     assert_eq!(browser.path().await, "/search");
     browser.screenshot("search-results").await;
 }
+
+/// Settings → Import in a real browser: the form's multipart body (the CSRF token first, in
+/// document order, as the CSRF check expects), the result page following the import by itself
+/// until it is done, and that page passing the same checks as every other.
+#[tokio::test]
+async fn import_a_vault_through_the_settings_form() {
+    use std::io::Write as _;
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    let vault = harness::target_file("browser-import", "vault.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&vault).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, text) in [
+        ("Work/2025-05-06 Ideas.md", "- [ ] try the new format\n"),
+        ("Inbox/Reading list.md", "Books to read.\n"),
+        ("attachments/whiteboard.png", "not really a picture"),
+    ] {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+
+    browser.goto(&docket.url("/settings#import")).await;
+    let file = browser.wait_for(Locator::Css("input#import-archive")).await;
+    file.send_keys(vault.to_str().unwrap()).await.unwrap();
+    browser
+        .click(Locator::XPath(
+            "//section[@id='import']//button[@type='submit']",
+        ))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//h2[@id='import-state'][normalize-space(.)='Done']",
+        ))
+        .await;
+    assert!(browser.path().await.starts_with("/settings/imports/"));
+    let standalone = browser
+        .wait_for(Locator::Css("#count-standalone"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(standalone, "2");
+    let problems = checks::check_page(&browser, "import-result").await;
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    // The settings page lists it, and still passes its checks with the list.
+    browser.goto(&docket.url("/settings#import")).await;
+    browser
+        .wait_for(Locator::XPath(
+            "//ul[contains(@class, 'imports')]//a[normalize-space(.)='vault.zip']",
+        ))
+        .await;
+    let problems = checks::check_page(&browser, "settings-with-import").await;
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}

@@ -89,6 +89,7 @@ impl From<AppError> for ApiError {
             AppError::BadRequest(detail) => ApiError::BadRequest(detail),
             AppError::Forbidden(detail) => ApiError::Status(StatusCode::FORBIDDEN, detail),
             AppError::Conflict(detail) => ApiError::Conflict(detail),
+            AppError::TooLarge(detail) => ApiError::Status(StatusCode::PAYLOAD_TOO_LARGE, detail),
             AppError::TooManyRequests { retry_after_secs } => {
                 ApiError::TooManyRequests { retry_after_secs }
             }

@@ -19,6 +19,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A body over a route's limit, with a message naming the limit.
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
@@ -123,6 +126,7 @@ impl IntoResponse for AppError {
             AppError::BadRequest(msg) => error_page(StatusCode::BAD_REQUEST, Some(&msg)),
             AppError::Forbidden(msg) => error_page(StatusCode::FORBIDDEN, Some(&msg)),
             AppError::Conflict(msg) => error_page(StatusCode::CONFLICT, Some(&msg)),
+            AppError::TooLarge(msg) => error_page(StatusCode::PAYLOAD_TOO_LARGE, Some(&msg)),
             AppError::TooManyRequests { retry_after_secs } => {
                 let mut response = error_page(StatusCode::TOO_MANY_REQUESTS, None);
                 response.headers_mut().insert(

@@ -6,16 +6,20 @@ pub mod layout;
 pub mod params;
 pub mod rate_limit;
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Router,
     body::Body,
-    extract::{MatchedPath, Request},
+    extract::{MatchedPath, Request, State},
     http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::Response,
 };
+use tower::{Layer as _, ServiceExt as _};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     compression::{
@@ -38,12 +42,19 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-/// Wraps the application's routes in the shared middleware stack.
-pub fn stack(router: Router, request_timeout: Duration, https: bool) -> Router {
+/// Wraps the application's routes in the shared middleware stack. `uploads` names the routes
+/// (exact paths) allowed a larger body than [`MAX_BODY_BYTES`], with their limit.
+pub fn stack(
+    router: Router,
+    request_timeout: Duration,
+    https: bool,
+    uploads: &[(&'static str, usize)],
+) -> Router {
     let hsts = https.then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    let limits = BodyLimits(uploads.to_vec().into());
     // `Router::layer` wraps inside-out: the first layer here is the innermost.
     router
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(limits, limit_body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
@@ -81,6 +92,31 @@ pub fn stack(router: Router, request_timeout: Duration, https: bool) -> Router {
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The body limit of each upload route; every other route has [`MAX_BODY_BYTES`].
+#[derive(Clone)]
+struct BodyLimits(Arc<[(&'static str, usize)]>);
+
+/// tower-http's body limit (413 on a longer `Content-Length`, a cut-off stream otherwise), with
+/// the limit of the request's route: an upload route's own, else the global one.
+async fn limit_body(State(limits): State<BodyLimits>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let limit = limits
+        .0
+        .iter()
+        .find(|(route, _)| *route == path)
+        .map_or(MAX_BODY_BYTES, |(_, limit)| *limit);
+    // The limit wraps the body in its own type; the rest of the stack takes a plain `Body`.
+    let next = next.map_request(|request: Request<_>| request.map(Body::new));
+    match RequestBodyLimitLayer::new(limit)
+        .layer(next)
+        .oneshot(request)
+        .await
+    {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    }
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

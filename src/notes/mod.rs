@@ -8,7 +8,7 @@ pub mod grammar;
 pub mod pages;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::kinds::ItemKind;
@@ -38,7 +38,7 @@ pub async fn get(db: &PgPool, user_id: Uuid, id: Uuid) -> sqlx::Result<Option<No
 }
 
 pub async fn for_meeting(
-    db: &PgPool,
+    db: impl PgExecutor<'_>,
     user_id: Uuid,
     meeting_id: Uuid,
 ) -> sqlx::Result<Option<Note>> {
@@ -76,6 +76,23 @@ pub async fn of_meeting(
            where m.user_id = $1 and m.id = $2"#,
         user_id,
         meeting_id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The note an import made from the file with this key (see [`Origin`]).
+pub async fn by_import_key(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    import_key: &str,
+) -> sqlx::Result<Option<Note>> {
+    sqlx::query_as!(
+        Note,
+        "select id, user_id, meeting_id, title, body, version, updated_at
+         from notes where user_id = $1 and import_key = $2",
+        user_id,
+        import_key,
     )
     .fetch_optional(db)
     .await
@@ -132,6 +149,53 @@ pub async fn save(
     base_version: i32,
 ) -> sqlx::Result<Saved> {
     let mut tx = db.begin().await?;
+    let edit = Edit {
+        target,
+        title,
+        body,
+        base_version,
+    };
+    let saved = save_in(&mut tx, user_id, time_zone, edit, &Origin::default()).await?;
+    match saved {
+        Saved::Saved(_) => tx.commit().await?,
+        Saved::Conflict { .. } | Saved::NotFound => tx.rollback().await?,
+    }
+    Ok(saved)
+}
+
+/// One save of a note: what it is for, its text, and the version it was based on.
+#[derive(Debug, Clone, Copy)]
+pub struct Edit<'a> {
+    pub target: Target,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub base_version: i32,
+}
+
+/// Where a new note comes from when it was not typed here: an import records the file it came
+/// from (so importing it again finds this note) and the note's own dates.
+#[derive(Debug, Default)]
+pub struct Origin<'a> {
+    pub import_key: Option<&'a str>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// [`save`] inside the caller's transaction, which commits (or not) with whatever else it
+/// writes. `origin` applies only when the save creates the note.
+pub async fn save_in(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: Uuid,
+    time_zone: &str,
+    edit: Edit<'_>,
+    origin: &Origin<'_>,
+) -> sqlx::Result<Saved> {
+    let Edit {
+        target,
+        title,
+        body,
+        base_version,
+    } = edit;
     let existing: Option<Note> = match target {
         Target::Meeting(meeting_id) => {
             // The meeting must be the user's own.
@@ -140,7 +204,7 @@ pub async fn save(
                 meeting_id,
                 user_id,
             )
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
             if !owned {
                 return Ok(Saved::NotFound);
@@ -152,7 +216,7 @@ pub async fn save(
                 user_id,
                 meeting_id,
             )
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
         }
         Target::Note(id) => {
@@ -163,7 +227,7 @@ pub async fn save(
                 user_id,
                 id,
             )
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             if note.is_none() {
                 return Ok(Saved::NotFound);
@@ -191,7 +255,7 @@ pub async fn save(
                 body,
                 title,
             )
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?
         }
         (None, target) => {
@@ -199,10 +263,13 @@ pub async fn save(
                 Target::Meeting(id) => Some(id),
                 _ => None,
             };
-            // Two first saves racing on one meeting: the unique index makes the loser conflict.
+            // Two first saves racing on one meeting (or two imports of one file): the unique
+            // index makes the loser conflict.
             let inserted = sqlx::query_as!(
                 Note,
-                "insert into notes (id, user_id, meeting_id, title, body) values ($1, $2, $3, $4, $5)
+                "insert into notes (id, user_id, meeting_id, title, body, import_key, created_at,
+                                    updated_at)
+                 values ($1, $2, $3, $4, $5, $6, coalesce($7, now()), coalesce($8, $7, now()))
                  on conflict do nothing
                  returning id, user_id, meeting_id, title, body, version, updated_at",
                 Uuid::new_v4(),
@@ -210,17 +277,24 @@ pub async fn save(
                 meeting_id,
                 title,
                 body,
+                origin.import_key,
+                origin.created_at,
+                origin.updated_at,
             )
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             match inserted {
                 Some(note) => note,
                 None => {
-                    tx.rollback().await?;
-                    let current = match meeting_id {
-                        Some(m) => for_meeting(db, user_id, m).await?,
+                    // The winner has committed (the insert waited for it), so a new statement
+                    // sees its note.
+                    let mut current = match meeting_id {
+                        Some(meeting_id) => for_meeting(&mut **tx, user_id, meeting_id).await?,
                         None => None,
                     };
+                    if let (None, Some(key)) = (&current, origin.import_key) {
+                        current = by_import_key(&mut **tx, user_id, key).await?;
+                    }
                     return Ok(match current {
                         Some(current) => Saved::Conflict { current },
                         None => Saved::NotFound,
@@ -229,8 +303,7 @@ pub async fn save(
             }
         }
     };
-    derive_items(&mut tx, &note, time_zone).await?;
-    tx.commit().await?;
+    derive_items(tx, &note, time_zone).await?;
     Ok(Saved::Saved(note))
 }
 

@@ -91,6 +91,16 @@ async fn two_users(world: &World) -> (Browser, String, Browser) {
         "Bletchley / Northwind partnership",
     )
     .await;
+    // An import each (its record and its files' outcomes).
+    for email in [ADA, ALAN] {
+        let zip = crate::import::zip_of(&[
+            ("Inbox/2026-01-02 Imported.md", b"- [ ] imported task\n"),
+            ("attachments/photo.png", b"\x89PNG"),
+        ]);
+        docket::import::import_zip(&world.app.db, user_id(&world.app.db, email).await, &zip)
+            .await
+            .unwrap();
+    }
     // A calendar feed and an API token each.
     for browser in [&ada, &alan] {
         let response = browser.post_form("/settings/feed", &[]).await;

@@ -10,6 +10,7 @@ mod data_layer;
 mod export;
 mod feed;
 mod foundation;
+mod import;
 mod notes;
 mod resilience;
 mod security;
