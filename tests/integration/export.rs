@@ -17,9 +17,9 @@ const ADA: &str = "ada@northwind.example";
 const ALAN: &str = "alan@bletchley.example";
 
 /// The archive's files in archive order, by name.
-struct Vault {
-    names: Vec<String>,
-    files: BTreeMap<String, Vec<u8>>,
+pub struct Vault {
+    pub names: Vec<String>,
+    pub files: BTreeMap<String, Vec<u8>>,
 }
 
 impl Vault {
@@ -39,7 +39,7 @@ impl Vault {
     }
 }
 
-fn unzip(bytes: &[u8]) -> Vault {
+pub fn unzip(bytes: &[u8]) -> Vault {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a valid zip");
     let mut names = Vec::new();
     let mut files = BTreeMap::new();
@@ -64,7 +64,7 @@ fn unzip(bytes: &[u8]) -> Vault {
 }
 
 /// Downloads the export as the browser's user and checks it is served as a download.
-async fn export(browser: &Browser) -> Vault {
+pub async fn export(browser: &Browser) -> Vault {
     let response = browser
         .client
         .get(browser.url("/settings/export"))
@@ -88,7 +88,7 @@ async fn export(browser: &Browser) -> Vault {
 }
 
 /// Front matter (parsed) and body of a vault file, split where the format says.
-fn split(text: &str) -> (Vec<String>, serde_yaml_ng::Mapping, &str) {
+pub fn split(text: &str) -> (Vec<String>, serde_yaml_ng::Mapping, &str) {
     let rest = text.strip_prefix("---\n").expect("front matter first");
     let end = rest.find("\n---\n").expect("front matter closes");
     let yaml = &rest[..=end];

@@ -108,7 +108,7 @@ async fn upload(browser: &Browser, bytes: Vec<u8>) -> reqwest::Response {
 }
 
 /// Uploads an archive and follows its result page until the import is done.
-async fn import(browser: &Browser, bytes: Vec<u8>) -> (String, scraper::Html) {
+pub async fn import(browser: &Browser, bytes: Vec<u8>) -> (String, scraper::Html) {
     let response = upload(browser, bytes).await;
     assert_eq!(
         response.status(),
@@ -132,7 +132,7 @@ async fn wait_until_done(browser: &Browser, page: &str) -> scraper::Html {
 }
 
 /// The count of each outcome on a result page.
-fn counts(doc: &scraper::Html) -> [String; 4] {
+pub fn counts(doc: &scraper::Html) -> [String; 4] {
     ["matched", "standalone", "unchanged", "skipped"]
         .map(|outcome| texts(doc, &format!("#count-{outcome}")).concat())
 }

@@ -13,5 +13,6 @@ mod foundation;
 mod import;
 mod notes;
 mod resilience;
+mod round_trip;
 mod security;
 mod sync;
