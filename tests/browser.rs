@@ -343,3 +343,89 @@ async fn import_a_vault_through_the_settings_form() {
     let problems = checks::check_page(&browser, "settings-with-import").await;
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
+
+/// "Export everything" downloads a vault in a real browser, and Settings → Import takes that
+/// very file back: a note cleared after the export returns, found by its meeting.
+#[tokio::test]
+async fn export_everything_then_import_the_download_back() {
+    use std::io::Read as _;
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    browser.goto(&docket.url("/")).await;
+    browser.click(Locator::LinkText("Q1 planning review")).await;
+    let meeting = browser.path().await;
+    let save = |text: &'static str| {
+        let browser = &browser;
+        async move {
+            let notes = browser.wait_for(Locator::Css("textarea#body")).await;
+            notes.clear().await.unwrap();
+            if !text.is_empty() {
+                notes.send_keys(text).await.unwrap();
+            }
+            browser
+                .click(Locator::XPath(
+                    "//form[.//textarea[@id='body']]//button[@type='submit']",
+                ))
+                .await;
+        }
+    };
+    save("- [ ] draft the export plan\nDecision: keep Markdown\n").await;
+    let item = "//span[@class='item-text'][contains(., 'draft the export plan')]";
+    browser.wait_for(Locator::XPath(item)).await;
+
+    browser.goto(&docket.url("/settings#export")).await;
+    browser.click(Locator::LinkText("Export everything")).await;
+    let download = browser.downloaded(".zip").await;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&download).unwrap()).unwrap();
+    let name = archive
+        .file_names()
+        .find(|n| n.starts_with("Meetings/") && n.ends_with(" Q1 planning review.md"))
+        .expect("the meeting's file")
+        .to_owned();
+    let mut note = String::new();
+    archive
+        .by_name(&name)
+        .unwrap()
+        .read_to_string(&mut note)
+        .unwrap();
+    // A browser sends a textarea's line breaks as CRLF; the vault keeps the text as saved.
+    assert!(
+        note.ends_with("- [ ] draft the export plan\r\nDecision: keep Markdown\r\n"),
+        "{note}"
+    );
+
+    // The note is cleared, then the downloaded file imported: the note comes back.
+    browser.goto(&docket.url(&meeting)).await;
+    save("").await;
+    browser
+        .wait_for(Locator::XPath(
+            "//textarea[@id='body'][not(normalize-space(.))]",
+        ))
+        .await;
+    let cleared = browser.client.find_all(Locator::XPath(item)).await.unwrap();
+    assert!(cleared.is_empty(), "the item left with its line");
+    browser.goto(&docket.url("/settings#import")).await;
+    let file = browser.wait_for(Locator::Css("input#import-archive")).await;
+    file.send_keys(download.to_str().unwrap()).await.unwrap();
+    browser
+        .click(Locator::XPath(
+            "//section[@id='import']//button[@type='submit']",
+        ))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//h2[@id='import-state'][normalize-space(.)='Done']",
+        ))
+        .await;
+    let matched = browser
+        .wait_for(Locator::Css("#count-matched"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(matched, "1");
+    browser.goto(&docket.url(&meeting)).await;
+    browser.wait_for(Locator::XPath(item)).await;
+}

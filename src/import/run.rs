@@ -335,6 +335,9 @@ async fn decide(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(note) = earlier {
+        if !same_text(&note.body, body) && note.body.trim().is_empty() {
+            return refill(tx, import, &note, body, key).await;
+        }
         return Ok(if same_text(&note.body, body) {
             Written::of(ImportOutcome::Unchanged).at(&note)
         } else {
@@ -354,6 +357,43 @@ async fn decide(
         return into_meeting(tx, import, body, key, meeting_id, by).await;
     }
     standalone(tx, import, file, body, key).await
+}
+
+/// The note the file was exported from, emptied since (cleared by mistake, say), takes the
+/// file's text again, as any empty note is filled.
+async fn refill(
+    tx: &mut Transaction<'_, Postgres>,
+    import: &Claimed,
+    note: &notes::Note,
+    body: &str,
+    key: &str,
+) -> sqlx::Result<Written> {
+    let (target, title, outcome, by) = match note.meeting_id {
+        Some(meeting_id) => (
+            Target::Meeting(meeting_id),
+            "",
+            ImportOutcome::Matched,
+            Some(MatchedBy::DocketId),
+        ),
+        None => (
+            Target::Note(note.id),
+            note.title.as_str(),
+            ImportOutcome::Standalone,
+            None,
+        ),
+    };
+    let edit = Edit {
+        target,
+        title,
+        body,
+        base_version: note.version,
+    };
+    let origin = Origin {
+        import_key: Some(key),
+        ..Origin::default()
+    };
+    let saved = notes::save_in(tx, import.user_id, &import.tz.to_string(), edit, &origin).await?;
+    written(tx, import, key, body, saved, outcome, by).await
 }
 
 /// The note goes to its meeting, unless the meeting has other text already.

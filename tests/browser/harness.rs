@@ -167,6 +167,8 @@ impl Drop for Docket {
 /// A headless Chromium behind its own chromedriver, with a fresh profile.
 pub struct Browser {
     pub client: Client,
+    /// Where the browser saves downloads.
+    downloads: PathBuf,
     _driver: Driver,
 }
 
@@ -178,9 +180,19 @@ impl Browser {
         let profile = driver.profile.display().to_string();
         let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| a.to_string()).collect();
         args.push(format!("--user-data-dir={profile}"));
+        let downloads = driver.profile.join("downloads");
+        std::fs::create_dir_all(&downloads).unwrap();
         let capabilities = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": args,
+                // Downloads land in the profile folder (removed with it), without a prompt.
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                },
+            },
         });
         let serde_json::Value::Object(capabilities) = capabilities else {
             unreachable!()
@@ -201,6 +213,7 @@ impl Browser {
             .unwrap();
         let browser = Browser {
             client,
+            downloads,
             _driver: driver,
         };
         browser.set_viewport(1280, 900).await;
@@ -270,6 +283,28 @@ impl Browser {
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(target_file("screenshots", &format!("{name}.png")), png).unwrap();
+    }
+
+    /// Waits for the browser to finish downloading a file whose name ends with `suffix`, and
+    /// returns its path.
+    pub async fn downloaded(&self, suffix: &str) -> PathBuf {
+        let started = Instant::now();
+        loop {
+            let done = std::fs::read_dir(&self.downloads)
+                .unwrap()
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .find(|path| path.to_string_lossy().ends_with(suffix));
+            if let Some(path) = done {
+                return path;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "no *{suffix} download finished in {}",
+                self.downloads.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The browser's cookies for the current site, as a `Cookie` request header.
