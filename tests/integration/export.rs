@@ -11,7 +11,7 @@ use serde_json::Value;
 use sqlx::{Connection as _, PgConnection};
 use uuid::Uuid;
 
-use crate::common::{Browser, World, browser, location};
+use crate::common::{Browser, World, browser, location, meeting_id, save_meeting_note, synced};
 
 const ADA: &str = "ada@northwind.example";
 const ALAN: &str = "alan@bletchley.example";
@@ -115,14 +115,6 @@ fn strings(mapping: &serde_yaml_ng::Mapping, key: &str) -> Vec<String> {
         .collect()
 }
 
-async fn synced(world: &World, email: &str) -> Browser {
-    let browser = Browser::new(&world.app);
-    browser.sign_in("google", email).await;
-    let state = &world.app.server.as_ref().unwrap().state;
-    docket::sync::run_due(state, "test").await.unwrap();
-    browser
-}
-
 struct Meeting {
     id: Uuid,
     starts_at: DateTime<Utc>,
@@ -139,28 +131,6 @@ async fn meeting(world: &World, email: &str, provider_event_id: &str) -> Meeting
     .await
     .unwrap();
     Meeting { id, starts_at }
-}
-
-async fn meeting_titled(world: &World, email: &str, title: &str) -> Uuid {
-    sqlx::query_scalar(
-        "select m.id from meetings m join users u on u.id = m.user_id
-         where u.email = $1 and m.title = $2 order by m.starts_at limit 1",
-    )
-    .bind(email)
-    .bind(title)
-    .fetch_one(&world.app.db)
-    .await
-    .unwrap()
-}
-
-async fn save_meeting_note(browser: &Browser, meeting: Uuid, body: &str) {
-    let response = browser
-        .post_form(
-            &format!("/meetings/{meeting}/notes"),
-            &[("body", body), ("base_version", "0")],
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "saving the note");
 }
 
 async fn time_zone(world: &World, email: &str) -> Tz {
@@ -222,7 +192,7 @@ async fn the_export_is_an_obsidian_vault_of_every_note_with_exact_bodies() {
     let alan = synced(&world, ALAN).await;
     let tz = time_zone(&world, ADA).await;
 
-    let q1 = meeting_titled(&world, ADA, "Q1 planning review").await;
+    let q1 = meeting_id(&world, ADA, "Q1 planning review").await;
     save_meeting_note(&ada, q1, Q1_NOTES).await;
     let mut bodies = vec![(q1, Q1_NOTES.to_owned())];
     for id in [
@@ -237,7 +207,7 @@ async fn the_export_is_an_obsidian_vault_of_every_note_with_exact_bodies() {
         save_meeting_note(&ada, m.id, &body).await;
         bodies.push((m.id, body));
     }
-    let offsite = meeting_titled(&world, ADA, "Northwind offsite").await;
+    let offsite = meeting_id(&world, ADA, "Northwind offsite").await;
     save_meeting_note(&ada, offsite, "Bring boots.").await;
     bodies.push((offsite, "Bring boots.".into()));
     let created = ada
@@ -255,7 +225,7 @@ async fn the_export_is_an_obsidian_vault_of_every_note_with_exact_bodies() {
         .await;
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     // Another user's notes, which Ada's export must never hold.
-    let alans = meeting_titled(&world, ALAN, "Bletchley / Northwind partnership").await;
+    let alans = meeting_id(&world, ALAN, "Bletchley / Northwind partnership").await;
     save_meeting_note(&alan, alans, "ALAN-SECRET-42 - [ ] !! alan's own item").await;
     alan.post_form(
         "/notes",

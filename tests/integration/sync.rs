@@ -1023,6 +1023,11 @@ async fn an_edit_rewrites_only_the_attendee_rows_that_changed() {
     let world = world().await;
     signed_in(&world, "google", ADA).await;
     sync(&world).await;
+    let globex: uuid::Uuid =
+        sqlx::query_scalar("select id from meetings where title = 'Globex renewal'")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
     // Each attendee row's transaction id (`xmin`) changes whenever the row is written.
     let rows = |world: &World| {
         let db = world.app.db.clone();
@@ -1030,9 +1035,9 @@ async fn an_edit_rewrites_only_the_attendee_rows_that_changed() {
             sqlx::query_as::<_, (String, String, String)>(
                 "select p.email, a.response_status, a.xmin::text
                  from attendees a join people p on p.id = a.person_id
-                 join meetings m on m.id = a.meeting_id
-                 where m.title like 'Globex renewal%' order by p.email",
+                 where a.meeting_id = $1 order by p.email",
             )
+            .bind(globex)
             .fetch_all(&db)
             .await
             .unwrap()
