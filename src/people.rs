@@ -102,7 +102,7 @@ pub fn parse_directory_cursor(raw: &Option<String>) -> AppResult<Option<Director
 }
 
 /// Up to `limit` of the user's people whose name or address contains `search` (any case),
-/// after `after`: most met first, then by name, a keyset over `people_directory_idx`.
+/// after `after`: most met first, then by name, a keyset over `person_stats_directory_idx`.
 pub async fn directory(
     db: &sqlx::PgPool,
     user_id: Uuid,
@@ -466,8 +466,10 @@ async fn organization(
     let id = params::id(&id)?;
     let tz = time::zone(&user.time_zone);
     let data = sqlx::query_as!(OrganizationData, r#"with member as (
-             select p.id from people p where p.user_id = $1 and p.organization_id = $2
-             order by p.meeting_count desc, p.id limit 50),
+             select p.id from people p
+             join person_stats s on s.person_id = p.id and s.user_id = p.user_id
+             where p.user_id = $1 and p.organization_id = $2
+             order by s.meeting_count desc, p.id limit 50),
          recent as (
              select distinct r.meeting_id, r.starts_at from member
              cross join lateral (

@@ -1002,6 +1002,15 @@ async fn the_attendee_summary_follows_sync_and_renames() {
         renamed.contains("Zelda Q. Renamed") && !renamed.contains("Quartermain"),
         "{renamed}"
     );
+    // The people directory sorts by the new name too (its key lives in person_stats).
+    let (sort_name, meetings): (String, i32) = sqlx::query_as(
+        "select s.sort_name, s.meeting_count from person_stats s join people p on p.id = s.person_id
+         where p.email = 'zelda@globex.example'",
+    )
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    assert_eq!((sort_name.as_str(), meetings), ("zelda q. renamed", 1));
 
     edit(&world.fake, ADA, |calendars, tick| {
         let globex = calendars[0]
