@@ -28,8 +28,15 @@ for (const link of document.querySelectorAll("a[data-recap-mailto]")) {
       redirect: "manual",
       keepalive: true,
     }).then(() => {
+      // The form now offers what the page would after a reload: taking the mark back.
+      sentForm.elements.sent.value = "false";
       const status = sentForm.querySelector("[data-recap-status]");
       if (status) status.textContent = "Recap sent just now.";
+      const button = sentForm.querySelector("button[type=submit]");
+      if (button) {
+        button.textContent = "Mark as not sent";
+        button.className = "link";
+      }
     }, () => {});
   });
 }
