@@ -636,9 +636,13 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
         template_body: data.template_body,
         from_template,
         recap,
-        recap_sent: data
-            .recap_sent_at
-            .map(|at| format!("{} at {}", time::day(time::local_date(at, tz)), time::clock(at, tz))),
+        recap_sent: data.recap_sent_at.map(|at| {
+            format!(
+                "{} at {}",
+                time::day(time::local_date(at, tz)),
+                time::clock(at, tz)
+            )
+        }),
         previous: neighbour(data.previous),
         next: neighbour(data.next),
         back: format!("/meetings/{id}"),

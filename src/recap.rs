@@ -133,9 +133,7 @@ pub fn build(source: &RecapSource<'_>) -> Recap {
         }
     }
     if left_out > 0 {
-        body.push_str(&format!(
-            "\n…and {left_out} more in the meeting's notes.\n"
-        ));
+        body.push_str(&format!("\n…and {left_out} more in the meeting's notes.\n"));
     }
     Recap {
         mailto: format!("{head}{}", utf8_percent_encode(&body, COMPONENT)),
@@ -287,17 +285,32 @@ mod tests {
         );
         let body = decode(body);
         assert!(body.contains("Decisions:\n- Ship on Friday\n"), "{body}");
-        assert!(body.contains("- Send the deck — Charles Babbage, due "), "{body}");
+        assert!(
+            body.contains("- Send the deck — Charles Babbage, due "),
+            "{body}"
+        );
         assert!(body.contains("Open questions:\n- Budget?\n"), "{body}");
-        assert!(!body.contains("Who owns it?"), "answered questions are not open");
+        assert!(
+            !body.contains("Who owns it?"),
+            "answered questions are not open"
+        );
         assert!(recap.markdown.starts_with("# Recap: Q4 review & plan #2\n"));
-        assert!(recap.markdown.contains("## Action items\n\n- Send the deck"));
+        assert!(
+            recap
+                .markdown
+                .contains("## Action items\n\n- Send the deck")
+        );
     }
 
     #[test]
     fn a_long_recap_stays_a_link_mail_clients_open() {
         let actions: Vec<ItemView> = (0..200)
-            .map(|n| item(ItemKind::Action, &format!("Follow up on topic number {n} with care")))
+            .map(|n| {
+                item(
+                    ItemKind::Action,
+                    &format!("Follow up on topic number {n} with care"),
+                )
+            })
             .collect();
         let recap = build(&RecapSource {
             title: "Planning",
@@ -325,7 +338,11 @@ mod tests {
             questions: &[],
         });
         assert_eq!(recap.recipients, 0);
-        assert!(recap.markdown.contains("No decisions, action items or questions"));
+        assert!(
+            recap
+                .markdown
+                .contains("No decisions, action items or questions")
+        );
         assert!(decode(&recap.mailto).contains("(no title)"));
     }
 }

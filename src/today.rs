@@ -5,8 +5,8 @@ use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
-use uuid::Uuid;
 use sqlx::types::Json;
+use uuid::Uuid;
 
 use crate::{
     AppState,
@@ -33,7 +33,8 @@ struct TodayPage {
     follow_up: Vec<ItemView>,
     /// The next meeting, when it is, and how many more agenda items it has than shown.
     prep: Option<(Prep, String, usize)>,
-    wrap_up: Vec<WrapUp>,
+    /// With the day each was on.
+    wrap_up: Vec<(WrapUp, String)>,
     wrap_up_more: usize,
     wrap_up_capped: bool,
     next_meeting: Option<uuid::Uuid>,
@@ -88,16 +89,25 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
     let prep = data.prep.map(|Json(mut prep)| {
         let more = prep.items.len().saturating_sub(PREP_SHOWN);
         prep.items.truncate(PREP_SHOWN);
-        let when = format!(
-            "{} {}",
-            time::day(time::local_date(prep.starts_at, tz)),
-            time::clock(prep.starts_at, tz)
-        );
+        let date = time::local_date(prep.starts_at, tz);
+        let day = match (date - today).num_days() {
+            0 => "today".to_owned(),
+            1 => "tomorrow".to_owned(),
+            _ => time::day(date),
+        };
+        let when = format!("{day} at {}", time::clock(prep.starts_at, tz));
         (prep, when, more)
     });
     let mut wrap_up = data.wrap_up.0;
     let wrap_up_more = wrap_up.len().saturating_sub(WRAP_UP_SHOWN);
     wrap_up.truncate(WRAP_UP_SHOWN);
+    let wrap_up = wrap_up
+        .into_iter()
+        .map(|m| {
+            let day = time::day(time::local_date(m.starts_at, tz));
+            (m, day)
+        })
+        .collect();
 
     let page = TodayPage {
         layout: Layout::for_user(&user, "Today", "today"),

@@ -466,7 +466,10 @@ async fn follow_up_a_meeting_with_its_recap() {
     let copy = browser
         .wait_for(Locator::Css("button[data-copy='recap-markdown']"))
         .await;
-    assert!(copy.is_displayed().await.unwrap(), "the script shows the copy button");
+    assert!(
+        copy.is_displayed().await.unwrap(),
+        "the script shows the copy button"
+    );
     copy.click().await.unwrap();
     let status = browser.wait_for(Locator::Css("[data-copy-status]")).await;
     for _ in 0..50 {
@@ -475,7 +478,10 @@ async fn follow_up_a_meeting_with_its_recap() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(!status.text().await.unwrap().is_empty(), "copying says what happened");
+    assert!(
+        !status.text().await.unwrap().is_empty(),
+        "copying says what happened"
+    );
 
     // Headless Chromium has no mail client: the click only reaches our script.
     link.click().await.unwrap();
@@ -492,7 +498,9 @@ async fn follow_up_a_meeting_with_its_recap() {
         ))
         .await;
     browser
-        .wait_for(Locator::XPath("//button[normalize-space(.)='Mark as not sent']"))
+        .wait_for(Locator::XPath(
+            "//button[normalize-space(.)='Mark as not sent']",
+        ))
         .await;
     browser.screenshot("meeting-recap").await;
     let problems = checks::check_page(&browser, "meeting-recap").await;

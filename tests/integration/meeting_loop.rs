@@ -61,7 +61,11 @@ async fn a_new_occurrence_starts_its_note_from_the_series_template() {
     // Another occurrence without notes: its editor holds the template, and says so.
     let page = ada.get_html(&format!("/meetings/{next}")).await;
     assert_eq!(textarea(&page, "body"), template);
-    assert!(texts(&page, ".notice").iter().any(|t| t.contains("template")));
+    assert!(
+        texts(&page, ".notice")
+            .iter()
+            .any(|t| t.contains("template"))
+    );
     assert_eq!(textarea(&page, "template-body"), template);
     // Nothing is saved until the user saves.
     let notes: i64 = sqlx::query_scalar("select count(*) from notes where meeting_id = $1")
@@ -90,10 +94,19 @@ async fn a_new_occurrence_starts_its_note_from_the_series_template() {
         .post_form(&format!("/meetings/{one_off}/template"), &[("body", "x")])
         .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    assert!(refused.text().await.unwrap().contains("not part of a series"));
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("not part of a series")
+    );
     let alan = synced(&world, ALAN).await;
     let foreign = alan
-        .post_form(&format!("/meetings/{first}/template"), &[("body", "mine now")])
+        .post_form(
+            &format!("/meetings/{first}/template"),
+            &[("body", "mine now")],
+        )
         .await;
     assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
     let too_long = ada
@@ -134,7 +147,9 @@ async fn an_upcoming_meeting_lists_its_series_items_first_as_its_agenda() {
     assert!(agenda[2].contains("fix the build"), "{agenda:?}");
 
     // A past meeting keeps "Carried forward" at the bottom and has no agenda.
-    let page = ada.get_html(&format!("/meetings/{}", past[past.len() - 1])).await;
+    let page = ada
+        .get_html(&format!("/meetings/{}", past[past.len() - 1]))
+        .await;
     assert!(texts(&page, "#agenda").is_empty());
 }
 
@@ -174,16 +189,28 @@ async fn the_recap_is_addressed_to_the_attendees_and_lists_what_came_out() {
         .decode_utf8()
         .unwrap()
         .into_owned();
-    assert!(decoded.starts_with("subject=Recap: Engineering stand-up ("), "{decoded}");
+    assert!(
+        decoded.starts_with("subject=Recap: Engineering stand-up ("),
+        "{decoded}"
+    );
     assert!(decoded.contains("- ship on Friday"), "{decoded}");
     assert!(
         decoded.contains("send the deck — Charles Babbage, due "),
         "{decoded}"
     );
-    assert!(decoded.contains("Open questions:\n- who owns the migration"), "{decoded}");
+    assert!(
+        decoded.contains("Open questions:\n- who owns the migration"),
+        "{decoded}"
+    );
     let markdown = textarea(&page, "recap-markdown");
-    assert!(markdown.starts_with("# Recap: Engineering stand-up"), "{markdown}");
-    assert!(markdown.contains("## Decisions\n\n- ship on Friday"), "{markdown}");
+    assert!(
+        markdown.starts_with("# Recap: Engineering stand-up"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("## Decisions\n\n- ship on Friday"),
+        "{markdown}"
+    );
 
     // Until it is marked sent, Today lists the meeting as waiting for its recap.
     let today = ada.get_html("/").await;
@@ -209,7 +236,10 @@ async fn the_recap_is_addressed_to_the_attendees_and_lists_what_came_out() {
         .select(&Selector::parse(".wrap-up li a").unwrap())
         .filter_map(|a| a.attr("href").map(str::to_owned))
         .collect();
-    assert!(!links.contains(&format!("/meetings/{meeting}#recap")), "{links:?}");
+    assert!(
+        !links.contains(&format!("/meetings/{meeting}#recap")),
+        "{links:?}"
+    );
 
     // Bad input and other people's meetings.
     let bad = ada
@@ -221,11 +251,12 @@ async fn the_recap_is_addressed_to_the_attendees_and_lists_what_came_out() {
         .post_form(&format!("/meetings/{meeting}/recap"), &[("sent", "false")])
         .await;
     assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
-    let still: bool = sqlx::query_scalar("select recap_sent_at is not null from meetings where id = $1")
-        .bind(meeting)
-        .fetch_one(&world.app.db)
-        .await
-        .unwrap();
+    let still: bool =
+        sqlx::query_scalar("select recap_sent_at is not null from meetings where id = $1")
+            .bind(meeting)
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
     assert!(still, "another user could not unmark it");
 
     // An upcoming meeting offers no recap yet.
@@ -280,7 +311,10 @@ async fn today_prepares_the_next_meeting_and_counts_what_waits_for_a_wrap_up() {
     .fetch_one(&world.app.db)
     .await
     .unwrap();
-    assert!(waiting > 5, "the demo week has more than five meetings: {waiting}");
+    assert!(
+        waiting > 5,
+        "the demo week has more than five meetings: {waiting}"
+    );
     assert_eq!(texts(&today, ".wrap-up li").len(), 5);
     let more = texts(&today, "aside p a")
         .into_iter()
