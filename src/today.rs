@@ -15,11 +15,18 @@ use crate::{
     time,
 };
 
-/// One day of the agenda.
+/// One day of the agenda: its meetings, and the calendar entries that are not meetings (focus
+/// time, out of office, a working location) as thin lines of context among them.
 pub struct Day {
     pub label: String,
     pub today: bool,
     pub meetings: Vec<MeetingLine>,
+}
+
+impl Day {
+    pub fn has_meetings(&self) -> bool {
+        self.meetings.iter().any(|m| m.row.is_meeting)
+    }
 }
 
 #[derive(Template)]
@@ -103,7 +110,7 @@ async fn agenda(
         r#"select
             coalesce((select json_agg(a) from (
                 select * from meeting_rows m
-                where m.user_id = $1 and m.status <> 'cancelled'
+                where m.user_id = $1 and m.status <> 'cancelled' and m.same_as is null
                   and m.starts_at >= $2::timestamptz - make_interval(days => $5) and m.starts_at < $3
                   and m.ends_at > $2
                 order by m.all_day desc, m.starts_at limit 500) a), '[]') as "agenda!: Json<Vec<MeetingRow>>",
