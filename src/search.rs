@@ -262,7 +262,8 @@ pub async fn search(
      candidates as (select c.* from q cross join lateral search_candidates($1, q.query, $4) c),
      -- A meeting's note is found as its meeting (its title and its note's words together).
      results as (
-         select r.kind, r.key, max(r.rank) as rank, (array_agg(r.id))[1] as id,
+         select r.kind, r.key, max(r.rank) as rank,
+                case when r.kind = 'meeting' then r.key else (array_agg(r.id))[1] end as id,
                 (array_agg(r.meeting_id))[1] as meeting_id
          from (select case when c.kind = 'note' and c.meeting_id is not null then 'meeting'
                            else c.kind end as kind,

@@ -11,6 +11,7 @@ mod export;
 mod feed;
 mod foundation;
 mod import;
+mod meetings;
 mod notes;
 mod resilience;
 mod round_trip;
