@@ -245,7 +245,7 @@ $$;
 
 -- Text as a snippet shows it: Markdown and note-grammar syntax and HTML tags taken out.
 create function search_plain(body text) returns text language sql immutable parallel safe as $$
-    select regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
+    select btrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(
                regexp_replace(body, '<[^>]*>', ' ', 'g'),
                -- line starts: quotes, headings, bullets, check boxes, grammar markers, fences
                '^[ \t]*(>[ \t]*)*(#{1,6}[ \t]+)?([-*+][ \t]+|[0-9]+[.)][ \t]+)?(\[[ xX]\][ \t]*)?(!!|!d|!a|\?\?)?[ \t]*(```|~~~)?',
@@ -255,7 +255,7 @@ create function search_plain(body text) returns text language sql immutable para
                -- emphasis and code marks
                '(\*\*|__|~~|[*`])', '', 'g'),
                '[ \t]*\n[ \t\n]*', ' · ', 'g'),
-           '[ \t]+', ' ', 'g')
+           '[ \t]+', ' ', 'g'), ' ·')
 $$;
 
 -- Search candidates (migrations/0009), with only meetings as meetings: neither other calendar

@@ -288,9 +288,10 @@ pub async fn search(
             from best b cross join q
             cross join lateral (
                 select m.title,
-                       search_plain(coalesce((select n.body from notes n
-                                              where n.user_id = $1 and n.meeting_id = m.id), ''))
-                       || ' · ' || search_plain(m.description) || ' ' || m.location as text
+                       concat_ws(' · ', m.title,
+                                 search_plain((select n.body from notes n
+                                               where n.user_id = $1 and n.meeting_id = m.id)),
+                                 nullif(search_plain(m.description), ''), nullif(m.location, '')) as text
                 from meetings m where b.kind = 'meeting' and m.id = b.key
                 union all
                 select coalesce(nullif(n.title, ''), 'Untitled note'), search_plain(n.body)
