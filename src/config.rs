@@ -512,6 +512,22 @@ mod tests {
     }
 
     #[test]
+    fn the_search_language_is_english_unless_named() {
+        assert_eq!(
+            Config::from_vars(&vars(&[])).unwrap().search_language,
+            "english"
+        );
+        for good in ["german", "simple", "public.my_config"] {
+            let config = Config::from_vars(&vars(&[("DOCKET_SEARCH_LANGUAGE", good)])).unwrap();
+            assert_eq!(config.search_language, good);
+        }
+        for bad in ["English", "english'; drop", "a.b.c", "1st", "."] {
+            let err = Config::from_vars(&vars(&[("DOCKET_SEARCH_LANGUAGE", bad)])).unwrap_err();
+            assert_eq!(err.0[0].var, "DOCKET_SEARCH_LANGUAGE", "{bad}");
+        }
+    }
+
+    #[test]
     fn rate_limits_are_bounded() {
         for var in [
             "DOCKET_AUTH_RATE_PER_MINUTE",

@@ -403,6 +403,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_last_plain_word_is_a_prefix() {
+        assert_eq!(split_prefix("roll"), ("", "roll"));
+        assert_eq!(split_prefix("budget roll"), ("budget ", "roll"));
+        assert_eq!(split_prefix("café"), ("", "café"));
+        // Negated, quoted, joined to punctuation, or the operator: left to web-search syntax.
+        for q in [
+            "-roll", "\"roll", "\"a roll", "x-roll", "a or", "roll:*", "roll)", "a@b",
+        ] {
+            assert_eq!(split_prefix(q), (q, ""), "{q}");
+        }
+        assert_eq!(split_prefix("\"a b\" roll"), ("\"a b\" ", "roll"));
+    }
+
+    #[test]
+    fn kinds_are_checked() {
+        assert_eq!(query_kind(Some("action")).unwrap(), Some("action"));
+        assert_eq!(query_kind(Some("")).unwrap(), None);
+        assert!(query_kind(Some("meetings")).is_err());
+    }
+
+    #[test]
     fn snippets_split_into_marked_pieces() {
         let p = pieces("the \u{2}deck\u{3} is <late>");
         assert_eq!(p.len(), 3);
