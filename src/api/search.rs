@@ -19,7 +19,8 @@ pub struct SearchQuery {
     /// matches as a prefix); at most 200 characters. Empty finds nothing.
     #[param(max_length = 200)]
     q: Option<String>,
-    /// Only hits of this kind: `meeting`, `note`, `action`, `decision`, `question`, `person`.
+    /// Only hits of this kind.
+    #[param(value_type = Option<HitKind>)]
     kind: Option<String>,
 }
 
