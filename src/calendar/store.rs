@@ -223,6 +223,15 @@ pub struct Writer<'a> {
 impl<'a> Writer<'a> {
     pub async fn begin(db: &PgPool, calendar: &'a CalendarRow) -> sqlx::Result<Writer<'a>> {
         let mut tx = db.begin().await?;
+        // One listing per user at a time: two accounts of one user writing copies of the same
+        // invitation at once would not see each other's rows, and both copies would stay
+        // canonical. Taken before any row lock, so the second simply waits for the first.
+        sqlx::query_scalar!(
+            r#"select 1 as "locked!" from (select pg_advisory_xact_lock(hashtextextended('docket.sync.' || $1::text, 0))) l"#,
+            calendar.user_id.to_string(),
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let directory = Directory::load(&mut tx, calendar.user_id).await?;
         Ok(Writer {
             tx,
