@@ -103,6 +103,9 @@ pub struct Config {
     pub trust_proxy: bool,
     /// The largest archive Settings → Import takes (the one body allowed over 1 MiB).
     pub import_max_bytes: usize,
+    /// The PostgreSQL text search configuration search stems words with (`english`); checked
+    /// against the database's configurations at start.
+    pub search_language: String,
 }
 
 /// One configuration problem, naming the variable and what is wrong with it.
@@ -287,6 +290,24 @@ impl Config {
                 "must be from 1048576 (1 MiB) to 1073741824 (1 GiB)",
             );
         }
+        let search_language = r.string("DOCKET_SEARCH_LANGUAGE", "english");
+        // A configuration's name (its schema may be given): checked against pg_ts_config at start.
+        let is_name = |part: &str| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if !search_language.split('.').all(is_name) || search_language.split('.').count() > 2 {
+            r.fail(
+                "DOCKET_SEARCH_LANGUAGE",
+                format!(
+                    "expected a PostgreSQL text search configuration such as english, got {search_language:?}"
+                ),
+            );
+        }
 
         let any_provider =
             r.raw("GOOGLE_CLIENT_ID").is_some() || r.raw("MICROSOFT_CLIENT_ID").is_some();
@@ -401,6 +422,7 @@ impl Config {
             api_rate_per_minute,
             trust_proxy,
             import_max_bytes,
+            search_language,
         })
     }
 
@@ -487,6 +509,22 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(config.previous_secret_key.unwrap().expose(), &[0xab; 32]);
+    }
+
+    #[test]
+    fn the_search_language_is_english_unless_named() {
+        assert_eq!(
+            Config::from_vars(&vars(&[])).unwrap().search_language,
+            "english"
+        );
+        for good in ["german", "simple", "public.my_config"] {
+            let config = Config::from_vars(&vars(&[("DOCKET_SEARCH_LANGUAGE", good)])).unwrap();
+            assert_eq!(config.search_language, good);
+        }
+        for bad in ["English", "english'; drop", "a.b.c", "1st", "."] {
+            let err = Config::from_vars(&vars(&[("DOCKET_SEARCH_LANGUAGE", bad)])).unwrap_err();
+            assert_eq!(err.0[0].var, "DOCKET_SEARCH_LANGUAGE", "{bad}");
+        }
     }
 
     #[test]

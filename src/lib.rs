@@ -165,6 +165,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
 pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<RunningServer> {
     let db = db::connect(&config).await?;
     db::migrate(&db).await?;
+    search::use_language(&db, &config.search_language).await?;
     let key = secrets::resolve(&config, &db).await?;
     let store = PgSessionStore::new(db.clone());
     let addr = listener.local_addr()?;

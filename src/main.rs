@@ -74,6 +74,7 @@ fn main() -> ExitCode {
             Command::Migrate => {
                 let pool = docket::db::connect(&config).await?;
                 docket::db::migrate(&pool).await?;
+                docket::search::use_language(&pool, &config.search_language).await?;
                 eprintln!("docket: migrations applied");
                 Ok(())
             }

@@ -229,6 +229,7 @@ pub async fn list(
     coalesce((select json_agg(r) from (
         select * from meeting_rows m
         where m.user_id = $1 and m.status <> 'cancelled' and m.starts_at < $2
+          and m.is_meeting and m.same_as is null
           and ($3::timestamptz is null or m.starts_at >= $3)
           and ($4::timestamptz is null or m.starts_at < $4)
           and ($5::uuid is null or exists (select 1 from attendees a
@@ -260,7 +261,7 @@ pub async fn list(
             r#"select
     coalesce((select json_agg(r) from (
         select * from meeting_rows m
-        where m.user_id = $1 and m.status <> 'cancelled'
+        where m.user_id = $1 and m.status <> 'cancelled' and m.is_meeting and m.same_as is null
           and m.starts_at >= $2::timestamptz - make_interval(days => $11) and m.ends_at >= $2
           and ($3::timestamptz is null or m.starts_at >= $3)
           and ($4::timestamptz is null or m.starts_at < $4)
@@ -377,7 +378,7 @@ struct MeetingDetail {
     html_link: Option<String>,
     series_id: Option<Uuid>,
     series_title: Option<String>,
-    calendar_name: String,
+    calendar_names: Vec<String>,
 }
 
 /// The meeting page's data in one statement: the meeting, its note, attendees and items, what
@@ -397,7 +398,8 @@ pub struct MeetingData {
     pub html_link: Option<String>,
     pub series_id: Option<Uuid>,
     pub series_title: Option<String>,
-    pub calendar_name: String,
+    /// Every calendar the invitation is on, the canonical copy's first.
+    pub calendar_names: Vec<String>,
     pub note_body: Option<String>,
     pub note_version: Option<i32>,
     pub attendees: Json<Vec<AttendeeView>>,
@@ -427,7 +429,7 @@ impl MeetingData {
             html_link: self.html_link.take(),
             series_id: self.series_id,
             series_title: self.series_title.take(),
-            calendar_name: std::mem::take(&mut self.calendar_name),
+            calendar_names: std::mem::take(&mut self.calendar_names),
         }
     }
 }
@@ -501,21 +503,30 @@ struct MeetingPage {
     back: String,
 }
 
-/// Everything the meeting page shows, or not found when the meeting is not the user's.
+/// Everything the meeting page shows, or not found when the meeting is not the user's. The id
+/// of a copy of an invitation (the same meeting on another calendar) gives its canonical
+/// meeting: the returned `id` then differs from the one asked for.
 pub async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData> {
     sqlx::query_as!(
         MeetingData,
         r#"select m.id, m.title, m.description, m.location, m.starts_at, m.ends_at, m.all_day,
         m.start_date, m.end_date, m.status as "status: MeetingStatus", m.join_url, m.html_link, m.series_id,
-        s.title as "series_title?", c.name as calendar_name,
+        s.title as "series_title?",
+        array(select c.name from meetings e join calendars c on c.id = e.calendar_id
+              where e.user_id = $1 and (e.id = m.id or e.same_as = m.id)
+              order by e.same_as is not null, c.name) as "calendar_names!",
         n.body as "note_body?", n.version as "note_version?",
-        coalesce((select json_agg(a) from (
-            select p.id as person_id, coalesce(p.name, p.email) as name, p.email, a.response_status,
-                   a.is_organizer, p.is_me, o.name as organization
-            from attendees a join people p on p.id = a.person_id
+        -- Attendees of every copy: a copy may be the only one to list someone (a private copy
+        -- on a shared calendar lists nobody).
+        coalesce((select json_agg(a order by a.is_organizer desc, a.is_me, a.name) from (
+            select distinct on (p.id) p.id as person_id, coalesce(p.name, p.email) as name, p.email,
+                   a.response_status, a.is_organizer, p.is_me, o.name as organization
+            from meetings e
+            join attendees a on a.user_id = $1 and a.meeting_id = e.id
+            join people p on p.id = a.person_id
             left join organizations o on o.id = p.organization_id
-            where a.meeting_id = m.id and a.user_id = $1
-            order by a.is_organizer desc, p.is_me, coalesce(p.name, p.email)) a), '[]') as "attendees!: Json<Vec<AttendeeView>>",
+            where e.user_id = $1 and (e.id = m.id or e.same_as = m.id)
+            order by p.id, e.same_as is not null) a), '[]') as "attendees!: Json<Vec<AttendeeView>>",
         coalesce((select json_agg(i) from (
             select * from item_rows i
             where i.user_id = $1 and i.meeting_id = m.id and not i.removed
@@ -534,19 +545,20 @@ pub async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData
         (select t.body from series_templates t
          where t.user_id = $1 and t.series_id = m.series_id) as "template_body?",
         m.recap_sent_at,
-        (select json_build_object('id', e.id, 'starts_at', e.starts_at) from meetings e
+        (select json_build_object('id', coalesce(e.same_as, e.id), 'starts_at', e.starts_at) from meetings e
          where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
            and e.starts_at < m.starts_at
          order by e.starts_at desc limit 1) as "previous: Json<Neighbour>",
-        (select json_build_object('id', e.id, 'starts_at', e.starts_at) from meetings e
+        (select json_build_object('id', coalesce(e.same_as, e.id), 'starts_at', e.starts_at) from meetings e
          where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
            and e.starts_at > m.starts_at
          order by e.starts_at limit 1) as "next: Json<Neighbour>"
      from meetings m
-     join calendars c on c.id = m.calendar_id
      left join series s on s.id = m.series_id
      left join notes n on n.user_id = m.user_id and n.meeting_id = m.id
-     where m.id = $2 and m.user_id = $1"#,
+     where m.id = coalesce((select asked.same_as from meetings asked
+                            where asked.id = $2 and asked.user_id = $1), $2)
+       and m.user_id = $1"#,
         user_id,
         id,
         CARRIED_FROM_SERIES,
@@ -645,7 +657,7 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
         }),
         previous: neighbour(data.previous),
         next: neighbour(data.next),
-        back: format!("/meetings/{id}"),
+        back: format!("/meetings/{}", meeting.id),
         meeting,
     })
 }
@@ -654,10 +666,14 @@ async fn show(
     State(state): State<AppState>,
     user: SignedIn,
     Path(id): Path<String>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Response> {
     let id = params::id(&id)?;
     let page = render_page(&state, &user, id).await?;
-    Ok(Html(page.render().map_err(anyhow::Error::from)?))
+    // A copy of an invitation on another calendar is shown at its canonical meeting's address.
+    if page.meeting.id != id {
+        return Ok(Redirect::to(&format!("/meetings/{}", page.meeting.id)).into_response());
+    }
+    Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -269,7 +269,7 @@ async fn person(
                   and a.starts_at >= $3::timestamptz - make_interval(days => $12)
                 order by a.starts_at limit $8::bigint + 10) a
             join meeting_rows m on m.id = a.meeting_id
-            where m.status <> 'cancelled' and m.ends_at >= $3
+            where m.status <> 'cancelled' and m.is_meeting and m.same_as is null and m.ends_at >= $3
             order by m.starts_at limit $8) u), '[]') as "upcoming!: Json<Vec<MeetingRow>>",
         coalesce((select json_agg(pm) from (
             select m.* from attendees a join meeting_rows m on m.id = a.meeting_id
@@ -277,7 +277,7 @@ async fn person(
               and ($4::timestamptz is null or a.starts_at >= $4)
               and ($5::timestamptz is null or a.starts_at < $5)
               and ($6::timestamptz is null or (a.starts_at, a.meeting_id) < ($6, $7))
-              and m.status <> 'cancelled'
+              and m.status <> 'cancelled' and m.is_meeting and m.same_as is null
             order by a.starts_at desc, a.meeting_id desc limit $9) pm), '[]') as "past!: Json<Vec<MeetingRow>>",
         coalesce((select json_agg(i) from (
             select * from item_rows i
@@ -483,7 +483,7 @@ async fn organization(
                 order by p.meetings desc, p.name) pr), '[]') as "people!: Json<Vec<PersonRow>>",
             coalesce((select json_agg(m) from (
                 select m.* from recent join meeting_rows m on m.id = recent.meeting_id
-                where m.status <> 'cancelled'
+                where m.status <> 'cancelled' and m.is_meeting and m.same_as is null
                 order by m.starts_at desc limit 50) m), '[]') as "meetings!: Json<Vec<MeetingRow>>",
             coalesce((select json_agg(i) from (
                 select i.* from member cross join lateral (

@@ -159,7 +159,7 @@ fn action_line(item: &ItemView) -> String {
 
 #[derive(Deserialize)]
 struct MarkForm {
-    sent: String,
+    sent: Option<String>,
 }
 
 /// The user says the recap went out (or takes that back): Today stops listing the meeting as
@@ -171,30 +171,36 @@ async fn mark_sent(
     Form(form): Form<MarkForm>,
 ) -> AppResult<Redirect> {
     let id = params::id(&id)?;
-    let sent = match form.sent.as_str() {
-        "true" => true,
-        "false" => false,
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "sent must be true or false, not {other:?}."
-            )));
-        }
+    let sent = match form.sent.as_deref() {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
     };
+    // Someone else's meeting is not found, whatever the form says.
     if !set_sent(&state.db, user.id, id, sent).await? {
         return Err(AppError::NotFound);
+    }
+    if sent.is_none() {
+        return Err(AppError::BadRequest(format!(
+            "sent must be true or false, not {:?}.",
+            form.sent.unwrap_or_default()
+        )));
     }
     Ok(Redirect::to(&format!("/meetings/{id}#recap")))
 }
 
-/// Marks (or unmarks) the recap of one of the user's meetings; false when it is not theirs.
+/// Marks (or unmarks) the recap of one of the user's meetings (`None` changes nothing); false
+/// when it is not theirs.
 pub async fn set_sent(
     db: &sqlx::PgPool,
     user_id: Uuid,
     meeting_id: Uuid,
-    sent: bool,
+    sent: Option<bool>,
 ) -> sqlx::Result<bool> {
     let updated = sqlx::query!(
-        "update meetings set recap_sent_at = case when $3 then coalesce(recap_sent_at, now()) end
+        "update meetings set recap_sent_at = case
+             when $3::boolean is null then recap_sent_at
+             when $3 then coalesce(recap_sent_at, now()) end
          where id = $2 and user_id = $1",
         user_id,
         meeting_id,

@@ -17,11 +17,18 @@ use crate::{
     time,
 };
 
-/// One day of the agenda.
+/// One day of the agenda: its meetings, and the calendar entries that are not meetings (focus
+/// time, out of office, a working location) as thin lines of context among them.
 pub struct Day {
     pub label: String,
     pub today: bool,
     pub meetings: Vec<MeetingLine>,
+}
+
+impl Day {
+    pub fn has_meetings(&self) -> bool {
+        self.meetings.iter().any(|m| m.row.is_meeting)
+    }
 }
 
 #[derive(Template)]
@@ -193,7 +200,7 @@ async fn agenda(
         r#"select
             coalesce((select json_agg(a) from (
                 select * from meeting_rows m
-                where m.user_id = $1 and m.status <> 'cancelled'
+                where m.user_id = $1 and m.status <> 'cancelled' and m.same_as is null
                   and m.starts_at >= $2::timestamptz - make_interval(days => $5) and m.starts_at < $3
                   and m.ends_at > $2
                 order by m.all_day desc, m.starts_at limit 500) a), '[]') as "agenda!: Json<Vec<MeetingRow>>",
@@ -212,7 +219,7 @@ async fn agenda(
                         order by r.rank, i.due nulls last, i.meeting_at desc, i.line
                         limit 30) i), '[]'))
              from (select * from meeting_rows n
-                   where n.user_id = $1 and n.is_meeting and not n.all_day and n.status <> 'cancelled'
+                   where n.user_id = $1 and n.is_meeting and n.same_as is null and not n.all_day and n.status <> 'cancelled'
                      and n.starts_at >= $2::timestamptz - make_interval(days => $5)
                      and n.starts_at < $3 and n.ends_at > $6
                    order by n.starts_at, n.id limit 1) n) as "prep: Json<Prep>",
@@ -224,7 +231,7 @@ async fn agenda(
                 from meetings m
                 left join notes n on n.user_id = $1 and n.meeting_id = m.id
                 where m.user_id = $1 and m.starts_at >= $6::timestamptz - interval '7 days'
-                  and m.ends_at <= $6 and m.is_meeting and not m.all_day and m.status <> 'cancelled'
+                  and m.ends_at <= $6 and m.is_meeting and m.same_as is null and not m.all_day and m.status <> 'cancelled'
                   and (n.id is null or n.body = '' or m.recap_sent_at is null)
                   and m.attendee_names <> ''
                 order by m.starts_at desc, m.id limit $9) w), '[]') as "wrap_up!: Json<Vec<WrapUp>>""#,

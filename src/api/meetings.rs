@@ -192,7 +192,10 @@ pub struct MeetingDetail {
     pub html_link: Option<String>,
     pub series_id: Option<Uuid>,
     pub series_title: Option<String>,
+    /// The calendar of the meeting's canonical copy.
     pub calendar_name: String,
+    /// Every calendar the invitation is on (the same meeting on two calendars is one meeting).
+    pub calendars: Vec<String>,
     /// The note's version (0 before its first save): the `base_version` of the next save.
     pub note_version: i32,
     pub attendees: Vec<Attendee>,
@@ -235,7 +238,8 @@ pub async fn detail(
         html_link: data.html_link,
         series_id: data.series_id,
         series_title: data.series_title,
-        calendar_name: data.calendar_name,
+        calendar_name: data.calendar_names.first().cloned().unwrap_or_default(),
+        calendars: data.calendar_names,
         note_version: data.note_version.unwrap_or(0),
         attendees: data.attendees.0.into_iter().map(Attendee::from).collect(),
         items: data.items.0.into_iter().map(Item::from).collect(),

@@ -15,10 +15,13 @@ use crate::{
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// Words to find (web-search syntax: `"a phrase"`, `-word`, `or`); at most 200 characters.
-    /// Empty finds nothing.
+    /// Words to find (web-search syntax: `"a phrase"`, `-word`, `or`; the last word also
+    /// matches as a prefix); at most 200 characters. Empty finds nothing.
     #[param(max_length = 200)]
     q: Option<String>,
+    /// Only hits of this kind.
+    #[param(value_type = Option<HitKind>)]
+    kind: Option<String>,
 }
 
 /// What a hit is.
@@ -55,16 +58,22 @@ pub struct SearchHit {
     pub snippet: Vec<SnippetPiece>,
 }
 
-impl From<Hit> for SearchHit {
-    fn from(hit: Hit) -> SearchHit {
-        let kind = match hit.kind.as_str() {
+impl HitKind {
+    fn from_text(kind: &str) -> HitKind {
+        match kind {
             "meeting" => HitKind::Meeting,
             "note" => HitKind::Note,
             "action" => HitKind::Action,
             "decision" => HitKind::Decision,
             "question" => HitKind::Question,
             _ => HitKind::Person,
-        };
+        }
+    }
+}
+
+impl From<Hit> for SearchHit {
+    fn from(hit: Hit) -> SearchHit {
+        let kind = HitKind::from_text(&hit.kind);
         let note_id = match kind {
             HitKind::Note | HitKind::Action | HitKind::Decision | HitKind::Question => Some(hit.id),
             HitKind::Meeting | HitKind::Person => None,
@@ -86,16 +95,26 @@ impl From<Hit> for SearchHit {
     }
 }
 
-/// Search results: the best 50 at most, best first.
+/// How many hits of one kind matched.
+#[derive(Serialize, ToSchema)]
+pub struct KindCount {
+    pub kind: HitKind,
+    /// Counted up to 200; more is `201`.
+    pub count: i64,
+}
+
+/// Search results: the best 50 at most, best first, and the counts per kind.
 #[derive(Serialize, ToSchema)]
 pub struct SearchResults {
     pub items: Vec<SearchHit>,
+    pub counts: Vec<KindCount>,
 }
 
 /// Search
 ///
 /// Full text over your meetings, notes, action items, decisions, questions and people; the best
-/// 50 hits, best first, as the search page shows them.
+/// 50 hits, best first, as the search page finds them (a meeting's note is found as its
+/// meeting), and how many hits of each kind matched.
 #[utoipa::path(
     get,
     path = "/api/v1/search",
@@ -108,9 +127,18 @@ pub async fn search(
     user: ApiUser,
     QueryParams(q): QueryParams<SearchQuery>,
 ) -> ApiResult<Json<SearchResults>> {
+    let kind = pages::query_kind(q.kind.as_deref())?;
     let q = pages::query_text(q.q)?;
-    let hits = pages::hits(&state.db, user.id, &q).await?;
+    let found = pages::search(&state.db, user.id, &q, kind, 50, 50).await?;
     Ok(Json(SearchResults {
-        items: hits.into_iter().map(SearchHit::from).collect(),
+        items: found.hits.into_iter().map(SearchHit::from).collect(),
+        counts: found
+            .counts
+            .into_iter()
+            .map(|c| KindCount {
+                kind: HitKind::from_text(&c.kind),
+                count: c.count,
+            })
+            .collect(),
     }))
 }

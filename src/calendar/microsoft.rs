@@ -205,12 +205,14 @@ fn convert(item: Value) -> Result<Option<Change>, ApiError> {
             })
             .collect()
     });
+    // Graph has no event type; what the user shows as tells the blocks that are not meetings.
     let event_type = str_field("showAs").map(|s| {
-        if s == "oof" {
-            "outOfOffice".to_owned()
-        } else {
-            "default".to_owned()
+        match s.as_str() {
+            "oof" => "outOfOffice",
+            "workingElsewhere" => "workingLocation",
+            _ => "default",
         }
+        .to_owned()
     });
     let original_start = str_field("originalStart")
         .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())

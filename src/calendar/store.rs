@@ -223,6 +223,15 @@ pub struct Writer<'a> {
 impl<'a> Writer<'a> {
     pub async fn begin(db: &PgPool, calendar: &'a CalendarRow) -> sqlx::Result<Writer<'a>> {
         let mut tx = db.begin().await?;
+        // One listing per user at a time: two accounts of one user writing copies of the same
+        // invitation at once would not see each other's rows, and both copies would stay
+        // canonical. Taken before any row lock, so the second simply waits for the first.
+        sqlx::query_scalar!(
+            r#"select 1 as "locked!" from (select pg_advisory_xact_lock(hashtextextended('docket.sync.' || $1::text, 0))) l"#,
+            calendar.user_id.to_string(),
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let directory = Directory::load(&mut tx, calendar.user_id).await?;
         Ok(Writer {
             tx,
@@ -250,18 +259,20 @@ impl<'a> Writer<'a> {
         let calendar = self.calendar;
         if let Some((from, to)) = listing.full_window {
             // Mark and sweep: whatever the complete listing did not return is gone upstream.
-            sqlx::query!(
+            let swept = sqlx::query_scalar!(
                 "update meetings set status = 'cancelled', updated_at = now()
                  where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
-                   and seen_round is distinct from $3 and ends_at > $4 and starts_at < $5",
+                   and seen_round is distinct from $3 and ends_at > $4 and starts_at < $5
+                 returning ical_uid",
                 calendar.user_id,
                 calendar.id,
                 self.round,
                 from,
                 to,
             )
-            .execute(&mut *self.tx)
+            .fetch_all(&mut *self.tx)
             .await?;
+            regroup(&mut self.tx, calendar.user_id, swept).await?;
         }
         sqlx::query!(
             "update calendars set sync_cursor = $3, last_synced_at = now(), last_error = null
@@ -356,12 +367,38 @@ impl Batch<'_> {
             replace_attendees(&mut w.tx, user_id, &w.directory, &listed).await?;
         }
 
+        let mut uids: Vec<Option<String>> = ids.into_iter().map(|m| m.ical_uid).collect();
         if !self.cancelled.is_empty() {
             let ids: Vec<&str> = self.cancelled.into_iter().collect();
-            cancel(&mut w.tx, user_id, calendar_id, &ids).await?;
+            uids.extend(cancel(&mut w.tx, user_id, calendar_id, &ids).await?);
         }
-        Ok(())
+        regroup(&mut w.tx, user_id, uids).await
     }
+}
+
+/// One meeting per invitation: the groups of these iCalendar UIDs (events written or cancelled)
+/// choose their canonical copy again, which the others point at and hand their notes to
+/// (`meetings_regroup`, migrations/0019).
+async fn regroup(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: Uuid,
+    uids: Vec<Option<String>>,
+) -> sqlx::Result<()> {
+    let mut uids: Vec<String> = uids.into_iter().flatten().collect();
+    if uids.is_empty() {
+        return Ok(());
+    }
+    uids.sort_unstable();
+    uids.dedup();
+    // The function returns void, which has no Rust type: counted instead.
+    sqlx::query_scalar!(
+        "select count(*) from (select meetings_regroup($1, $2)) regrouped",
+        user_id,
+        uids.as_slice(),
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Creates the batch's series; a title that was sent replaces the stored one (the last one
@@ -522,10 +559,11 @@ fn merge(event: &Event, stored: Option<&Stored>) -> Option<Merged> {
     })
 }
 
-/// A written meetings row: its id, and whether this statement created it.
+/// A written meetings row: its id, whether this statement created it, and its invitation.
 struct MeetingId {
     id: Uuid,
     created: bool,
+    ical_uid: Option<String>,
 }
 
 /// Inserts new events and updates known ones with one `insert … on conflict do update`: the
@@ -578,7 +616,7 @@ async fn upsert_meetings(
             organizer_email = coalesce(excluded.organizer_email, meetings.organizer_email),
             seen_round = excluded.seen_round,
             updated_at = now()
-         returning id, provider_event_id, xmax = 0 as "created!""#,
+         returning id, provider_event_id, xmax = 0 as "created!", ical_uid"#,
         user_id,
         calendar_id,
         round,
@@ -611,6 +649,7 @@ async fn upsert_meetings(
             let written = MeetingId {
                 id: r.id,
                 created: r.created,
+                ical_uid: r.ical_uid,
             };
             (r.provider_event_id, written)
         })
@@ -766,12 +805,14 @@ async fn upsert_attendees(
     rows: &AttendeeColumns<'_>,
 ) -> sqlx::Result<()> {
     // The meeting's start is copied onto its attendee rows (a person's meetings are read in
-    // time order from them); joined here in one pass instead of looked up row by row. A row
+    // time order from them), and whether it counts as a meeting together (a meeting, and the
+    // canonical copy of its invitation); joined here in one pass instead of looked up row by row. A row
     // that exists is updated only when its response or role changed.
     sqlx::query!(
         "insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer, is_optional,
-                                starts_at)
-         select u.meeting, u.person, $1, u.response, u.organizer, u.optional, m.starts_at
+                                starts_at, counted)
+         select u.meeting, u.person, $1, u.response, u.organizer, u.optional, m.starts_at,
+                m.is_meeting and m.same_as is null
          from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[])
               as u(meeting, person, response, organizer, optional)
          join meetings m on m.id = u.meeting
@@ -796,22 +837,23 @@ async fn upsert_attendees(
 
 /// Marks events cancelled; an id that is a whole series cancels every instance of it too
 /// (Google reports cancelled instances only up to a horizon). Unknown ids are ignored. Each
-/// statement is answered by an index.
+/// statement is answered by an index. Returns the invitations (iCalendar UIDs) it cancelled.
 async fn cancel(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
     calendar_id: Uuid,
     ids: &[&str],
-) -> sqlx::Result<()> {
-    sqlx::query!(
+) -> sqlx::Result<Vec<Option<String>>> {
+    let mut uids = sqlx::query_scalar!(
         "update meetings set status = 'cancelled', updated_at = now()
          where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
-           and provider_event_id = any($3)",
+           and provider_event_id = any($3)
+         returning ical_uid",
         user_id,
         calendar_id,
         ids as &[&str],
     )
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
     // Most cancelled ids are single events: the series step runs only for ids that are series.
     let series = sqlx::query_scalar!(
@@ -824,16 +866,19 @@ async fn cancel(
     .fetch_all(&mut **tx)
     .await?;
     if !series.is_empty() {
-        sqlx::query!(
-            "update meetings set status = 'cancelled', updated_at = now()
-             where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
-               and series_id = any($3)",
-            user_id,
-            calendar_id,
-            series.as_slice(),
-        )
-        .execute(&mut **tx)
-        .await?;
+        uids.extend(
+            sqlx::query_scalar!(
+                "update meetings set status = 'cancelled', updated_at = now()
+                 where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
+                   and series_id = any($3)
+                 returning ical_uid",
+                user_id,
+                calendar_id,
+                series.as_slice(),
+            )
+            .fetch_all(&mut **tx)
+            .await?,
+        );
     }
-    Ok(())
+    Ok(uids)
 }

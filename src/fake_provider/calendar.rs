@@ -79,6 +79,15 @@ pub struct FakeEvent {
 }
 
 impl FakeEvent {
+    /// The same invitation as another calendar of the user holds it (a shared or second
+    /// account's calendar): its own event id, the same iCalendar UID.
+    pub fn copy_with_id(&self, id: &str) -> FakeEvent {
+        FakeEvent {
+            id: id.into(),
+            ..self.clone()
+        }
+    }
+
     fn google_time(when: &When, zone: &str) -> Value {
         match when {
             When::At(t) => json!({ "dateTime": t.to_rfc3339(), "timeZone": zone }),
@@ -178,7 +187,11 @@ impl FakeEvent {
             "originalStartTimeZone": "GMT Standard Time",
             "isAllDay": matches!(self.start, When::Day(_)),
             "isCancelled": false,
-            "showAs": if self.event_type == "outOfOffice" { "oof" } else { "busy" },
+            "showAs": match self.event_type.as_str() {
+                "outOfOffice" => "oof",
+                "workingLocation" => "workingElsewhere",
+                _ => "busy",
+            },
             "type": if self.series.is_some() { "occurrence" } else { "singleInstance" },
             "location": { "displayName": self.location },
             "webLink": format!("https://outlook.example/calendar/item/{}", self.id),
@@ -194,8 +207,9 @@ impl FakeEvent {
             v["onlineMeeting"] = json!({ "joinUrl": url });
             v["isOnlineMeeting"] = json!(true);
         }
-        if let Some((series, _)) = &self.series {
+        if let Some((series, original)) = &self.series {
             v["seriesMasterId"] = json!(series);
+            v["originalStart"] = json!(original.instant().to_rfc3339());
         }
         v
     }

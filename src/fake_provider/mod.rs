@@ -22,7 +22,7 @@ use std::{
 
 use axum::Router;
 
-pub use calendar::{FakeCalendar, FakeEvent};
+pub use calendar::{FakeCalendar, FakeEvent, When};
 pub use oauth::IdTokenTweak;
 
 /// Which provider a fake identity belongs to.

@@ -66,11 +66,12 @@ pub async fn meeting_for(
         }
     }
     if let Some(uid) = &file.ical_uid {
-        // A recurring series shares its UID: the file's day picks the occurrence.
+        // A recurring series shares its UID: the file's day picks the occurrence. The copies
+        // of an invitation on other calendars are the canonical meeting (migrations/0019).
         let candidates = sqlx::query_as!(
             Candidate,
             "select id, title, starts_at, all_day, start_date from meetings
-             where user_id = $1 and ical_uid = $2",
+             where user_id = $1 and ical_uid = $2 and same_as is null",
             user_id,
             uid,
         )
@@ -98,7 +99,8 @@ pub async fn meeting_for(
         let candidates = sqlx::query_as!(
             Candidate,
             "select id, title, starts_at, all_day, start_date from meetings
-             where user_id = $1 and starts_at >= $2 and starts_at < $3 and status <> 'cancelled'",
+             where user_id = $1 and starts_at >= $2 and starts_at < $3 and status <> 'cancelled'
+               and same_as is null",
             user_id,
             from,
             to,

@@ -72,7 +72,7 @@ pub async fn of_meeting(
         r#"select coalesce(n.body, '') as "body!", coalesce(n.version, 0) as "version!",
                   n.updated_at as "updated_at?"
            from meetings m
-           left join notes n on n.user_id = m.user_id and n.meeting_id = m.id
+           left join notes n on n.user_id = m.user_id and n.meeting_id = coalesce(m.same_as, m.id)
            where m.user_id = $1 and m.id = $2"#,
         user_id,
         meeting_id,
@@ -191,24 +191,26 @@ pub async fn save_in(
     origin: &Origin<'_>,
 ) -> sqlx::Result<Saved> {
     let Edit {
-        target,
+        mut target,
         title,
         body,
         base_version,
     } = edit;
     let existing: Option<Note> = match target {
-        Target::Meeting(meeting_id) => {
-            // The meeting must be the user's own.
-            let owned = sqlx::query_scalar!(
-                r#"select exists(select 1 from meetings where id = $1 and user_id = $2) as "exists!""#,
-                meeting_id,
+        Target::Meeting(asked) => {
+            // The meeting must be the user's own; a copy of an invitation on another calendar
+            // has its note on the canonical meeting.
+            let canonical = sqlx::query_scalar!(
+                r#"select coalesce(same_as, id) as "id!" from meetings where id = $1 and user_id = $2"#,
+                asked,
                 user_id,
             )
-            .fetch_one(&mut **tx)
+            .fetch_optional(&mut **tx)
             .await?;
-            if !owned {
+            let Some(meeting_id) = canonical else {
                 return Ok(Saved::NotFound);
-            }
+            };
+            target = Target::Meeting(meeting_id);
             sqlx::query_as!(
                 Note,
                 "select id, user_id, meeting_id, title, body, version, updated_at

@@ -101,6 +101,24 @@ async fn two_users(world: &World) -> (Browser, String, Browser) {
             .await
             .unwrap();
     }
+    // A note template for a series each.
+    for (browser, email) in [(&ada, ADA), (&alan, ALAN)] {
+        let meeting: uuid::Uuid = sqlx::query_scalar(
+            "select m.id from meetings m join users u on u.id = m.user_id
+             where u.email = $1 and m.series_id is not null limit 1",
+        )
+        .bind(email)
+        .fetch_one(&world.app.db)
+        .await
+        .unwrap();
+        let response = browser
+            .post_form(
+                &format!("/meetings/{meeting}/template"),
+                &[("body", "## Agenda")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "template saved");
+    }
     // A calendar feed and an API token each.
     for browser in [&ada, &alan] {
         let response = browser.post_form("/settings/feed", &[]).await;

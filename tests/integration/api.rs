@@ -529,8 +529,17 @@ async fn every_endpoint_answers_with_the_users_own_data() {
         .iter()
         .map(|h| h["kind"].as_str().unwrap())
         .collect();
+    // The meeting is found through its note's words, as the meeting.
     assert!(
-        kinds.contains("action") && kinds.contains("note"),
+        kinds.contains("action") && kinds.contains("meeting"),
+        "{found}"
+    );
+    assert!(
+        found["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == "action" && c["count"] == 1),
         "{found}"
     );
     let hit = found["items"]

@@ -12,6 +12,7 @@ mod feed;
 mod foundation;
 mod import;
 mod meeting_loop;
+mod meetings;
 mod notes;
 mod resilience;
 mod round_trip;
