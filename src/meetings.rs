@@ -5,8 +5,7 @@ use askama::Template;
 use axum::{
     Form, Router,
     extract::{Path, Query, State},
-    http::StatusCode,
-    response::{Html, IntoResponse, Redirect, Response},
+    response::{Html, Response},
     routing::{get, post},
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -18,11 +17,14 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::session::SignedIn,
-    http::{AppError, AppResult, layout::Layout, params},
+    http::{AppError, AppResult, layout::Layout, notice::PageNotice, params},
     items::ItemView,
     kinds::{ItemKind, MeetingStatus},
     markdown,
-    notes::{self, Saved, Target},
+    notes::{
+        self,
+        drafts::{Draft, DraftKey, Editor},
+    },
     time,
 };
 
@@ -397,8 +399,14 @@ pub struct MeetingData {
     pub series_id: Option<Uuid>,
     pub series_title: Option<String>,
     pub calendar_name: String,
+    pub note_id: Option<Uuid>,
     pub note_body: Option<String>,
     pub note_version: Option<i32>,
+    pub note_updated_at: Option<DateTime<Utc>>,
+    pub draft_title: Option<String>,
+    pub draft_body: Option<String>,
+    pub draft_base_version: Option<i32>,
+    pub draft_saved_at: Option<DateTime<Utc>>,
     pub attendees: Json<Vec<AttendeeView>>,
     pub items: Json<Vec<ItemView>>,
     pub carried: Json<Vec<ItemView>>,
@@ -471,8 +479,10 @@ struct MeetingPage {
     when: String,
     description_html: String,
     attendees: Vec<AttendeeView>,
-    note_body: String,
-    note_version: i32,
+    /// The note's editor: the saved text or a draft restored, and the save state.
+    editor: Editor,
+    /// The saved note (none before the first save), for its version history.
+    note_id: Option<Uuid>,
     note_html: String,
     actions: Vec<ItemView>,
     decisions: Vec<ItemView>,
@@ -490,7 +500,11 @@ pub async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData
         r#"select m.id, m.title, m.description, m.location, m.starts_at, m.ends_at, m.all_day,
         m.start_date, m.end_date, m.status as "status: MeetingStatus", m.join_url, m.html_link, m.series_id,
         s.title as "series_title?", c.name as calendar_name,
-        n.body as "note_body?", n.version as "note_version?",
+        n.id as "note_id?", n.body as "note_body?", n.version as "note_version?",
+        n.updated_at as "note_updated_at?",
+        -- The user's unsaved draft of the note, if the editor kept one.
+        d.title as "draft_title?", d.body as "draft_body?", d.base_version as "draft_base_version?",
+        d.saved_at as "draft_saved_at?",
         coalesce((select json_agg(a) from (
             select p.id as person_id, coalesce(p.name, p.email) as name, p.email, a.response_status,
                    a.is_organizer, p.is_me, o.name as organization
@@ -537,6 +551,7 @@ pub async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData
      join calendars c on c.id = m.calendar_id
      left join series s on s.id = m.series_id
      left join notes n on n.user_id = m.user_id and n.meeting_id = m.id
+     left join drafts d on d.user_id = m.user_id and d.meeting_id = m.id
      where m.id = $2 and m.user_id = $1"#,
         user_id,
         id,
@@ -568,11 +583,22 @@ fn when_label(m: &MeetingDetail, tz: Tz) -> String {
     }
 }
 
-async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<MeetingPage> {
+async fn render_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    notice: PageNotice,
+) -> AppResult<MeetingPage> {
     let tz = time::zone(&user.time_zone);
     let mut data = load(&state.db, user.id, id).await?;
     let meeting = data.detail();
     let note_body = data.note_body.unwrap_or_default();
+    let draft = Draft::joined(
+        data.draft_title,
+        data.draft_body,
+        data.draft_base_version,
+        data.draft_saved_at,
+    );
     let (mut actions, mut decisions, mut questions) = (Vec::new(), Vec::new(), Vec::new());
     for item in data.items.0 {
         match item.kind {
@@ -584,13 +610,21 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
     let neighbour =
         |n: Option<Json<Neighbour>>| n.map(|n| (n.0.id, time::day(n.0.starts_at.date_naive())));
     Ok(MeetingPage {
-        layout: Layout::for_user(user, &meeting.title, "meetings"),
+        layout: Layout::for_user(user, &meeting.title, "meetings").with_notice(notice),
         when: when_label(&meeting, tz),
         description_html: markdown::description(&meeting.description),
         attendees: data.attendees.0,
         note_html: markdown::render(&note_body),
-        note_body,
-        note_version: data.note_version.unwrap_or(0),
+        editor: Editor::open(
+            DraftKey::Meeting(id),
+            String::new(),
+            note_body,
+            data.note_version.unwrap_or(0),
+            data.note_updated_at,
+            draft,
+            tz,
+        ),
+        note_id: data.note_id,
         actions,
         decisions,
         questions,
@@ -605,10 +639,11 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
 async fn show(
     State(state): State<AppState>,
     user: SignedIn,
+    notice: PageNotice,
     Path(id): Path<String>,
 ) -> AppResult<Html<String>> {
     let id = params::id(&id)?;
-    let page = render_page(&state, &user, id).await?;
+    let page = render_page(&state, &user, id, notice).await?;
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }
 
@@ -616,18 +651,6 @@ async fn show(
 pub struct NoteForm {
     pub body: String,
     pub base_version: String,
-}
-
-/// Two tabs, one note: the later save sees both texts instead of overwriting.
-#[derive(Template)]
-#[template(path = "conflict.html")]
-pub struct ConflictPage {
-    pub layout: Layout,
-    pub action: String,
-    pub yours: String,
-    pub theirs: String,
-    pub version: i32,
-    pub back: String,
 }
 
 pub fn base_version(raw: &str) -> AppResult<i32> {
@@ -650,38 +673,6 @@ async fn save_notes(
 ) -> AppResult<Response> {
     let id = params::id(&id)?;
     let base = base_version(&form.base_version)?;
-    match notes::save(
-        &state.db,
-        user.id,
-        &user.time_zone,
-        Target::Meeting(id),
-        "",
-        &form.body,
-        base,
-    )
-    .await?
-    {
-        Saved::Saved(_) => Ok(Redirect::to(&format!("/meetings/{id}#notes")).into_response()),
-        Saved::NotFound => Err(AppError::NotFound),
-        Saved::Conflict { current } => {
-            let meeting = load(&state.db, user.id, id).await?.detail();
-            let page = ConflictPage {
-                layout: Layout::for_user(
-                    &user,
-                    &format!("Merge notes: {}", meeting.title),
-                    "meetings",
-                ),
-                action: format!("/meetings/{id}/notes"),
-                yours: form.body,
-                theirs: current.body,
-                version: current.version,
-                back: format!("/meetings/{id}"),
-            };
-            Ok((
-                StatusCode::CONFLICT,
-                Html(page.render().map_err(anyhow::Error::from)?),
-            )
-                .into_response())
-        }
-    }
+    // A conflict keeps the text as a draft and sends the browser to the merge view.
+    notes::merge::save_edit(&state, &user, DraftKey::Meeting(id), "", &form.body, base).await
 }
