@@ -181,5 +181,13 @@
     }
   });
 
+  // Back to an editor or a merge view kept whole by the browser (its back/forward cache): its
+  // version may be stale, so ask the server again (a merged view then sends on to the note).
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted && document.querySelector("form[data-draft-url], form.merge-form")) {
+      window.location.reload();
+    }
+  });
+
   for (const form of document.querySelectorAll("form[data-draft-url]")) setupEditor(form);
 })();

@@ -51,7 +51,12 @@ fn notice(path: &str, query: &str) -> Option<Notice> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     // The page itself, without the notice: where Undo comes back to.
     let rest: Vec<&(String, String)> = pairs
         .iter()
@@ -86,7 +91,9 @@ fn notice(path: &str, query: &str) -> Option<Notice> {
 /// `path` (a local path, perhaps with a query and a `#fragment`) with `key=value` added to its
 /// query, replacing an earlier value of `key`.
 pub fn with_param(path: &str, key: &str, value: &str) -> String {
-    let (path, fragment) = path.split_once('#').map_or((path, None), |(p, f)| (p, Some(f)));
+    let (path, fragment) = path
+        .split_once('#')
+        .map_or((path, None), |(p, f)| (p, Some(f)));
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let mut out = form_urlencoded::Serializer::new(String::new());
     out.extend_pairs(form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != key));

@@ -33,7 +33,10 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/meetings/{id}/merge", get(meeting_page).post(merge_meeting))
+        .route(
+            "/meetings/{id}/merge",
+            get(meeting_page).post(merge_meeting),
+        )
         .route("/notes/{id}/merge", get(note_page).post(merge_note))
 }
 
@@ -229,7 +232,9 @@ pub fn diff(old: &str, new: &str, old_label: &str, new_label: &str) -> Diff {
                 });
             }
         }
-        shown_to = group.last().map_or(shown_to, |op: &DiffOp| op.old_range().end);
+        shown_to = group
+            .last()
+            .map_or(shown_to, |op: &DiffOp| op.old_range().end);
     }
     if !lines.is_empty() {
         fold(&mut lines, text_diff.old_len().saturating_sub(shown_to));

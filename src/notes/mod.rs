@@ -597,7 +597,9 @@ async fn derive_items(
     let live = existing.len();
     let mut matches = grammar::match_items(&previous(&existing), &parsed);
     if revive == Revive::Removed && matches.contains(&None) {
-        let unmatched: Vec<usize> = (0..parsed.len()).filter(|&i| matches[i].is_none()).collect();
+        let unmatched: Vec<usize> = (0..parsed.len())
+            .filter(|&i| matches[i].is_none())
+            .collect();
         // The most recently removed first: a note cleared a moment ago is restored from these.
         let removed = sqlx::query_as!(
             Existing,
@@ -612,8 +614,7 @@ async fn derive_items(
         )
         .fetch_all(&mut **tx)
         .await?;
-        let candidates: Vec<grammar::Item> =
-            unmatched.iter().map(|&i| parsed[i].clone()).collect();
+        let candidates: Vec<grammar::Item> = unmatched.iter().map(|&i| parsed[i].clone()).collect();
         let revived = grammar::match_items(&previous(&removed), &candidates);
         for (&i, found) in unmatched.iter().zip(revived) {
             matches[i] = found.map(|j| live + j);

@@ -128,7 +128,9 @@ async fn list(
     let before = match q.before.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => Some(raw.parse::<i32>().ok().filter(|v| *v > 0).ok_or_else(|| {
-            AppError::BadRequest("The page link is damaged (before=…); go back to the newest versions.".into())
+            AppError::BadRequest(
+                "The page link is damaged (before=…); go back to the newest versions.".into(),
+            )
         })?),
     };
     let data = sqlx::query_as!(
@@ -181,7 +183,11 @@ async fn list(
         version: data.version,
     };
     let view = ListPage {
-        layout: Layout::for_user(&user, &format!("History: {}", header.name), section(&header)),
+        layout: Layout::for_user(
+            &user,
+            &format!("History: {}", header.name),
+            section(&header),
+        ),
         back: header.page(id),
         name: header.name,
         note_id: id,

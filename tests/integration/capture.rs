@@ -35,7 +35,12 @@ async fn save(browser: &Browser, meeting: Uuid, body: &str, version: &str) -> re
 }
 
 /// Keeps a draft the way the editor's script does, and returns its JSON answer.
-async fn keep_draft(browser: &Browser, meeting: Uuid, body: &str, base: &str) -> (StatusCode, Value) {
+async fn keep_draft(
+    browser: &Browser,
+    meeting: Uuid,
+    body: &str,
+    base: &str,
+) -> (StatusCode, Value) {
     let response = browser
         .post_form(
             &format!("/meetings/{meeting}/draft"),
@@ -121,7 +126,11 @@ async fn keep_mine_saves_my_text_and_back_to_the_merge_view_shows_the_meeting() 
     let response = ada
         .post_form(
             &merge,
-            &[("choice", "mine"), ("body", "ignored"), ("base_version", "2")],
+            &[
+                ("choice", "mine"),
+                ("body", "ignored"),
+                ("base_version", "2"),
+            ],
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -142,7 +151,11 @@ async fn keep_theirs_keeps_the_saved_text_and_forgets_mine() {
     let response = ada
         .post_form(
             &format!("/meetings/{meeting}/merge"),
-            &[("choice", "theirs"), ("body", "ignored"), ("base_version", "2")],
+            &[
+                ("choice", "theirs"),
+                ("body", "ignored"),
+                ("base_version", "2"),
+            ],
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -166,12 +179,22 @@ async fn an_edited_merge_is_saved_and_a_merge_based_on_an_old_version_merges_aga
     let meeting = a_conflict(&world, &ada).await;
     let merge = format!("/meetings/{meeting}/merge");
     // Someone saves once more while the merge view is open: its version (2) is old now.
-    save(&ada, meeting, "agenda\nshared line\ntheir line\nanother\n", "2").await;
+    save(
+        &ada,
+        meeting,
+        "agenda\nshared line\ntheir line\nanother\n",
+        "2",
+    )
+    .await;
     let merged = "agenda\nshared line\ntheir line\nmy line\n";
     let again = ada
         .post_form(
             &merge,
-            &[("choice", "merged"), ("body", merged), ("base_version", "2")],
+            &[
+                ("choice", "merged"),
+                ("body", merged),
+                ("base_version", "2"),
+            ],
         )
         .await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
@@ -189,7 +212,10 @@ async fn an_edited_merge_is_saved_and_a_merge_based_on_an_old_version_merges_aga
         .post_form(
             &merge,
             &[
-                ("body", "agenda\nshared line\ntheir line\nanother\nmy line\n"),
+                (
+                    "body",
+                    "agenda\nshared line\ntheir line\nanother\nmy line\n",
+                ),
                 ("base_version", "3"),
             ],
         )
@@ -274,7 +300,11 @@ async fn a_draft_never_overwrites_a_newer_saved_version_and_is_reported() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["state"], "stale", "{answer}");
     assert_eq!(answer["merge"], format!("/meetings/{meeting}/merge"));
-    assert_eq!(note_body(&world).await, "version two\n", "the note is untouched");
+    assert_eq!(
+        note_body(&world).await,
+        "version two\n",
+        "the note is untouched"
+    );
     // Opened again: the saved note is in the editor, the draft is offered to merge.
     let doc = ada.get_html(&format!("/meetings/{meeting}")).await;
     assert_eq!(texts(&doc, "#body"), ["version two"]);
@@ -286,7 +316,10 @@ async fn a_draft_never_overwrites_a_newer_saved_version_and_is_reported() {
     assert_eq!(merge, [format!("/meetings/{meeting}/merge")]);
     let doc = ada.get_html(&merge[0]).await;
     assert_eq!(texts(&doc, ".diff .old .diff-text"), ["version two"]);
-    assert_eq!(texts(&doc, ".diff .new .diff-text"), ["typed over version one"]);
+    assert_eq!(
+        texts(&doc, ".diff .new .diff-text"),
+        ["typed over version one"]
+    );
     // Bad input is a clear 4xx.
     let (status, _) = keep_draft(&ada, meeting, "x", "-1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -315,13 +348,15 @@ async fn drafts_are_per_user_another_user_can_neither_read_nor_write_mine() {
             .status(),
         StatusCode::NOT_FOUND
     );
-    let (body, user): (String, String) = sqlx::query_as(
-        "select d.body, u.email from drafts d join users u on u.id = d.user_id",
-    )
-    .fetch_one(&world.app.db)
-    .await
-    .unwrap();
-    assert_eq!((body.as_str(), user.as_str()), ("Ada's private draft\n", ADA));
+    let (body, user): (String, String) =
+        sqlx::query_as("select d.body, u.email from drafts d join users u on u.id = d.user_id")
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (body.as_str(), user.as_str()),
+        ("Ada's private draft\n", ADA)
+    );
     // Alan's own meeting pages show nothing of Ada's.
     let alans = meeting_id(&world, ALAN, "Bletchley / Northwind partnership").await;
     let page = alan
@@ -334,7 +369,11 @@ async fn drafts_are_per_user_another_user_can_neither_read_nor_write_mine() {
     // Nor does Ada's standalone-note draft reach Alan's new note.
     ada.post_form(
         "/notes/new/draft",
-        &[("title", "Plans"), ("body", "Ada's new note"), ("base_version", "0")],
+        &[
+            ("title", "Plans"),
+            ("body", "Ada's new note"),
+            ("base_version", "0"),
+        ],
     )
     .await;
     let page = alan.get("/notes/new").await.text().await.unwrap();
@@ -351,14 +390,22 @@ async fn a_new_standalone_note_keeps_its_draft_until_it_is_created() {
     let kept = ada
         .post_form(
             "/notes/new/draft",
-            &[("title", "Ideas"), ("body", "half a thought"), ("base_version", "0")],
+            &[
+                ("title", "Ideas"),
+                ("body", "half a thought"),
+                ("base_version", "0"),
+            ],
         )
         .await;
     assert_eq!(kept.status(), StatusCode::OK);
     let created = ada
         .post_form(
             "/notes",
-            &[("title", "Ideas"), ("body", "a whole thought"), ("base_version", "0")],
+            &[
+                ("title", "Ideas"),
+                ("body", "a whole thought"),
+                ("base_version", "0"),
+            ],
         )
         .await;
     let note = location(&created);
@@ -367,7 +414,11 @@ async fn a_new_standalone_note_keeps_its_draft_until_it_is_created() {
     // The note's own draft, restored with its title.
     ada.post_form(
         &format!("{note}/draft"),
-        &[("title", "Ideas, revised"), ("body", "a better thought"), ("base_version", "1")],
+        &[
+            ("title", "Ideas, revised"),
+            ("body", "a better thought"),
+            ("base_version", "1"),
+        ],
     )
     .await;
     let doc = ada.get_html(&note).await;
@@ -409,7 +460,10 @@ async fn version_history_lists_views_and_restores_a_version_as_a_new_one() {
     let doc = ada.get_html(&format!("/notes/{note}/versions/1")).await;
     assert_eq!(texts(&doc, "h1"), ["Version 1 of “Globex renewal”"]);
     assert_eq!(texts(&doc, ".version-text"), ["first draft of the terms"]);
-    assert_eq!(texts(&doc, ".diff .old .diff-text"), ["first draft of the terms"]);
+    assert_eq!(
+        texts(&doc, ".diff .old .diff-text"),
+        ["first draft of the terms"]
+    );
     assert_eq!(texts(&doc, ".diff .new .diff-text"), ["final terms"]);
     let restored = ada
         .post_form(
@@ -433,7 +487,11 @@ async fn version_history_lists_views_and_restores_a_version_as_a_new_one() {
         format!("/notes/{note}/versions/0"),
         format!("/notes/{note}/versions/x"),
     ] {
-        assert_eq!(ada.get(&path).await.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            ada.get(&path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
     assert_eq!(
         ada.get(&format!("/notes/{note}/versions?before=x"))
@@ -448,7 +506,9 @@ async fn version_history_lists_views_and_restores_a_version_as_a_new_one() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        alan.get(&format!("/notes/{note}/versions/1")).await.status(),
+        alan.get(&format!("/notes/{note}/versions/1"))
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
     let response = alan
@@ -493,7 +553,10 @@ async fn clearing_a_note_is_undone_by_restoring_the_version_before_with_its_item
     let (note, versions) = history(&world, &ada).await;
     assert_eq!(versions, ["Version 2", "Version 1"]);
     let doc = ada.get_html(&format!("/notes/{note}/versions")).await;
-    assert_eq!(texts(&doc, ".versions .empty-version .first-line"), ["(empty)"]);
+    assert_eq!(
+        texts(&doc, ".versions .empty-version .first-line"),
+        ["(empty)"]
+    );
     let restored = ada
         .post_form(
             &format!("/notes/{note}/versions/1/restore"),
@@ -577,7 +640,10 @@ async fn ticking_without_script_comes_back_with_an_undo_that_unticks() {
     assert!(note_body(&world).await.starts_with("- [x]"));
 
     let doc = ada.get_html(&next).await;
-    assert_eq!(texts(&doc, "#notices .notice-line > span"), ["Marked done."]);
+    assert_eq!(
+        texts(&doc, "#notices .notice-line > span"),
+        ["Marked done."]
+    );
     let undo = doc
         .select(&Selector::parse("#notices form.undo").unwrap())
         .next()

@@ -188,7 +188,8 @@ async fn ticking_an_item_on_the_action_items_page_writes_x_into_the_note() {
             &[("done", "true"), ("back", "/action-items")],
         )
         .await;
-    assert_eq!(location(&response), "/action-items");
+    // Back to the list, which says so with an Undo button (tests/integration/capture.rs).
+    assert_eq!(location(&response), format!("/action-items?ticked={item}"));
     let body: String = sqlx::query_scalar("select body from notes")
         .fetch_one(&world.app.db)
         .await
