@@ -27,8 +27,10 @@ pub mod meetings;
 pub mod notes;
 pub mod ops;
 pub mod people;
+pub mod recap;
 pub mod search;
 pub mod secrets;
+pub mod series_templates;
 pub mod settings;
 pub mod sync;
 pub mod telemetry;
@@ -84,6 +86,8 @@ pub fn app(state: AppState) -> Router {
         .merge(export::router())
         .merge(sync::router())
         .merge(meetings::router())
+        .merge(recap::router())
+        .merge(series_templates::router())
         .merge(items::router())
         .merge(people::router())
         .merge(decisions::router())

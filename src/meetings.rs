@@ -25,6 +25,7 @@ use crate::{
         self,
         drafts::{Draft, DraftKey, Editor},
     },
+    recap::{self, Recap, RecapSource},
     time,
 };
 
@@ -410,6 +411,8 @@ pub struct MeetingData {
     pub attendees: Json<Vec<AttendeeView>>,
     pub items: Json<Vec<ItemView>>,
     pub carried: Json<Vec<ItemView>>,
+    pub template_body: Option<String>,
+    pub recap_sent_at: Option<DateTime<Utc>>,
     pub previous: Option<Json<Neighbour>>,
     pub next: Option<Json<Neighbour>>,
 }
@@ -446,8 +449,11 @@ pub struct Neighbour {
 
 /// Items carried forward are read from at most this many earlier meetings of the series, and at
 /// most [`CARRIED_PER_PERSON`] open items of each attendee: bounded however long the history.
-const CARRIED_FROM_SERIES: i64 = 10;
-const CARRIED_PER_PERSON: i64 = 5;
+pub const CARRIED_FROM_SERIES: i32 = 10;
+pub const CARRIED_PER_PERSON: i32 = 5;
+
+/// How many agenda items an upcoming meeting shows before "N more".
+const AGENDA_SHOWN: usize = 8;
 
 #[derive(Debug, Deserialize)]
 pub struct AttendeeView {
@@ -487,7 +493,19 @@ struct MeetingPage {
     actions: Vec<ItemView>,
     decisions: Vec<ItemView>,
     questions: Vec<ItemView>,
+    /// An upcoming meeting shows what carries forward at the top, as its agenda: the first
+    /// [`AGENDA_SHOWN`] items, the rest behind "N more".
+    upcoming: bool,
+    /// Started meetings offer the recap.
+    started: bool,
     carried: Vec<ItemView>,
+    carried_more: Vec<ItemView>,
+    /// The series' note template, for its editor.
+    template_body: Option<String>,
+    /// The note editor holds the series template (the meeting has no note yet).
+    from_template: bool,
+    recap: Recap,
+    recap_sent: Option<String>,
     previous: Option<(Uuid, String)>,
     next: Option<(Uuid, String)>,
     back: String,
@@ -516,29 +534,20 @@ pub async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData
             select * from item_rows i
             where i.user_id = $1 and i.meeting_id = m.id and not i.removed
             order by i.line) i), '[]') as "items!: Json<Vec<ItemView>>",
-        -- What carries forward: open items, open questions and recent decisions from the last
-        -- meetings of the series, and what the other attendees still owe from anywhere.
+        -- What carries forward (the agenda of an upcoming meeting): open items, open questions
+        -- and recent decisions from the last meetings of the series first, then what the other
+        -- attendees still owe from anywhere.
         coalesce((select json_agg(c) from (
-            select * from item_rows i
+            select i.* from meeting_agenda($1, m.id, $3, $4) r
+            join item_rows i on i.id = r.id
             where i.user_id = $1 and not i.removed and i.meeting_at < m.starts_at
               and ((i.kind in ('action', 'question') and not i.done)
                    or (i.kind = 'decision' and i.meeting_at > m.starts_at - interval '60 days'))
-              and i.id in (
-                  select si.id from (
-                      select e.id from meetings e
-                      where e.user_id = $1 and e.series_id = m.series_id and e.starts_at < m.starts_at
-                      order by e.starts_at desc limit $3) e
-                  join items si on si.user_id = $1 and si.meeting_id = e.id and not si.removed
-                  union all
-                  select owed.id from attendees a
-                  join people p on p.id = a.person_id and not p.is_me
-                  cross join lateral (
-                      select oi.id from items oi
-                      where oi.user_id = $1 and oi.assignee_id = a.person_id and oi.kind = 'action'
-                        and not oi.done and not oi.removed
-                      order by oi.due nulls last limit $4) owed
-                  where a.meeting_id = m.id and a.user_id = $1)
-            order by i.meeting_at desc, i.line limit 30) c), '[]') as "carried!: Json<Vec<ItemView>>",
+            order by r.rank, i.kind = 'decision', i.due nulls last, i.meeting_at desc, i.line
+            limit 30) c), '[]') as "carried!: Json<Vec<ItemView>>",
+        (select t.body from series_templates t
+         where t.user_id = $1 and t.series_id = m.series_id) as "template_body?",
+        m.recap_sent_at,
         (select json_build_object('id', e.id, 'starts_at', e.starts_at) from meetings e
          where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
            and e.starts_at < m.starts_at
@@ -592,7 +601,13 @@ async fn render_page(
     let tz = time::zone(&user.time_zone);
     let mut data = load(&state.db, user.id, id).await?;
     let meeting = data.detail();
-    let note_body = data.note_body.unwrap_or_default();
+    // A meeting without a note yet starts from its series' template.
+    let from_template = data.note_body.is_none() && data.template_body.is_some();
+    let note_body = match (data.note_body, &data.template_body) {
+        (Some(body), _) => body,
+        (None, Some(template)) => template.clone(),
+        (None, None) => String::new(),
+    };
     let draft = Draft::joined(
         data.draft_title,
         data.draft_body,
@@ -607,14 +622,34 @@ async fn render_page(
             ItemKind::Action => actions.push(item),
         }
     }
+    let upcoming = meeting.ends_at > Utc::now();
+    let mut carried = data.carried.0;
+    let carried_more = if upcoming && carried.len() > AGENDA_SHOWN {
+        carried.split_off(AGENDA_SHOWN)
+    } else {
+        Vec::new()
+    };
+    let when = when_label(&meeting, tz);
+    let recap = recap::build(&RecapSource {
+        title: &meeting.title,
+        when: &when,
+        attendees: &data.attendees.0,
+        decisions: &decisions,
+        actions: &actions,
+        questions: &questions,
+    });
     let neighbour =
         |n: Option<Json<Neighbour>>| n.map(|n| (n.0.id, time::day(n.0.starts_at.date_naive())));
     Ok(MeetingPage {
         layout: Layout::for_user(user, &meeting.title, "meetings").with_notice(notice),
-        when: when_label(&meeting, tz),
+        when,
         description_html: markdown::description(&meeting.description),
         attendees: data.attendees.0,
-        note_html: markdown::render(&note_body),
+        note_html: if from_template {
+            String::new()
+        } else {
+            markdown::render(&note_body)
+        },
         editor: Editor::open(
             DraftKey::Meeting(id),
             String::new(),
@@ -628,7 +663,20 @@ async fn render_page(
         actions,
         decisions,
         questions,
-        carried: data.carried.0,
+        upcoming,
+        started: meeting.starts_at <= Utc::now(),
+        carried,
+        carried_more,
+        template_body: data.template_body,
+        from_template,
+        recap,
+        recap_sent: data.recap_sent_at.map(|at| {
+            format!(
+                "{} at {}",
+                time::day(time::local_date(at, tz)),
+                time::clock(at, tz)
+            )
+        }),
         previous: neighbour(data.previous),
         next: neighbour(data.next),
         back: format!("/meetings/{id}"),

@@ -3,8 +3,10 @@
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use serde::Deserialize;
 use sqlx::types::Json;
+use uuid::Uuid;
 
 use crate::{
     AppState,
@@ -29,6 +31,12 @@ struct TodayPage {
     heading: String,
     days: Vec<Day>,
     follow_up: Vec<ItemView>,
+    /// The next meeting, when it is, and how many more agenda items it has than shown.
+    prep: Option<(Prep, String, usize)>,
+    /// With the day each was on.
+    wrap_up: Vec<(WrapUp, String)>,
+    wrap_up_more: usize,
+    wrap_up_capped: bool,
     next_meeting: Option<uuid::Uuid>,
     back: String,
 }
@@ -41,7 +49,15 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
     let today = time::local_date(now, tz);
     let start = midnight(today, tz);
     let end = midnight(today + Duration::days(DAYS_AHEAD), tz);
-    let data = agenda(&state.db, user.id, start, end, today + Duration::days(7)).await?;
+    let data = agenda(
+        &state.db,
+        user.id,
+        start,
+        end,
+        today + Duration::days(7),
+        now,
+    )
+    .await?;
     let rows = data.agenda.0;
     let next_meeting = rows
         .iter()
@@ -70,12 +86,38 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
     }
 
     let follow_up = data.follow_up.0;
+    let prep = data.prep.map(|Json(mut prep)| {
+        let more = prep.items.len().saturating_sub(PREP_SHOWN);
+        prep.items.truncate(PREP_SHOWN);
+        let date = time::local_date(prep.starts_at, tz);
+        let day = match (date - today).num_days() {
+            0 => "today".to_owned(),
+            1 => "tomorrow".to_owned(),
+            _ => time::day(date),
+        };
+        let when = format!("{day} at {}", time::clock(prep.starts_at, tz));
+        (prep, when, more)
+    });
+    let mut wrap_up = data.wrap_up.0;
+    let wrap_up_more = wrap_up.len().saturating_sub(WRAP_UP_SHOWN);
+    wrap_up.truncate(WRAP_UP_SHOWN);
+    let wrap_up = wrap_up
+        .into_iter()
+        .map(|m| {
+            let day = time::day(time::local_date(m.starts_at, tz));
+            (m, day)
+        })
+        .collect();
 
     let page = TodayPage {
         layout: Layout::for_user(&user, "Today", "today").with_notice(notice),
         heading: time::long_day(today),
         days,
         follow_up,
+        prep,
+        wrap_up,
+        wrap_up_more,
+        wrap_up_capped: wrap_up_more + WRAP_UP_SHOWN >= WRAP_UP_COUNTED as usize,
         next_meeting,
         back: "/".into(),
     };
@@ -87,7 +129,54 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
 struct Agenda {
     agenda: Json<Vec<MeetingRow>>,
     follow_up: Json<Vec<ItemView>>,
+    prep: Option<Json<Prep>>,
+    wrap_up: Json<Vec<WrapUp>>,
 }
+
+/// The next meeting and what is open with its people (its agenda, ranked as on its page).
+#[derive(Deserialize)]
+pub struct Prep {
+    pub id: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub people: String,
+    pub items: Vec<ItemView>,
+}
+
+/// A recent meeting still waiting for its notes or its recap.
+#[derive(Deserialize)]
+pub struct WrapUp {
+    pub id: Uuid,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub has_notes: bool,
+    pub recap_sent: bool,
+}
+
+impl WrapUp {
+    pub fn title_or_untitled(&self) -> &str {
+        if self.title.trim().is_empty() {
+            "(no title)"
+        } else {
+            &self.title
+        }
+    }
+
+    pub fn missing(&self) -> &'static str {
+        match (self.has_notes, self.recap_sent) {
+            (false, false) => "No notes, no recap",
+            (false, true) => "No notes",
+            _ => "Recap not sent",
+        }
+    }
+}
+
+/// Today's prep lists this many agenda items of the next meeting before "N more".
+const PREP_SHOWN: usize = 5;
+/// Meetings of the last week waiting for notes or a recap: this many shown, "N more" up to
+/// [`WRAP_UP_COUNTED`] counted.
+const WRAP_UP_SHOWN: usize = 5;
+const WRAP_UP_COUNTED: i64 = 50;
 
 /// Meetings that overlap `[start, end)`. Events longer than [`meetings::LONGEST_EVENT_DAYS`] that
 /// began before it are left out, so the read is a range of the start-time index.
@@ -97,6 +186,7 @@ async fn agenda(
     start: chrono::DateTime<Utc>,
     end: chrono::DateTime<Utc>,
     due_by: NaiveDate,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<Agenda> {
     sqlx::query_as!(
         Agenda,
@@ -111,12 +201,42 @@ async fn agenda(
                 select * from item_rows i
                 where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
                   and i.due <= $4
-                order by i.due, i.line limit 30) f), '[]') as "follow_up!: Json<Vec<ItemView>>""#,
+                order by i.due, i.line limit 30) f), '[]') as "follow_up!: Json<Vec<ItemView>>",
+            -- The next meeting (or the one under way) with its ranked agenda.
+            (select json_build_object('id', n.id, 'title', n.title, 'starts_at', n.starts_at,
+                    'people', n.people, 'items', coalesce((select json_agg(i) from (
+                        select i.* from meeting_agenda($1, n.id, $7, $8) r
+                        join item_rows i on i.id = r.id
+                        where i.user_id = $1 and not i.removed and i.meeting_at < n.starts_at
+                          and i.kind in ('action', 'question') and not i.done
+                        order by r.rank, i.due nulls last, i.meeting_at desc, i.line
+                        limit 30) i), '[]'))
+             from (select * from meeting_rows n
+                   where n.user_id = $1 and n.is_meeting and not n.all_day and n.status <> 'cancelled'
+                     and n.starts_at >= $2::timestamptz - make_interval(days => $5)
+                     and n.starts_at < $3 and n.ends_at > $6
+                   order by n.starts_at, n.id limit 1) n) as "prep: Json<Prep>",
+            -- The last week's meetings with other people that still lack notes or a recap.
+            coalesce((select json_agg(w) from (
+                select m.id, m.title, m.starts_at,
+                       coalesce(n.body <> '', false) as has_notes,
+                       m.recap_sent_at is not null as recap_sent
+                from meetings m
+                left join notes n on n.user_id = $1 and n.meeting_id = m.id
+                where m.user_id = $1 and m.starts_at >= $6::timestamptz - interval '7 days'
+                  and m.ends_at <= $6 and m.is_meeting and not m.all_day and m.status <> 'cancelled'
+                  and (n.id is null or n.body = '' or m.recap_sent_at is null)
+                  and m.attendee_names <> ''
+                order by m.starts_at desc, m.id limit $9) w), '[]') as "wrap_up!: Json<Vec<WrapUp>>""#,
         user_id,
         start,
         end,
         due_by,
         meetings::LONGEST_EVENT_DAYS,
+        now,
+        meetings::CARRIED_FROM_SERIES,
+        meetings::CARRIED_PER_PERSON,
+        WRAP_UP_COUNTED,
     )
     .fetch_one(db)
     .await

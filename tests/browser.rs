@@ -663,3 +663,80 @@ async fn a_conflict_opens_the_merge_view_and_back_after_merging_shows_the_meetin
     problems.extend(checks::check_page(&browser, "meeting-after-merge").await);
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
+
+/// Following up in a real browser: Today lists a past meeting waiting for its recap; its page
+/// offers the recap as a mailto link and as Markdown (the copy button appears only with our
+/// script); opening the mail marks the recap sent, which a reload confirms.
+#[tokio::test]
+async fn follow_up_a_meeting_with_its_recap() {
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    browser.goto(&docket.url("/")).await;
+    let waiting = browser
+        .wait_for(Locator::Css(".wrap-up a[href$='#recap']"))
+        .await;
+    let href = waiting.prop("href").await.unwrap().unwrap();
+    browser.goto(&href).await;
+    let notes = browser.wait_for(Locator::Css("textarea#body")).await;
+    notes.clear().await.unwrap();
+    notes
+        .send_keys("- [ ] @charles send the recap deck\nDecision: keep the weekly")
+        .await
+        .unwrap();
+    notes.send_keys("\u{E009}\u{E007}\u{E000}").await.unwrap();
+    // The saved page (the recap link is on the page before the save too).
+    browser
+        .wait_for(Locator::XPath(
+            "//span[@class='item-text'][contains(., 'send the recap deck')]",
+        ))
+        .await;
+    let link = browser.wait_for(Locator::Css("a[data-recap-mailto]")).await;
+    let mailto = link.attr("href").await.unwrap().unwrap();
+    assert!(mailto.starts_with("mailto:"), "{mailto}");
+    assert!(mailto.contains("send%20the%20recap%20deck"), "{mailto}");
+
+    let copy = browser
+        .wait_for(Locator::Css("button[data-copy='recap-markdown']"))
+        .await;
+    assert!(
+        copy.is_displayed().await.unwrap(),
+        "the script shows the copy button"
+    );
+    copy.click().await.unwrap();
+    let status = browser.wait_for(Locator::Css("[data-copy-status]")).await;
+    for _ in 0..50 {
+        if !status.text().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        !status.text().await.unwrap().is_empty(),
+        "copying says what happened"
+    );
+
+    // Headless Chromium has no mail client: the click only reaches our script.
+    link.click().await.unwrap();
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@data-recap-status][normalize-space(.)='Recap sent just now.']",
+        ))
+        .await;
+    // A new page view (the same URL with its #recap would only scroll).
+    browser.goto(href.trim_end_matches("#recap")).await;
+    browser
+        .wait_for(Locator::XPath(
+            "//*[@data-recap-status][starts-with(normalize-space(.), 'Recap sent ')]",
+        ))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//button[normalize-space(.)='Mark as not sent']",
+        ))
+        .await;
+    browser.screenshot("meeting-recap").await;
+    let problems = checks::check_page(&browser, "meeting-recap").await;
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}

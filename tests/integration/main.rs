@@ -12,6 +12,7 @@ mod export;
 mod feed;
 mod foundation;
 mod import;
+mod meeting_loop;
 mod notes;
 mod resilience;
 mod round_trip;
