@@ -661,6 +661,22 @@ async fn a_conflict_opens_the_merge_view_and_back_after_merging_shows_the_meetin
         "Back: the meeting, not a form to resend"
     );
     problems.extend(checks::check_page(&browser, "meeting-after-merge").await);
+    // Its history: the list, and the version the merge replaced beside the current text.
+    browser.click(Locator::LinkText("History")).await;
+    browser
+        .click(Locator::XPath(
+            "//ol[contains(@class, 'versions')]//a[normalize-space(.)='Version 1']",
+        ))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//button[normalize-space(.)='Restore version 1']",
+        ))
+        .await;
+    problems.extend(checks::check_page(&browser, "note-version").await);
+    browser.client.back().await.unwrap();
+    browser.wait_for(Locator::Css("ol.versions")).await;
+    problems.extend(checks::check_page(&browser, "note-history").await);
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 
