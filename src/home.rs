@@ -6,7 +6,7 @@ use crate::{
         next::local_path,
         session::{self, SignedIn},
     },
-    http::{AppResult, layout::Layout},
+    http::{AppResult, layout::Layout, notice::PageNotice},
 };
 use askama::Template;
 use axum::{
@@ -44,10 +44,11 @@ async fn home(
     State(state): State<AppState>,
     Query(query): Query<HomeQuery>,
     session: Session,
+    notice: PageNotice,
     user: Result<SignedIn, Response>,
 ) -> AppResult<Response> {
     match user {
-        Ok(user) => return crate::today::page(state, user).await,
+        Ok(user) => return crate::today::page(state, user, notice).await,
         // Only "not signed in" shows the sign-in page; a database outage must not look like a
         // sign-out, so any other failure is passed on (a 503 page).
         Err(rejection) if rejection.status() != axum::http::StatusCode::SEE_OTHER => {

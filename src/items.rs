@@ -6,20 +6,26 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::{
-    Form, Router,
+    Form, Json as JsonBody, Router,
     extract::{Path, Query, State},
+    http::{HeaderMap, header},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::{
     AppState,
     auth::{next::local_path, session::SignedIn},
-    http::{AppError, AppResult, layout::Layout, params},
+    http::{
+        AppError, AppResult,
+        layout::Layout,
+        notice::{self, PageNotice},
+        params,
+    },
     kinds::ItemKind,
     notes, time,
 };
@@ -276,6 +282,7 @@ pub async fn action_item(
 async fn action_items_page(
     State(state): State<AppState>,
     user: SignedIn,
+    notice: PageNotice,
     Query(f): Query<Filter>,
 ) -> AppResult<Html<String>> {
     let filter = ActionFilter::parse(f.filter.as_deref())?;
@@ -313,7 +320,7 @@ async fn action_items_page(
             .push(item);
     }
     let page = ActionItemsPage {
-        layout: Layout::for_user(&user, "Action items", "action-items"),
+        layout: Layout::for_user(&user, "Action items", "action-items").with_notice(notice),
         back: format!("/action-items?filter={}", filter.as_str()),
         filter: filter.as_str().to_owned(),
         groups: groups.into_values().collect(),
@@ -336,10 +343,20 @@ fn back_to(back: Option<&str>) -> String {
         .to_owned()
 }
 
+/// What a script ticking an item in place is told (`static/editor.js`).
+#[derive(Serialize)]
+struct Ticked {
+    done: bool,
+}
+
+/// Ticks an item done (or not). A form is sent back to its page, which shows "Marked done" with
+/// an Undo button after a tick; a script asking for JSON gets the new state and shows the same
+/// notice in place.
 async fn set_done(
     State(state): State<AppState>,
     user: SignedIn,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Form(form): Form<DoneForm>,
 ) -> AppResult<Response> {
     let id = params::id(&id)?;
@@ -351,7 +368,20 @@ async fn set_done(
     if !notes::set_item_done(&state.db, user.id, &user.time_zone, id, done).await? {
         return Err(AppError::NotFound);
     }
-    Ok(Redirect::to(&back_to(form.back.as_deref())).into_response())
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        return Ok(JsonBody(Ticked { done }).into_response());
+    }
+    let back = back_to(form.back.as_deref());
+    let next = if done {
+        notice::ticked(&back, id)
+    } else {
+        back
+    };
+    Ok(Redirect::to(&next).into_response())
 }
 
 #[derive(Deserialize)]

@@ -93,6 +93,9 @@ pub fn app(state: AppState) -> Router {
         .merge(decisions::router())
         .merge(search::router())
         .merge(notes::pages::router())
+        .merge(notes::drafts::router())
+        .merge(notes::merge::router())
+        .merge(notes::versions::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::csrf::protect,

@@ -5,7 +5,6 @@ use askama::Template;
 use axum::{
     Form, Router,
     extract::{Path, Query, State},
-    http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -18,11 +17,14 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::session::SignedIn,
-    http::{AppError, AppResult, layout::Layout, params},
+    http::{AppError, AppResult, layout::Layout, notice::PageNotice, params},
     items::ItemView,
     kinds::{ItemKind, MeetingStatus},
     markdown,
-    notes::{self, Saved, Target},
+    notes::{
+        self,
+        drafts::{Draft, DraftKey, Editor},
+    },
     recap::{self, Recap, RecapSource},
     time,
 };
@@ -400,8 +402,14 @@ pub struct MeetingData {
     pub series_title: Option<String>,
     /// Every calendar the invitation is on, the canonical copy's first.
     pub calendar_names: Vec<String>,
+    pub note_id: Option<Uuid>,
     pub note_body: Option<String>,
     pub note_version: Option<i32>,
+    pub note_updated_at: Option<DateTime<Utc>>,
+    pub draft_title: Option<String>,
+    pub draft_body: Option<String>,
+    pub draft_base_version: Option<i32>,
+    pub draft_saved_at: Option<DateTime<Utc>>,
     pub attendees: Json<Vec<AttendeeView>>,
     pub items: Json<Vec<ItemView>>,
     pub carried: Json<Vec<ItemView>>,
@@ -479,8 +487,10 @@ struct MeetingPage {
     when: String,
     description_html: String,
     attendees: Vec<AttendeeView>,
-    note_body: String,
-    note_version: i32,
+    /// The note's editor: the saved text or a draft restored, and the save state.
+    editor: Editor,
+    /// The saved note (none before the first save), for its version history.
+    note_id: Option<Uuid>,
     note_html: String,
     actions: Vec<ItemView>,
     decisions: Vec<ItemView>,
@@ -515,7 +525,11 @@ pub async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData
         array(select c.name from meetings e join calendars c on c.id = e.calendar_id
               where e.user_id = $1 and (e.id = m.id or e.same_as = m.id)
               order by e.same_as is not null, c.name) as "calendar_names!",
-        n.body as "note_body?", n.version as "note_version?",
+        n.id as "note_id?", n.body as "note_body?", n.version as "note_version?",
+        n.updated_at as "note_updated_at?",
+        -- The user's unsaved draft of the note, if the editor kept one.
+        d.title as "draft_title?", d.body as "draft_body?", d.base_version as "draft_base_version?",
+        d.saved_at as "draft_saved_at?",
         -- Attendees of every copy: a copy may be the only one to list someone (a private copy
         -- on a shared calendar lists nobody).
         coalesce((select json_agg(a order by a.is_organizer desc, a.is_me, a.name) from (
@@ -556,6 +570,7 @@ pub async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData
      from meetings m
      left join series s on s.id = m.series_id
      left join notes n on n.user_id = m.user_id and n.meeting_id = m.id
+     left join drafts d on d.user_id = m.user_id and d.meeting_id = m.id
      where m.id = coalesce((select asked.same_as from meetings asked
                             where asked.id = $2 and asked.user_id = $1), $2)
        and m.user_id = $1"#,
@@ -589,7 +604,12 @@ fn when_label(m: &MeetingDetail, tz: Tz) -> String {
     }
 }
 
-async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<MeetingPage> {
+async fn render_page(
+    state: &AppState,
+    user: &SignedIn,
+    id: Uuid,
+    notice: PageNotice,
+) -> AppResult<MeetingPage> {
     let tz = time::zone(&user.time_zone);
     let mut data = load(&state.db, user.id, id).await?;
     let meeting = data.detail();
@@ -600,6 +620,12 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
         (None, Some(template)) => template.clone(),
         (None, None) => String::new(),
     };
+    let draft = Draft::joined(
+        data.draft_title,
+        data.draft_body,
+        data.draft_base_version,
+        data.draft_saved_at,
+    );
     let (mut actions, mut decisions, mut questions) = (Vec::new(), Vec::new(), Vec::new());
     for item in data.items.0 {
         match item.kind {
@@ -627,7 +653,7 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
     let neighbour =
         |n: Option<Json<Neighbour>>| n.map(|n| (n.0.id, time::day(n.0.starts_at.date_naive())));
     Ok(MeetingPage {
-        layout: Layout::for_user(user, &meeting.title, "meetings"),
+        layout: Layout::for_user(user, &meeting.title, "meetings").with_notice(notice),
         when,
         description_html: markdown::description(&meeting.description),
         attendees: data.attendees.0,
@@ -636,8 +662,16 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
         } else {
             markdown::render(&note_body)
         },
-        note_body,
-        note_version: data.note_version.unwrap_or(0),
+        editor: Editor::open(
+            DraftKey::Meeting(id),
+            String::new(),
+            note_body,
+            data.note_version.unwrap_or(0),
+            data.note_updated_at,
+            draft,
+            tz,
+        ),
+        note_id: data.note_id,
         actions,
         decisions,
         questions,
@@ -665,10 +699,11 @@ async fn render_page(state: &AppState, user: &SignedIn, id: Uuid) -> AppResult<M
 async fn show(
     State(state): State<AppState>,
     user: SignedIn,
+    notice: PageNotice,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = params::id(&id)?;
-    let page = render_page(&state, &user, id).await?;
+    let page = render_page(&state, &user, id, notice).await?;
     // A copy of an invitation on another calendar is shown at its canonical meeting's address.
     if page.meeting.id != id {
         return Ok(Redirect::to(&format!("/meetings/{}", page.meeting.id)).into_response());
@@ -680,18 +715,6 @@ async fn show(
 pub struct NoteForm {
     pub body: String,
     pub base_version: String,
-}
-
-/// Two tabs, one note: the later save sees both texts instead of overwriting.
-#[derive(Template)]
-#[template(path = "conflict.html")]
-pub struct ConflictPage {
-    pub layout: Layout,
-    pub action: String,
-    pub yours: String,
-    pub theirs: String,
-    pub version: i32,
-    pub back: String,
 }
 
 pub fn base_version(raw: &str) -> AppResult<i32> {
@@ -714,38 +737,6 @@ async fn save_notes(
 ) -> AppResult<Response> {
     let id = params::id(&id)?;
     let base = base_version(&form.base_version)?;
-    match notes::save(
-        &state.db,
-        user.id,
-        &user.time_zone,
-        Target::Meeting(id),
-        "",
-        &form.body,
-        base,
-    )
-    .await?
-    {
-        Saved::Saved(_) => Ok(Redirect::to(&format!("/meetings/{id}#notes")).into_response()),
-        Saved::NotFound => Err(AppError::NotFound),
-        Saved::Conflict { current } => {
-            let meeting = load(&state.db, user.id, id).await?.detail();
-            let page = ConflictPage {
-                layout: Layout::for_user(
-                    &user,
-                    &format!("Merge notes: {}", meeting.title),
-                    "meetings",
-                ),
-                action: format!("/meetings/{id}/notes"),
-                yours: form.body,
-                theirs: current.body,
-                version: current.version,
-                back: format!("/meetings/{id}"),
-            };
-            Ok((
-                StatusCode::CONFLICT,
-                Html(page.render().map_err(anyhow::Error::from)?),
-            )
-                .into_response())
-        }
-    }
+    // A conflict keeps the text as a draft and sends the browser to the merge view.
+    notes::merge::save_edit(&state, &user, DraftKey::Meeting(id), "", &form.body, base).await
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::session::SignedIn,
-    http::{AppError, AppResult, layout::Layout, params},
+    http::{AppError, AppResult, layout::Layout, notice::PageNotice, params},
     items::ItemView,
     meetings::{self, MeetingLine, MeetingRow, PAGE_SIZE},
     time,
@@ -250,6 +250,7 @@ struct PersonData {
 async fn person(
     State(state): State<AppState>,
     user: SignedIn,
+    notice: PageNotice,
     Path(id): Path<String>,
     Query(q): Query<PersonQuery>,
 ) -> AppResult<Html<String>> {
@@ -343,7 +344,7 @@ async fn person(
         params::time_cursor(m.starts_at, m.id)
     });
     let view = PersonPage {
-        layout: Layout::for_user(&user, &person.name, "people"),
+        layout: Layout::for_user(&user, &person.name, "people").with_notice(notice),
         upcoming: group_by_series(meetings::lines(data.upcoming.0, tz)),
         past: group_by_series(meetings::lines(past, tz)),
         from: from.map(|d| d.to_string()).unwrap_or_default(),
@@ -461,6 +462,7 @@ struct OrganizationData {
 async fn organization(
     State(state): State<AppState>,
     user: SignedIn,
+    notice: PageNotice,
     Path(id): Path<String>,
 ) -> AppResult<Html<String>> {
     let id = params::id(&id)?;
@@ -504,7 +506,7 @@ async fn organization(
         .ok_or(AppError::NotFound)?;
     let organization = data.organization.0;
     let view = OrganizationPage {
-        layout: Layout::for_user(&user, &organization.name, "organizations"),
+        layout: Layout::for_user(&user, &organization.name, "organizations").with_notice(notice),
         back: format!("/organizations/{id}"),
         organization,
         people: data.people.0,

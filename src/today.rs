@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::session::SignedIn,
-    http::{AppResult, layout::Layout},
+    http::{AppResult, layout::Layout, notice::PageNotice},
     items::ItemView,
     meetings::{self, MeetingLine, MeetingRow},
     time,
@@ -50,7 +50,7 @@ struct TodayPage {
 
 const DAYS_AHEAD: i64 = 7;
 
-pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
+pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppResult<Response> {
     let tz = time::zone(&user.time_zone);
     let now = Utc::now();
     let today = time::local_date(now, tz);
@@ -117,7 +117,7 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
         .collect();
 
     let page = TodayPage {
-        layout: Layout::for_user(&user, "Today", "today"),
+        layout: Layout::for_user(&user, "Today", "today").with_notice(notice),
         heading: time::long_day(today),
         days,
         follow_up,

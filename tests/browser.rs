@@ -255,9 +255,11 @@ async fn take_notes_review_by_person_tick_and_search() {
     browser.wait_for(Locator::XPath(tick)).await;
     browser.screenshot("person-owes").await;
     browser.click(Locator::XPath(tick)).await;
-    // Back on the person page, the item is no longer open…
+    // Ticked in place, with a notice to undo it; the item is no longer open…
     browser
-        .wait_for(Locator::XPath("//h1[normalize-space(.)='Charles Babbage']"))
+        .wait_for(Locator::XPath(
+            "//div[@id='notices']//span[starts-with(., 'Done')]",
+        ))
         .await;
     let open = browser.client.find_all(Locator::XPath(tick)).await.unwrap();
     assert!(open.is_empty(), "the ticked item is no longer open");
@@ -428,6 +430,254 @@ async fn export_everything_then_import_the_download_back() {
     assert_eq!(matched, "1");
     browser.goto(&docket.url(&meeting)).await;
     browser.wait_for(Locator::XPath(item)).await;
+}
+
+/// The meeting "Q1 planning review" opened from Today; returns its path.
+async fn open_q1_review(browser: &Browser, docket: &Docket) -> String {
+    browser.goto(&docket.url("/")).await;
+    browser.click(Locator::LinkText("Q1 planning review")).await;
+    browser.wait_for(Locator::Css("textarea#body")).await;
+    browser.path().await
+}
+
+/// The saved text of Ada's note of "Q1 planning review" (the demo has notes of its own).
+async fn q1_note(docket: &Docket) -> String {
+    sqlx::query_scalar(
+        "select n.body from notes n join meetings m on m.id = n.meeting_id
+         where m.title = 'Q1 planning review'",
+    )
+    .fetch_one(&docket.db)
+    .await
+    .unwrap()
+}
+
+/// Waits until Ada's draft holds `text` (the request that keeps it may still be on its way when
+/// the page it left has gone).
+async fn wait_for_draft(docket: &Docket, text: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        let kept: Option<String> = sqlx::query_scalar("select body from drafts")
+            .fetch_optional(&docket.db)
+            .await
+            .unwrap();
+        if kept.as_deref() == Some(text) {
+            return;
+        }
+        assert!(
+            started.elapsed() < harness::PATIENCE,
+            "the draft never became {text:?}: {kept:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Typing is never lost: the editor keeps a draft once typing stops (and says so), and when the
+/// page is left before that; opening the meeting again restores it with a notice.
+#[tokio::test]
+async fn autosave_keeps_a_draft_that_is_restored_on_return() {
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    let meeting = open_q1_review(&browser, &docket).await;
+    let notes = browser.wait_for(Locator::Css("textarea#body")).await;
+    notes.clear().await.unwrap();
+    notes
+        .send_keys("- [ ] @charles book the venue")
+        .await
+        .unwrap();
+    browser
+        .wait_for(Locator::XPath(
+            "//span[@data-save-state][starts-with(., 'Draft kept')]",
+        ))
+        .await;
+    wait_for_draft(&docket, "- [ ] @charles book the venue").await;
+
+    // More typing, and away at once: the draft follows the page out.
+    notes.send_keys("\nDecision: Lisbon").await.unwrap();
+    browser.goto(&docket.url("/")).await;
+    wait_for_draft(&docket, "- [ ] @charles book the venue\nDecision: Lisbon").await;
+
+    browser.goto(&docket.url(&meeting)).await;
+    let restored = browser
+        .wait_for(Locator::Css("textarea#body"))
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(restored, "- [ ] @charles book the venue\nDecision: Lisbon");
+    let notice = browser
+        .wait_for(Locator::Css(".draft-notice p"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.starts_with("Unsaved draft from"), "{notice}");
+    let mut problems = checks::check_page(&browser, "meeting-draft-restored").await;
+    browser.set_viewport(390, 844).await;
+    browser.goto(&docket.url(&format!("{meeting}#notes"))).await;
+    browser.wait_for(Locator::Css(".draft-notice")).await;
+    browser.screenshot("meeting-draft-restored-phone").await;
+
+    // Saved from the notice (on the phone): the draft is gone and the save state says when.
+    browser.goto(&docket.url(&meeting)).await;
+    browser
+        .click(Locator::XPath(
+            "//div[contains(@class, 'draft-notice')]//button[normalize-space(.)='Save']",
+        ))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//span[@data-save-state][starts-with(., 'Saved ')]",
+        ))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//span[@class='item-text'][contains(., 'book the venue')]",
+        ))
+        .await;
+    let drafts: i64 = sqlx::query_scalar("select count(*) from drafts")
+        .fetch_one(&docket.db)
+        .await
+        .unwrap();
+    assert_eq!(drafts, 0);
+    problems.extend(checks::check_page(&browser, "meeting-saved").await);
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// Ticking an item on a person's page shows "Done" with an Undo button (in place, announced in
+/// the live region); Undo opens it again, in the page and in the note.
+#[tokio::test]
+async fn ticking_an_item_shows_done_with_an_undo_that_reopens_it() {
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    open_q1_review(&browser, &docket).await;
+    let notes = browser.wait_for(Locator::Css("textarea#body")).await;
+    notes.clear().await.unwrap();
+    notes
+        .send_keys("- [ ] @charles send the budget deck")
+        .await
+        .unwrap();
+    browser
+        .click(Locator::XPath(
+            "//form[.//textarea[@id='body']]//button[@type='submit']",
+        ))
+        .await;
+    browser.click(Locator::LinkText("Charles Babbage")).await;
+    let tick = "//button[@aria-label='Mark “@charles send the budget deck” done']";
+    browser.click(Locator::XPath(tick)).await;
+    let undo = "//div[@id='notices']//button[normalize-space(.)='Undo']";
+    browser.wait_for(Locator::XPath(undo)).await;
+    browser
+        .wait_for(Locator::XPath(
+            "//li[contains(@class, 'item') and contains(@class, 'done')]",
+        ))
+        .await;
+    let body = q1_note(&docket).await;
+    assert_eq!(body, "- [x] @charles send the budget deck");
+    let problems = checks::check_page(&browser, "person-ticked-undo").await;
+
+    browser.click(Locator::XPath(undo)).await;
+    browser
+        .wait_for(Locator::XPath(
+            "//div[@id='notices']//span[starts-with(., 'Undone')]",
+        ))
+        .await;
+    browser.wait_for(Locator::XPath(tick)).await;
+    let body = q1_note(&docket).await;
+    assert_eq!(body, "- [ ] @charles send the budget deck");
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// Two tabs, one note, in a real browser: the stale save lands on the merge view (which names
+/// the meeting and marks the differing lines), "Keep mine" saves, and Back afterwards shows the
+/// meeting, never a "Confirm Form Resubmission" page.
+#[tokio::test]
+async fn a_conflict_opens_the_merge_view_and_back_after_merging_shows_the_meeting() {
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    let meeting = open_q1_review(&browser, &docket).await;
+    // "Another tab" saves first, from this page's own form.
+    let other_tab = r#"
+        const form = document.querySelector("form#note-form");
+        const fields = new URLSearchParams(new FormData(form));
+        fields.set("body", "agenda\nbudget: 2 engineers\n");
+        return fetch(form.action, { method: "POST", body: fields }).then(r => r.status);
+    "#;
+    let status = browser.client.execute(other_tab, vec![]).await.unwrap();
+    assert_eq!(status, 200, "the other tab's save, its redirect followed");
+    let notes = browser.wait_for(Locator::Css("textarea#body")).await;
+    notes.clear().await.unwrap();
+    notes
+        .send_keys("agenda\nbudget: 3 engineers\n")
+        .await
+        .unwrap();
+    browser
+        .click(Locator::XPath(
+            "//form[.//textarea[@id='body']]//button[@type='submit']",
+        ))
+        .await;
+    let heading = browser
+        .wait_for(Locator::Css("h1"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "Merge the notes of “Q1 planning review”");
+    assert_eq!(browser.path().await, format!("{meeting}/merge"));
+    let old = browser
+        .wait_for(Locator::Css(".diff li.old .diff-text"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(old, "budget: 2 engineers");
+    let mut problems = checks::check_page(&browser, "merge").await;
+    browser.set_viewport(390, 844).await;
+    browser.screenshot("merge-phone").await;
+    // The rest at phone size: the merge view's buttons are used there as much as anywhere.
+
+    browser
+        .click(Locator::XPath("//button[normalize-space(.)='Keep mine']"))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//span[@data-save-state][starts-with(., 'Saved ')]",
+        ))
+        .await;
+    assert_eq!(browser.path().await, meeting);
+    let body = q1_note(&docket).await;
+    assert_eq!(body.replace("\r\n", "\n"), "agenda\nbudget: 3 engineers\n");
+    browser.client.back().await.unwrap();
+    browser.wait_for(Locator::Css("textarea#body")).await;
+    assert_eq!(
+        browser.path().await,
+        meeting,
+        "Back: the meeting, not a form to resend"
+    );
+    problems.extend(checks::check_page(&browser, "meeting-after-merge").await);
+    // Its history: the list, and the version the merge replaced beside the current text.
+    browser.click(Locator::LinkText("History")).await;
+    browser
+        .click(Locator::XPath(
+            "//ol[contains(@class, 'versions')]//a[normalize-space(.)='Version 1']",
+        ))
+        .await;
+    browser
+        .wait_for(Locator::XPath(
+            "//button[normalize-space(.)='Restore version 1']",
+        ))
+        .await;
+    problems.extend(checks::check_page(&browser, "note-version").await);
+    browser.client.back().await.unwrap();
+    browser.wait_for(Locator::Css("ol.versions")).await;
+    problems.extend(checks::check_page(&browser, "note-history").await);
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 
 /// Following up in a real browser: Today lists a past meeting waiting for its recap; its page

@@ -30,6 +30,8 @@ pub struct Layout {
     pub section: &'static str,
     /// Reload the page every few seconds (while the first sync runs), without script.
     pub refresh: bool,
+    /// What the user just did, with a way to undo it (see [`super::notice`]).
+    pub notice: Option<super::notice::Notice>,
 }
 
 impl Layout {
@@ -43,6 +45,14 @@ impl Layout {
 
     pub fn is(&self, section: &str) -> bool {
         self.section == section
+    }
+
+    /// The layout showing the notice the page's address carries.
+    pub fn with_notice(self, notice: super::notice::PageNotice) -> Layout {
+        Layout {
+            notice: notice.0,
+            ..self
+        }
     }
 }
 
@@ -104,6 +114,7 @@ impl Layout {
             section,
             // Only the agenda reloads itself: a reload elsewhere could lose what is being typed.
             refresh: refresh && section == "today",
+            notice: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod layout;
+pub mod notice;
 pub mod params;
 pub mod rate_limit;
 

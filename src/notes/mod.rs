@@ -4,8 +4,11 @@
 //! Saving never loses work: every save names the version it was based on, and a save based on
 //! an older version (two tabs, two instances) is refused as a conflict so the user can merge.
 
+pub mod drafts;
 pub mod grammar;
+pub mod merge;
 pub mod pages;
+pub mod versions;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
@@ -53,6 +56,44 @@ pub async fn for_meeting(
     .await
 }
 
+/// The user's note `id` with their unsaved draft of it, if any (a standalone note's page).
+pub async fn with_draft(
+    db: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> sqlx::Result<Option<(Note, Option<drafts::Draft>)>> {
+    let row = sqlx::query!(
+        r#"select n.id, n.user_id, n.meeting_id, n.title, n.body, n.version, n.updated_at,
+                  d.title as "draft_title?", d.body as "draft_body?",
+                  d.base_version as "draft_base_version?", d.saved_at as "draft_saved_at?"
+           from notes n
+           left join drafts d on d.user_id = n.user_id and d.note_id = n.id
+           where n.user_id = $1 and n.id = $2"#,
+        user_id,
+        id,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| {
+        let draft = drafts::Draft::joined(
+            r.draft_title,
+            r.draft_body,
+            r.draft_base_version,
+            r.draft_saved_at,
+        );
+        let note = Note {
+            id: r.id,
+            user_id: r.user_id,
+            meeting_id: r.meeting_id,
+            title: r.title,
+            body: r.body,
+            version: r.version,
+            updated_at: r.updated_at,
+        };
+        (note, draft)
+    }))
+}
+
 /// A meeting's note as an editor loads it: empty at version 0 before its first save.
 #[derive(Debug, Clone)]
 pub struct MeetingNote {
@@ -96,6 +137,12 @@ pub async fn by_import_key(
     )
     .fetch_optional(db)
     .await
+}
+
+/// Whether two texts of a note are the same but for their line endings: a browser submits a
+/// form's text with `\r\n`, a script sends a text area's value with `\n`.
+pub fn same_text(a: &str, b: &str) -> bool {
+    a.replace("\r\n", "\n") == b.replace("\r\n", "\n")
 }
 
 /// Which note a save is for.
@@ -163,6 +210,32 @@ pub async fn save(
     Ok(saved)
 }
 
+/// Saves an old version's text as the note's newest version: [`save`], except that lines whose
+/// items were removed since bring those items back (their id, hand-set due date and assignee),
+/// so clearing a note and restoring it leaves things as they were.
+pub async fn restore(
+    db: &PgPool,
+    user_id: Uuid,
+    time_zone: &str,
+    edit: Edit<'_>,
+) -> sqlx::Result<Saved> {
+    let mut tx = db.begin().await?;
+    let saved = write(
+        &mut tx,
+        user_id,
+        time_zone,
+        edit,
+        &Origin::default(),
+        Revive::Removed,
+    )
+    .await?;
+    match saved {
+        Saved::Saved(_) => tx.commit().await?,
+        Saved::Conflict { .. } | Saved::NotFound => tx.rollback().await?,
+    }
+    Ok(saved)
+}
+
 /// One save of a note: what it is for, its text, and the version it was based on.
 #[derive(Debug, Clone, Copy)]
 pub struct Edit<'a> {
@@ -189,6 +262,29 @@ pub async fn save_in(
     time_zone: &str,
     edit: Edit<'_>,
     origin: &Origin<'_>,
+) -> sqlx::Result<Saved> {
+    write(tx, user_id, time_zone, edit, origin, Revive::No).await
+}
+
+/// Whether a save may bring back items whose lines were deleted earlier (see [`derive_items`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Revive {
+    No,
+    /// Restoring an old version: its lines are the removed items' own lines coming back.
+    Removed,
+}
+
+/// How many versions of a note its history keeps (the newest); older ones are deleted as new
+/// ones are written, so a note's history stays bounded however often it is saved.
+pub const KEPT_VERSIONS: i32 = 200;
+
+async fn write(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: Uuid,
+    time_zone: &str,
+    edit: Edit<'_>,
+    origin: &Origin<'_>,
+    revive: Revive,
 ) -> sqlx::Result<Saved> {
     let Edit {
         mut target,
@@ -305,8 +401,33 @@ pub async fn save_in(
             }
         }
     };
-    derive_items(tx, &note, time_zone).await?;
+    record_version(tx, &note).await?;
+    derive_items(tx, &note, time_zone, revive).await?;
     Ok(Saved::Saved(note))
+}
+
+/// Adds the saved note to its history, and forgets the versions beyond [`KEPT_VERSIONS`], in
+/// one statement.
+async fn record_version(tx: &mut Transaction<'_, Postgres>, note: &Note) -> sqlx::Result<()> {
+    sqlx::query!(
+        "with forgotten as (
+             delete from note_versions
+             where user_id = $1 and note_id = $2 and version <= $3 - $6::int)
+         insert into note_versions (user_id, note_id, version, title, body, created_at)
+         values ($1, $2, $3, $4, $5, $7)
+         on conflict (user_id, note_id, version) do update
+            set title = excluded.title, body = excluded.body, created_at = excluded.created_at",
+        note.user_id,
+        note.id,
+        note.version,
+        note.title,
+        note.body,
+        KEPT_VERSIONS,
+        note.updated_at,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// A people row as the grammar's [`Person`] is made from.
@@ -341,12 +462,14 @@ struct Existing {
     meeting_id: Option<Uuid>,
     assignee_set_by_user: bool,
     due_set_by_user: bool,
+    removed: bool,
 }
 
 impl Existing {
     /// Whether saving `item` over this stored item would change nothing.
     fn unchanged(&self, item: &grammar::Item, meeting_id: Option<Uuid>) -> bool {
-        self.text == item.text
+        !self.removed
+            && self.text == item.text
             && self.done == item.done
             && self.answer == item.answer
             && (self.assignee_set_by_user || self.assignee_id == item.assignee)
@@ -357,6 +480,21 @@ impl Existing {
             && self.fingerprint == item.fingerprint
             && self.meeting_id == meeting_id
     }
+}
+
+/// At most this many removed items of a note are looked at when a restore revives items.
+const MAX_REVIVED: i64 = 5_000;
+
+/// Stored items as [`grammar::match_items`] takes them.
+fn previous(stored: &[Existing]) -> Vec<Previous<'_>> {
+    stored
+        .iter()
+        .map(|e| Previous {
+            kind: e.kind.into(),
+            line: e.line as usize,
+            fingerprint: &e.fingerprint,
+        })
+        .collect()
 }
 
 /// Parsed items as one array per column, for the set-based write in [`derive_items`].
@@ -394,11 +532,14 @@ impl ItemColumns {
 }
 
 /// Re-parses the note and brings its items up to date in place: matched items keep their id
-/// (and so their history), new lines become new items, deleted lines mark items removed.
+/// (and so their history), new lines become new items, deleted lines mark items removed. With
+/// [`Revive::Removed`], lines that match no live item are matched against the note's removed
+/// items too, which come back with their id, hand-set due date and assignee.
 async fn derive_items(
     tx: &mut Transaction<'_, Postgres>,
     note: &Note,
     time_zone: &str,
+    revive: Revive,
 ) -> sqlx::Result<()> {
     let tz = crate::time::zone(time_zone);
     let (meeting_date, attendees): (NaiveDate, Vec<Person>) = match note.meeting_id {
@@ -445,25 +586,43 @@ async fn derive_items(
             known_people: &known,
         },
     );
-    let existing = sqlx::query_as!(
+    let mut existing = sqlx::query_as!(
         Existing,
         r#"select id, kind as "kind: ItemKind", line, fingerprint, text, done, answer, assignee_id,
-                mention, due, hints, meeting_id, assignee_set_by_user, due_set_by_user
+                mention, due, hints, meeting_id, assignee_set_by_user, due_set_by_user, removed
          from items where note_id = $1 and user_id = $2 and not removed order by line"#,
         note.id,
         note.user_id,
     )
     .fetch_all(&mut **tx)
     .await?;
-    let previous: Vec<Previous> = existing
-        .iter()
-        .map(|e| Previous {
-            kind: e.kind.into(),
-            line: e.line as usize,
-            fingerprint: &e.fingerprint,
-        })
-        .collect();
-    let matches = grammar::match_items(&previous, &parsed);
+    let live = existing.len();
+    let mut matches = grammar::match_items(&previous(&existing), &parsed);
+    if revive == Revive::Removed && matches.contains(&None) {
+        let unmatched: Vec<usize> = (0..parsed.len())
+            .filter(|&i| matches[i].is_none())
+            .collect();
+        // The most recently removed first: a note cleared a moment ago is restored from these.
+        let removed = sqlx::query_as!(
+            Existing,
+            r#"select id, kind as "kind: ItemKind", line, fingerprint, text, done, answer,
+                    assignee_id, mention, due, hints, meeting_id, assignee_set_by_user,
+                    due_set_by_user, removed
+             from items where note_id = $1 and user_id = $2 and removed
+             order by updated_at desc limit $3"#,
+            note.id,
+            note.user_id,
+            MAX_REVIVED,
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let candidates: Vec<grammar::Item> = unmatched.iter().map(|&i| parsed[i].clone()).collect();
+        let revived = grammar::match_items(&previous(&removed), &candidates);
+        for (&i, found) in unmatched.iter().zip(revived) {
+            matches[i] = found.map(|j| live + j);
+        }
+        existing.extend(removed);
+    }
     let mut kept = vec![false; existing.len()];
     // Every item, matched (its stored id) or new (a new id), goes into one statement with the
     // columns bound as arrays, whatever the note's length. The primary key decides between
@@ -504,9 +663,9 @@ async fn derive_items(
                 mention = excluded.mention,
                 due = case when items.due_set_by_user then items.due else excluded.due end,
                 hints = excluded.hints, line = excluded.line, fingerprint = excluded.fingerprint,
-                meeting_id = excluded.meeting_id, updated_at = now()
+                meeting_id = excluded.meeting_id, removed = false, updated_at = now()
              where items.user_id = excluded.user_id
-               and (items.text <> excluded.text or items.done <> excluded.done
+               and (items.removed or items.text <> excluded.text or items.done <> excluded.done
                     or items.answer is distinct from excluded.answer
                     or (not items.assignee_set_by_user
                         and items.assignee_id is distinct from excluded.assignee_id)
@@ -533,7 +692,7 @@ async fn derive_items(
         .execute(&mut **tx)
         .await?;
     }
-    let removed: Vec<Uuid> = existing
+    let removed: Vec<Uuid> = existing[..live]
         .iter()
         .zip(kept)
         .filter(|(_, kept)| !kept)

@@ -4,7 +4,6 @@ use askama::Template;
 use axum::{
     Form, Router,
     extract::{Path, State},
-    http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
     routing::get,
 };
@@ -12,14 +11,18 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Saved, Target};
+use super::{
+    Note,
+    drafts::{self, Draft, DraftKey, Editor},
+    merge,
+};
 use crate::{
     AppState,
     auth::session::SignedIn,
-    http::{AppError, AppResult, layout::Layout, params},
+    http::{AppError, AppResult, layout::Layout, notice::PageNotice, params},
     items::{self, ItemView},
     markdown,
-    meetings::{ConflictPage, base_version},
+    meetings::base_version,
     time,
 };
 
@@ -77,22 +80,33 @@ async fn list(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<S
 #[template(path = "note.html")]
 struct NotePage {
     layout: Layout,
+    heading: String,
     action: String,
-    title: String,
-    body: String,
-    version: i32,
+    /// The saved note (none before its first save), for its version history.
+    note_id: Option<Uuid>,
+    editor: Editor,
     rendered: String,
     items: Vec<ItemView>,
     back: String,
 }
 
-async fn new(user: SignedIn) -> AppResult<Html<String>> {
+async fn new(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<String>> {
+    let draft = drafts::get(&state.db, user.id, DraftKey::NewNote).await?;
+    let tz = time::zone(&user.time_zone);
     let view = NotePage {
         layout: Layout::for_user(&user, "New note", "notes"),
+        heading: "New note".into(),
         action: "/notes".into(),
-        title: String::new(),
-        body: String::new(),
-        version: 0,
+        note_id: None,
+        editor: Editor::open(
+            DraftKey::NewNote,
+            String::new(),
+            String::new(),
+            0,
+            None,
+            draft,
+            tz,
+        ),
         rendered: String::new(),
         items: Vec::new(),
         back: "/notes".into(),
@@ -103,28 +117,38 @@ async fn new(user: SignedIn) -> AppResult<Html<String>> {
 async fn show(
     State(state): State<AppState>,
     user: SignedIn,
+    notice: PageNotice,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = params::id(&id)?;
-    let note = super::get(&state.db, user.id, id)
+    let (note, draft): (Note, Option<Draft>) = super::with_draft(&state.db, user.id, id)
         .await?
         .ok_or(AppError::NotFound)?;
     if let Some(meeting) = note.meeting_id {
         return Ok(Redirect::to(&format!("/meetings/{meeting}#notes")).into_response());
     }
     let items = items::for_note(&state.db, user.id, id).await?;
-    let title = if note.title.is_empty() {
+    let heading = if note.title.is_empty() {
         "Untitled note".to_owned()
     } else {
         note.title.clone()
     };
+    let tz = time::zone(&user.time_zone);
     let view = NotePage {
-        layout: Layout::for_user(&user, &title, "notes"),
+        layout: Layout::for_user(&user, &heading, "notes").with_notice(notice),
+        heading,
         action: format!("/notes/{id}"),
+        note_id: Some(id),
         rendered: markdown::render(&note.body),
-        title: note.title,
-        body: note.body,
-        version: note.version,
+        editor: Editor::open(
+            DraftKey::Note(id),
+            note.title,
+            note.body,
+            note.version,
+            Some(note.updated_at),
+            draft,
+            tz,
+        ),
         items,
         back: format!("/notes/{id}"),
     };
@@ -142,7 +166,7 @@ struct NoteForm {
 async fn save(
     state: &AppState,
     user: &SignedIn,
-    target: Target,
+    key: DraftKey,
     form: NoteForm,
 ) -> AppResult<Response> {
     if form.title.chars().count() > 300 {
@@ -151,35 +175,8 @@ async fn save(
         ));
     }
     let base = base_version(&form.base_version)?;
-    match super::save(
-        &state.db,
-        user.id,
-        &user.time_zone,
-        target,
-        form.title.trim(),
-        &form.body,
-        base,
-    )
-    .await?
-    {
-        Saved::Saved(note) => Ok(Redirect::to(&format!("/notes/{}", note.id)).into_response()),
-        Saved::NotFound => Err(AppError::NotFound),
-        Saved::Conflict { current } => {
-            let page = ConflictPage {
-                layout: Layout::for_user(user, "Merge notes", "notes"),
-                action: format!("/notes/{}", current.id),
-                yours: form.body,
-                theirs: current.body,
-                version: current.version,
-                back: format!("/notes/{}", current.id),
-            };
-            Ok((
-                StatusCode::CONFLICT,
-                Html(page.render().map_err(anyhow::Error::from)?),
-            )
-                .into_response())
-        }
-    }
+    // A conflict keeps the text as a draft and sends the browser to the merge view.
+    merge::save_edit(state, user, key, form.title.trim(), &form.body, base).await
 }
 
 async fn create(
@@ -187,7 +184,7 @@ async fn create(
     user: SignedIn,
     Form(form): Form<NoteForm>,
 ) -> AppResult<Response> {
-    save(&state, &user, Target::New, form).await
+    save(&state, &user, DraftKey::NewNote, form).await
 }
 
 async fn update(
@@ -197,5 +194,5 @@ async fn update(
     Form(form): Form<NoteForm>,
 ) -> AppResult<Response> {
     let id = params::id(&id)?;
-    save(&state, &user, Target::Note(id), form).await
+    save(&state, &user, DraftKey::Note(id), form).await
 }

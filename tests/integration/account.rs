@@ -119,6 +119,16 @@ async fn two_users(world: &World) -> (Browser, String, Browser) {
             .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "template saved");
     }
+    // An unsaved draft each (of a new note).
+    for browser in [&ada, &alan] {
+        let response = browser
+            .post_form(
+                "/notes/new/draft",
+                &[("body", "typed, not saved"), ("base_version", "0")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "draft kept");
+    }
     // A calendar feed and an API token each.
     for browser in [&ada, &alan] {
         let response = browser.post_form("/settings/feed", &[]).await;

@@ -165,7 +165,14 @@ async fn metrics_count_requests_by_route_and_status() {
     assert!(body.contains("db_pool_connections"));
 }
 
-/// The asset URLs a page links to: stylesheet, script, icon.
+/// How many files `static/` holds: every page links each of them (stylesheet, scripts, icon).
+pub fn static_files() -> usize {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
+        .unwrap()
+        .count()
+}
+
+/// The asset URLs a page links to: stylesheet, scripts, icon.
 pub fn asset_links(page: &scraper::Html) -> Vec<String> {
     let select = |css: &str, attr: &str| {
         page.select(&scraper::Selector::parse(css).unwrap())
@@ -194,6 +201,8 @@ pub fn source_file(hashed: &str) -> &'static str {
     match (stem, extension) {
         ("app", "css") => include_str!("../../static/app.css"),
         ("app", "js") => include_str!("../../static/app.js"),
+        ("editor", "js") => include_str!("../../static/editor.js"),
+        ("followup", "js") => include_str!("../../static/followup.js"),
         ("favicon", "svg") => include_str!("../../static/favicon.svg"),
         _ => panic!("{hashed} names no file of static/"),
     }
@@ -203,7 +212,7 @@ pub fn source_file(hashed: &str) -> &'static str {
 async fn pages_link_assets_by_content_hash_and_browsers_may_keep_them_for_a_year() {
     let app = TestApp::spawn().await;
     let links = asset_links(&html(&app.get("/").await.text().await.unwrap()));
-    assert_eq!(links.len(), 3, "{links:?}");
+    assert_eq!(links.len(), static_files(), "{links:?}");
     for link in links {
         let response = app.get(&link).await;
         assert_eq!(response.status(), StatusCode::OK, "{link}");

@@ -5,6 +5,7 @@ mod account;
 mod api;
 mod auth;
 mod binary;
+mod capture;
 mod common;
 mod data_layer;
 mod export;

@@ -131,17 +131,18 @@ async fn two_tabs_never_silently_overwrite_each_other() {
             .status(),
         StatusCode::SEE_OTHER
     );
+    // The stale save writes nothing and is sent to the merge view (tests/integration/capture.rs
+    // follows it through).
     let conflict = save_note(&browser, meeting, "Tab B's notes", &tab_b).await;
-    assert_eq!(conflict.status(), StatusCode::CONFLICT);
-    let doc = html(&conflict.text().await.unwrap());
-    assert_eq!(texts(&doc, "#yours"), ["Tab B's notes"]);
-    assert_eq!(texts(&doc, "#theirs"), ["Tab A's notes"]);
+    assert_eq!(conflict.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&conflict), format!("/meetings/{meeting}/merge"));
     let stored: String = sqlx::query_scalar("select body from notes")
         .fetch_one(&world.app.db)
         .await
         .unwrap();
     assert_eq!(stored, "Tab A's notes", "nothing overwritten");
-    // Merging: the conflict page's form carries the current version.
+    let doc = browser.get_html(&location(&conflict)).await;
+    assert_eq!(texts(&doc, "#merged"), ["Tab B's notes"]);
     let merged_version = doc
         .select(&Selector::parse("input[name=base_version]").unwrap())
         .next()
@@ -187,7 +188,8 @@ async fn ticking_an_item_on_the_action_items_page_writes_x_into_the_note() {
             &[("done", "true"), ("back", "/action-items")],
         )
         .await;
-    assert_eq!(location(&response), "/action-items");
+    // Back to the list, which says so with an Undo button (tests/integration/capture.rs).
+    assert_eq!(location(&response), format!("/action-items?ticked={item}"));
     let body: String = sqlx::query_scalar("select body from notes")
         .fetch_one(&world.app.db)
         .await

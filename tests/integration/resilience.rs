@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use uuid::Uuid;
 
-use crate::common::{Browser, World};
+use crate::common::{Browser, World, location};
 
 const ADA: &str = "ada@northwind.example";
 
@@ -168,7 +168,8 @@ async fn two_instances_share_sessions_sync_leases_and_note_versions() {
             .count(),
         1
     );
-    // A note saved through one instance conflicts with a stale save through the other.
+    // A note saved through one instance conflicts with a stale save through the other: the
+    // stale one is sent to the merge view.
     let meeting: Uuid =
         sqlx::query_scalar("select id from meetings where title = 'Globex renewal'")
             .fetch_one(&world.app.db)
@@ -189,17 +190,14 @@ async fn two_instances_share_sessions_sync_leases_and_note_versions() {
                 .send()
                 .await
                 .unwrap()
-                .status()
         }
     };
-    assert_eq!(
-        save(world.app.base.clone(), "from instance A").await,
-        StatusCode::SEE_OTHER
-    );
-    assert_eq!(
-        save(other.clone(), "from instance B").await,
-        StatusCode::CONFLICT
-    );
+    let saved = save(world.app.base.clone(), "from instance A").await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&saved), format!("/meetings/{meeting}#notes"));
+    let stale = save(other.clone(), "from instance B").await;
+    assert_eq!(stale.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&stale), format!("/meetings/{meeting}/merge"));
     let body: String = sqlx::query_scalar("select body from notes")
         .fetch_one(&world.app.db)
         .await

@@ -526,11 +526,8 @@ async fn script_in_notes_and_provider_data_stays_inert() {
         let doc = html(&page);
         // No executable markup made it into the DOM: every script is ours, from /static.
         for script in doc.select(&scraper::Selector::parse("script").unwrap()) {
-            assert_eq!(
-                script.attr("src"),
-                Some(docket::assets::href("/app.js")),
-                "{path}"
-            );
+            let src = script.attr("src").unwrap_or_default();
+            assert!(src.starts_with("/static/"), "{path}: a script {src:?}");
         }
         for element in doc.select(&scraper::Selector::parse("*").unwrap()) {
             for (name, value) in element.value().attrs() {
