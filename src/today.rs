@@ -29,11 +29,17 @@ struct TodayPage {
     heading: String,
     days: Vec<Day>,
     follow_up: Vec<ItemView>,
+    /// "12 more", when there are follow-up items beyond those shown ("270+ more" past the count).
+    follow_up_more: Option<String>,
     next_meeting: Option<uuid::Uuid>,
     back: String,
 }
 
 const DAYS_AHEAD: i64 = 7;
+
+/// Follow-up items listed beside the agenda, and how far the rest are counted ("N more").
+const FOLLOW_UP_SHOWN: i64 = 30;
+const FOLLOW_UP_COUNTED: i64 = 300;
 
 pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
     let tz = time::zone(&user.time_zone);
@@ -70,12 +76,19 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
     }
 
     let follow_up = data.follow_up.0;
+    let more = data.follow_up_counted - follow_up.len() as i64;
+    let follow_up_more = match more {
+        0 => None,
+        _ if data.follow_up_counted >= FOLLOW_UP_COUNTED => Some(format!("{more}+ more")),
+        _ => Some(format!("{more} more")),
+    };
 
     let page = TodayPage {
         layout: Layout::for_user(&user, "Today", "today"),
         heading: time::long_day(today),
         days,
         follow_up,
+        follow_up_more,
         next_meeting,
         back: "/".into(),
     };
@@ -87,6 +100,8 @@ pub async fn page(state: AppState, user: SignedIn) -> AppResult<Response> {
 struct Agenda {
     agenda: Json<Vec<MeetingRow>>,
     follow_up: Json<Vec<ItemView>>,
+    /// The items due by then, counted up to [`FOLLOW_UP_COUNTED`] (an index range).
+    follow_up_counted: i64,
 }
 
 /// Meetings that overlap `[start, end)`. Events longer than [`meetings::LONGEST_EVENT_DAYS`] that
@@ -111,12 +126,19 @@ async fn agenda(
                 select * from item_rows i
                 where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
                   and i.due <= $4
-                order by i.due, i.line limit 30) f), '[]') as "follow_up!: Json<Vec<ItemView>>""#,
+                order by i.due, i.line limit $6) f), '[]') as "follow_up!: Json<Vec<ItemView>>",
+            (select count(*) from (
+                select 1 from items i
+                where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
+                  and i.due <= $4
+                limit $7) c) as "follow_up_counted!""#,
         user_id,
         start,
         end,
         due_by,
         meetings::LONGEST_EVENT_DAYS,
+        FOLLOW_UP_SHOWN,
+        FOLLOW_UP_COUNTED,
     )
     .fetch_one(db)
     .await
