@@ -18,14 +18,14 @@ pub const MOST_PEOPLE: i64 = 8;
 pub const MOST_ORGANIZATIONS: usize = 4;
 
 /// The drawing's coordinate space (it scales to its box).
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 400.0;
+const WIDTH: f64 = 520.0;
+const HEIGHT: f64 = 380.0;
 const CENTRE: (f64, f64) = (WIDTH / 2.0, HEIGHT / 2.0);
 /// Radii of the people's ellipse and of the organizations' wider one.
-const PEOPLE_RING: (f64, f64) = (195.0, 120.0);
-const ORGANIZATION_RING: (f64, f64) = (250.0, 165.0);
+const PEOPLE_RING: (f64, f64) = (165.0, 115.0);
+const ORGANIZATION_RING: (f64, f64) = (215.0, 160.0);
 /// Labels longer than this are shortened (the full name is in the link's label).
-const LABEL_CHARS: usize = 18;
+const LABEL_CHARS: usize = 16;
 
 /// Someone met together with the page's person, most often first (a row of the person query).
 #[derive(Debug, Deserialize)]
@@ -123,12 +123,28 @@ impl Picture {
     }
 }
 
+/// A label that fits: the name's leading words that fit in [`LABEL_CHARS`] (or its first
+/// characters). Never an ellipsis: what is drawn stays a part of the link's accessible name.
 fn shorten(name: &str) -> String {
     if name.chars().count() <= LABEL_CHARS {
         return name.to_owned();
     }
-    let cut: String = name.chars().take(LABEL_CHARS - 1).collect();
-    format!("{}…", cut.trim_end())
+    let mut label = String::new();
+    for word in name.split_whitespace() {
+        let longer = if label.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{label} {word}")
+        };
+        if longer.chars().count() > LABEL_CHARS {
+            break;
+        }
+        label = longer;
+    }
+    if label.is_empty() {
+        label = name.chars().take(LABEL_CHARS).collect();
+    }
+    label
 }
 
 /// Where the `i`-th of `n` places on an ellipse of `radii` is, starting at the top, clockwise.
