@@ -15,4 +15,5 @@ mod notes;
 mod resilience;
 mod round_trip;
 mod security;
+mod summaries;
 mod sync;
