@@ -179,7 +179,7 @@ fn organizations_near(members: &[(Option<Uuid>, Option<String>, f64)]) -> Vec<(U
             None => found.push((*id, name.clone(), vec![*angle])),
         }
     }
-    found.sort_by(|a, b| b.2.len().cmp(&a.2.len()));
+    found.sort_by_key(|(_, _, angles)| std::cmp::Reverse(angles.len()));
     found.truncate(MOST_ORGANIZATIONS);
     found
         .into_iter()
