@@ -637,6 +637,19 @@ async fn person_and_organization_pages_draw_their_neighbourhood() {
     }
     browser.screenshot("person-picture").await;
     let mut problems = checks::check_page(&browser, "person-with-picture").await;
+    // Dark mode: the drawing takes the dark palette (its colours are the page's properties).
+    let colours = "const style = (s, p) => getComputedStyle(document.querySelector(s))[p];
+        return [style('.pic-centre circle', 'fill'), style('.picture text', 'fill'),
+                style('body', 'color')];";
+    let light = eval(&browser, colours).await;
+    browser.prefer_dark(true).await;
+    let dark = eval(&browser, colours).await;
+    assert_ne!(light, dark, "the picture follows the colour scheme");
+    assert_eq!(dark[0], "rgb(126, 162, 255)", "the dark accent");
+    assert_eq!(dark[1], dark[2], "labels in the page's text colour");
+    browser.screenshot("person-picture-dark").await;
+    problems.extend(checks::check_page(&browser, "person-with-picture-dark").await);
+    browser.prefer_dark(false).await;
 
     // A person node leads to their page.
     let neighbour = svg.find(Locator::Css("a.pic-person")).await.unwrap();
