@@ -25,7 +25,7 @@ const CENTRE: (f64, f64) = (WIDTH / 2.0, HEIGHT / 2.0);
 const PEOPLE_RING: (f64, f64) = (165.0, 115.0);
 const ORGANIZATION_RING: (f64, f64) = (215.0, 160.0);
 /// Labels longer than this are shortened (the full name is in the link's label).
-const LABEL_CHARS: usize = 16;
+const LABEL_CHARS: usize = 18;
 
 /// Someone met together with the page's person, most often first (a row of the person query).
 #[derive(Debug, Deserialize)]
@@ -148,11 +148,8 @@ fn shorten(name: &str) -> String {
 }
 
 /// Where the `i`-th of `n` places on an ellipse of `radii` is, starting at the top, clockwise.
-/// `skip_top` keeps the top place free (for "You").
-fn on_ring(i: usize, n: usize, radii: (f64, f64), skip_top: bool) -> (f64, f64) {
-    let places = if skip_top { n + 1 } else { n.max(1) };
-    let step = if skip_top { i + 1 } else { i };
-    angle_point(step as f64 * TAU / places as f64, radii)
+fn on_ring(i: usize, n: usize, radii: (f64, f64)) -> (f64, f64) {
+    angle_point(i as f64 * TAU / n.max(1) as f64, radii)
 }
 
 /// The point at `angle` (0 at the top, clockwise) on an ellipse of `radii` round the centre.
@@ -229,8 +226,9 @@ pub fn for_person(person: &PersonRow, i_owe: usize, neighbours: &[Neighbour]) ->
     let most = neighbours.iter().map(|n| n.together).max().unwrap_or(1);
     let mut members = Vec::new();
     for (i, n) in neighbours.iter().enumerate() {
-        let at = on_ring(i, neighbours.len(), PEOPLE_RING, true);
+        // The places after the top one, which is yours.
         let angle = (i + 1) as f64 * TAU / (neighbours.len() + 1) as f64;
+        let at = angle_point(angle, PEOPLE_RING);
         members.push((n.organization_id, n.organization.clone(), angle));
         picture.edge(CENTRE, at, weight(n.together, most), "met");
         let meetings = match n.together {
@@ -298,7 +296,7 @@ pub fn for_organization(
         .max()
         .unwrap_or(1);
     for (i, p) in shown.iter().enumerate() {
-        let at = on_ring(i, shown.len(), PEOPLE_RING, false);
+        let at = on_ring(i, shown.len(), PEOPLE_RING);
         picture.edge(CENTRE, at, weight(i64::from(p.meetings), most), "member");
         let open = match p.open_items {
             0 => String::new(),
