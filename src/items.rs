@@ -27,7 +27,7 @@ use crate::{
         params,
     },
     kinds::ItemKind,
-    notes, time,
+    notes, people, time,
 };
 
 pub fn router() -> Router<AppState> {
@@ -67,6 +67,16 @@ impl ItemView {
 
     pub fn is_question(&self) -> bool {
         self.kind == ItemKind::Question
+    }
+
+    /// The text as lists show it: without the words that became the assignee and due date
+    /// shown beside it (`notes::grammar::display_text`); decisions and questions as written.
+    pub fn display_text(&self) -> String {
+        if self.is_action() {
+            notes::grammar::display_text(&self.text, self.assignee_id.is_some(), self.due.is_some())
+        } else {
+            self.text.clone()
+        }
     }
 
     pub fn overdue(&self) -> bool {
@@ -131,7 +141,7 @@ struct Filter {
 
 /// Items per page of the action-items review: a screenful or two per person, not one endless
 /// page (and a page costs what it shows).
-const PAGE_SIZE: i64 = 100;
+const PAGE_SIZE: i64 = 50;
 
 /// Open items grouped by the person who owes them.
 pub struct Group {
@@ -427,6 +437,41 @@ pub async fn edit_action(
     Ok(updated.rows_affected() == 1)
 }
 
+/// The person an assignee field names: by address (what picking from the list sends, and what
+/// is typed for someone new to the list), else by a name only one of the user's people has.
+async fn assignee(db: &sqlx::PgPool, user_id: Uuid, who: &str) -> AppResult<Uuid> {
+    if who.contains('@') {
+        return sqlx::query_scalar!(
+            "select id from people where user_id = $1 and lower(email) = lower($2)",
+            user_id,
+            who,
+        )
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "Nobody with the address {who:?} is among your people."
+            ))
+        });
+    }
+    // The directory's search finds candidates by its index; the name must then match whole.
+    let named: Vec<Uuid> = people::directory(db, user_id, who, None, 20)
+        .await?
+        .into_iter()
+        .filter(|r| r.person.name.trim().eq_ignore_ascii_case(who))
+        .map(|r| r.person.id)
+        .collect();
+    match named.as_slice() {
+        [id] => Ok(*id),
+        [] => Err(AppError::BadRequest(format!(
+            "Nobody called {who:?} is among your people: pick someone from the list or give an e-mail address."
+        ))),
+        _ => Err(AppError::BadRequest(format!(
+            "Several of your people are called {who:?}: give the e-mail address of the one you mean."
+        ))),
+    }
+}
+
 async fn edit(
     State(state): State<AppState>,
     user: SignedIn,
@@ -438,24 +483,11 @@ async fn edit(
     if form.due.is_some() {
         edit.due = Some(params::optional_date("The due date", &form.due)?);
     }
-    if let Some(email) = form.assignee.as_deref().map(str::trim) {
-        edit.assignee = Some(if email.is_empty() {
+    if let Some(who) = form.assignee.as_deref().map(str::trim) {
+        edit.assignee = Some(if who.is_empty() {
             None
         } else {
-            Some(
-                sqlx::query_scalar!(
-                    "select id from people where user_id = $1 and lower(email) = lower($2)",
-                    user.id,
-                    email,
-                )
-                .fetch_optional(&state.db)
-                .await?
-                .ok_or_else(|| {
-                    AppError::BadRequest(format!(
-                        "Nobody with the address {email:?} is among your people."
-                    ))
-                })?,
-            )
+            Some(assignee(&state.db, user.id, who).await?)
         });
     }
     if !edit_action(&state.db, user.id, id, &edit).await? {

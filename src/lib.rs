@@ -27,6 +27,7 @@ pub mod meetings;
 pub mod notes;
 pub mod ops;
 pub mod people;
+pub mod picture;
 pub mod recap;
 pub mod search;
 pub mod secrets;

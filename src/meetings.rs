@@ -50,6 +50,9 @@ pub struct MeetingRow {
     pub is_meeting: bool,
     pub people: String,
     pub series_title: Option<String>,
+    /// Lets lists collapse a series into one line (the person page's upcoming meetings).
+    #[serde(default)]
+    pub series_id: Option<Uuid>,
 }
 
 impl MeetingRow {

@@ -9,7 +9,7 @@ use axum::{
     routing::get,
 };
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -19,12 +19,14 @@ use crate::{
     http::{AppError, AppResult, layout::Layout, notice::PageNotice, params},
     items::ItemView,
     meetings::{self, MeetingLine, MeetingRow, PAGE_SIZE},
+    picture::{self, NearOrganization, Neighbour, Picture},
     time,
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/people", get(index))
+        .route("/people/suggest", get(suggest))
         .route("/people/{id}", get(person))
         .route("/organizations", get(organizations))
         .route("/organizations/{id}", get(organization))
@@ -153,6 +155,42 @@ async fn index(
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
 }
 
+#[derive(Deserialize)]
+struct SuggestQuery {
+    q: Option<String>,
+}
+
+/// A person offered by a completion list (`@` in the notes, the assignee picker).
+#[derive(Serialize)]
+struct Suggestion {
+    id: Uuid,
+    name: String,
+    email: String,
+}
+
+/// People offered per completion: a short list to pick from while typing.
+const SUGGESTIONS: i64 = 10;
+
+/// The user's people whose name or address contains `q`, most met first, as JSON: the
+/// directory's search (its trigram index), a handful of rows.
+async fn suggest(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<SuggestQuery>,
+) -> AppResult<axum::Json<Vec<Suggestion>>> {
+    let search: String = q.q.unwrap_or_default().trim().chars().take(100).collect();
+    let rows = directory(&state.db, user.id, &search, None, SUGGESTIONS).await?;
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(|r| Suggestion {
+                id: r.person.id,
+                name: r.person.name,
+                email: r.person.email,
+            })
+            .collect(),
+    ))
+}
+
 /// Whether `id` is one of the user's people.
 pub async fn exists(db: &sqlx::PgPool, user_id: Uuid, id: Uuid) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
@@ -197,6 +235,33 @@ fn group_by_series(lines: Vec<MeetingLine>) -> Vec<SeriesGroup> {
     groups
 }
 
+/// An upcoming line of a person page: a one-off meeting, or a whole series as its next
+/// meeting and how many more of it are coming.
+pub struct Upcoming {
+    pub next: MeetingLine,
+    /// Meetings of the series among those read (1 for a one-off).
+    pub count: usize,
+}
+
+/// Series collapsed into their next meeting, in the order of their next meetings.
+fn collapse_series(lines: Vec<MeetingLine>) -> Vec<Upcoming> {
+    let mut out: Vec<Upcoming> = Vec::new();
+    for line in lines {
+        let series = line.row.series_id;
+        match out
+            .iter_mut()
+            .find(|u| series.is_some() && u.next.row.series_id == series)
+        {
+            Some(u) => u.count += 1,
+            None => out.push(Upcoming {
+                next: line,
+                count: 1,
+            }),
+        }
+    }
+    out
+}
+
 #[derive(Deserialize)]
 struct NoteMention {
     meeting_id: Option<Uuid>,
@@ -216,7 +281,9 @@ impl NoteMention {
 struct PersonPage {
     layout: Layout,
     person: PersonRow,
-    upcoming: Vec<SeriesGroup>,
+    upcoming: Vec<Upcoming>,
+    /// Whether more upcoming meetings exist than were read (counts are then "at least").
+    upcoming_more: bool,
     past: Vec<SeriesGroup>,
     from: String,
     to: String,
@@ -226,11 +293,13 @@ struct PersonPage {
     i_owe: Vec<ItemView>,
     decisions: Vec<ItemView>,
     mentions: Vec<NoteMention>,
+    picture: Picture,
     back: String,
 }
 
-/// Upcoming meetings shown on a person page, and open items listed per side.
-const UPCOMING_TOGETHER: i64 = 20;
+/// Upcoming meetings read for a person page (series collapse into one line each), and open
+/// items listed per side.
+const UPCOMING_TOGETHER: i64 = 50;
 const OPEN_ITEMS_SHOWN: i64 = 20;
 const DECISIONS_SHOWN: i64 = 20;
 const MENTIONS_SHOWN: i64 = 10;
@@ -245,6 +314,7 @@ struct PersonData {
     i_owe: Json<Vec<ItemView>>,
     decisions: Json<Vec<ItemView>>,
     mentions: Json<Vec<NoteMention>>,
+    neighbours: Json<Vec<Neighbour>>,
 }
 
 async fn person(
@@ -318,7 +388,21 @@ async fn person(
                    and n2.user_id = $1 and position(lower('@' || p.email) in lower(n2.body)) > 0
                  -- Bounded: exact for anyone mentioned in fewer notes than this.
                  limit 200))
-            order by n.updated_at desc limit $13) n), '[]') as "mentions!: Json<Vec<NoteMention>>"
+            order by n.updated_at desc limit $13) n), '[]') as "mentions!: Json<Vec<NoteMention>>",
+        -- The picture: who was in their latest meetings most often, and their organizations.
+        coalesce((select json_agg(nb) from (
+            select q.id, coalesce(q.name, q.email) as name, q.organization_id,
+                   (select o.name from organizations o where o.id = q.organization_id) as organization,
+                   c.together
+            from (select a2.person_id, count(*) as together
+                  from (select a.meeting_id from attendees a
+                        where a.user_id = $1 and a.person_id = p.id and a.starts_at < $3
+                        order by a.starts_at desc limit 50) recent
+                  join attendees a2 on a2.user_id = $1 and a2.meeting_id = recent.meeting_id
+                  where a2.person_id <> p.id
+                  group by a2.person_id) c
+            join people q on q.id = c.person_id and not q.is_me
+            order by c.together desc, q.id limit $14) nb), '[]') as "neighbours!: Json<Vec<Neighbour>>"
      from person_rows p
      where p.user_id = $1 and p.id = $2"#,
         user.id,
@@ -334,6 +418,7 @@ async fn person(
         DECISIONS_SHOWN,
         meetings::LONGEST_EVENT_DAYS,
         MENTIONS_SHOWN,
+        picture::MOST_PEOPLE,
     )
     .fetch_optional(&state.db)
     .await?
@@ -343,16 +428,21 @@ async fn person(
     let next = params::next_cursor(&mut past, PAGE_SIZE, |m| {
         params::time_cursor(m.starts_at, m.id)
     });
+    let upcoming = data.upcoming.0;
+    let upcoming_more = upcoming.len() as i64 >= UPCOMING_TOGETHER;
+    let i_owe = data.i_owe.0;
     let view = PersonPage {
         layout: Layout::for_user(&user, &person.name, "people").with_notice(notice),
-        upcoming: group_by_series(meetings::lines(data.upcoming.0, tz)),
+        upcoming: collapse_series(meetings::lines(upcoming, tz)),
+        upcoming_more,
         past: group_by_series(meetings::lines(past, tz)),
         from: from.map(|d| d.to_string()).unwrap_or_default(),
         to: to.map(|d| d.to_string()).unwrap_or_default(),
         next,
         paged: after.is_some(),
         they_owe: data.they_owe.0,
-        i_owe: data.i_owe.0,
+        picture: picture::for_person(&person, i_owe.len(), &data.neighbours.0),
+        i_owe,
         decisions: data.decisions.0,
         mentions: data.mentions.0,
         back: format!("/people/{id}"),
@@ -446,6 +536,7 @@ struct OrganizationPage {
     meetings: Vec<MeetingLine>,
     open_items: Vec<ItemView>,
     decisions: Vec<ItemView>,
+    picture: Picture,
     back: String,
 }
 
@@ -457,6 +548,7 @@ struct OrganizationData {
     meetings: Json<Vec<MeetingRow>>,
     open_items: Json<Vec<ItemView>>,
     decisions: Json<Vec<ItemView>>,
+    near: Json<Vec<NearOrganization>>,
 }
 
 async fn organization(
@@ -498,9 +590,20 @@ async fn organization(
                 select i.* from recent join item_rows i
                     on i.user_id = $1 and i.meeting_id = recent.meeting_id
                 where i.kind = 'decision' and not i.removed
-                order by i.meeting_at desc, i.line limit 50) d), '[]') as "decisions!: Json<Vec<ItemView>>"
+                order by i.meeting_at desc, i.line limit 50) d), '[]') as "decisions!: Json<Vec<ItemView>>",
+            -- The picture: other organizations whose people were in the same latest meetings.
+            coalesce((select json_agg(n) from (
+                select o.id, o.name, count(distinct recent.meeting_id) as together
+                from recent
+                join attendees a on a.user_id = $1 and a.meeting_id = recent.meeting_id
+                join people q on q.id = a.person_id
+                join organizations o on o.id = q.organization_id
+                where o.id <> $2
+                group by o.id, o.name
+                order by together desc, o.id limit $3) n), '[]') as "near!: Json<Vec<NearOrganization>>"
          from (select o.id, o.name, o.domain, o.people_count as people from organizations o
-               where o.user_id = $1 and o.id = $2) org"#, user.id, id)
+               where o.user_id = $1 and o.id = $2) org"#, user.id, id,
+               picture::MOST_ORGANIZATIONS as i64)
         .fetch_optional(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -508,6 +611,7 @@ async fn organization(
     let view = OrganizationPage {
         layout: Layout::for_user(&user, &organization.name, "organizations").with_notice(notice),
         back: format!("/organizations/{id}"),
+        picture: picture::for_organization(&organization, &data.people.0, &data.near.0),
         organization,
         people: data.people.0,
         meetings: meetings::lines(data.meetings.0, tz),

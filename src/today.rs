@@ -44,11 +44,17 @@ struct TodayPage {
     wrap_up: Vec<(WrapUp, String)>,
     wrap_up_more: usize,
     wrap_up_capped: bool,
+    /// "12 more", when there are follow-up items beyond those shown ("270+ more" past the count).
+    follow_up_more: Option<String>,
     next_meeting: Option<uuid::Uuid>,
     back: String,
 }
 
 const DAYS_AHEAD: i64 = 7;
+
+/// Follow-up items listed beside the agenda, and how far the rest are counted ("N more").
+const FOLLOW_UP_SHOWN: i64 = 30;
+const FOLLOW_UP_COUNTED: i64 = 300;
 
 pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppResult<Response> {
     let tz = time::zone(&user.time_zone);
@@ -115,6 +121,12 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
             (m, day)
         })
         .collect();
+    let more = data.follow_up_counted - follow_up.len() as i64;
+    let follow_up_more = match more {
+        0 => None,
+        _ if data.follow_up_counted >= FOLLOW_UP_COUNTED => Some(format!("{more}+ more")),
+        _ => Some(format!("{more} more")),
+    };
 
     let page = TodayPage {
         layout: Layout::for_user(&user, "Today", "today").with_notice(notice),
@@ -125,6 +137,7 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
         wrap_up,
         wrap_up_more,
         wrap_up_capped: wrap_up_more + WRAP_UP_SHOWN >= WRAP_UP_COUNTED as usize,
+        follow_up_more,
         next_meeting,
         back: "/".into(),
     };
@@ -138,6 +151,8 @@ struct Agenda {
     follow_up: Json<Vec<ItemView>>,
     prep: Option<Json<Prep>>,
     wrap_up: Json<Vec<WrapUp>>,
+    /// The items due by then, counted up to [`FOLLOW_UP_COUNTED`] (an index range).
+    follow_up_counted: i64,
 }
 
 /// The next meeting and what is open with its people (its agenda, ranked as on its page).
@@ -208,7 +223,7 @@ async fn agenda(
                 select * from item_rows i
                 where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
                   and i.due <= $4
-                order by i.due, i.line limit 30) f), '[]') as "follow_up!: Json<Vec<ItemView>>",
+                order by i.due, i.line limit $10) f), '[]') as "follow_up!: Json<Vec<ItemView>>",
             -- The next meeting (or the one under way) with its ranked agenda.
             (select json_build_object('id', n.id, 'title', n.title, 'starts_at', n.starts_at,
                     'people', n.people, 'items', coalesce((select json_agg(i) from (
@@ -234,7 +249,12 @@ async fn agenda(
                   and m.ends_at <= $6 and m.is_meeting and m.same_as is null and not m.all_day and m.status <> 'cancelled'
                   and (n.id is null or n.body = '' or m.recap_sent_at is null)
                   and m.attendee_names <> ''
-                order by m.starts_at desc, m.id limit $9) w), '[]') as "wrap_up!: Json<Vec<WrapUp>>""#,
+                order by m.starts_at desc, m.id limit $9) w), '[]') as "wrap_up!: Json<Vec<WrapUp>>",
+            (select count(*) from (
+                select 1 from items i
+                where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
+                  and i.due <= $4
+                limit $11) c) as "follow_up_counted!""#,
         user_id,
         start,
         end,
@@ -244,6 +264,8 @@ async fn agenda(
         meetings::CARRIED_FROM_SERIES,
         meetings::CARRIED_PER_PERSON,
         WRAP_UP_COUNTED,
+        FOLLOW_UP_SHOWN,
+        FOLLOW_UP_COUNTED,
     )
     .fetch_one(db)
     .await

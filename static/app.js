@@ -7,11 +7,3 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// "n" opens the next meeting (outside text fields).
-document.addEventListener("keydown", (event) => {
-  const target = event.target;
-  if (event.key !== "n" || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return;
-  const next = document.querySelector("a[data-next-meeting]");
-  if (next) window.location.assign(next.getAttribute("href"));
-});

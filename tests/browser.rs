@@ -62,12 +62,10 @@ async fn sign_in(browser: &Browser, docket: &Docket, (link, email): (&str, &str)
     assert_eq!(browser.path().await, "/");
 }
 
-/// The header's link to /settings carries the signed-in person's name.
+/// The header names the signed-in person (in the menu, so read whether it is open or not).
 async fn signed_in_name(browser: &Browser) -> String {
-    let link = browser
-        .wait_for(Locator::Css("header a[href='/settings']"))
-        .await;
-    link.text().await.unwrap()
+    let name = browser.wait_for(Locator::Css("header .account .who")).await;
+    name.prop("textContent").await.unwrap().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -251,7 +249,8 @@ async fn take_notes_review_by_person_tick_and_search() {
     browser
         .wait_for(Locator::XPath("//h1[normalize-space(.)='Charles Babbage']"))
         .await;
-    let tick = "//button[@aria-label='Mark “@charles send the budget deck” done']";
+    // The assignee and due date are fields of the item: its text shows neither token.
+    let tick = "//button[@aria-label='Mark “send the budget deck” done']";
     browser.wait_for(Locator::XPath(tick)).await;
     browser.screenshot("person-owes").await;
     browser.click(Locator::XPath(tick)).await;
@@ -754,5 +753,322 @@ async fn follow_up_a_meeting_with_its_recap() {
         .await;
     browser.screenshot("meeting-recap").await;
     let problems = checks::check_page(&browser, "meeting-recap").await;
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// Presses `keys` one after another on whatever has the focus, as a person typing would.
+async fn press(browser: &Browser, keys: &str) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut actions = KeyActions::new("keyboard".into());
+    for key in keys.chars() {
+        actions = actions
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
+    browser.client.perform_actions(actions).await.unwrap();
+}
+
+/// What a script in the page answers.
+async fn eval(browser: &Browser, script: &str) -> serde_json::Value {
+    browser.client.execute(script, vec![]).await.unwrap()
+}
+
+/// Presses `keys` and waits for the page at `path` (shortcuts navigate).
+async fn press_and_land(browser: &Browser, keys: &str, path: &str) {
+    press(browser, keys).await;
+    for _ in 0..150 {
+        if browser.path().await == path {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "{keys:?} did not lead to {path}: at {}",
+        browser.path().await
+    );
+}
+
+/// Writes an action item with `@` completion: the list offers the attendee, Enter picks them,
+/// and the saved item shows its text without the tokens that became its assignee and due date.
+async fn write_an_item_with_a_completed_mention(browser: &Browser, docket: &Docket) {
+    browser.goto(&docket.url("/")).await;
+    browser.click(Locator::LinkText("Q1 planning review")).await;
+    let notes = browser.wait_for(Locator::Css("textarea#body")).await;
+    notes.clear().await.unwrap();
+    notes.send_keys("- [ ] @cha").await.unwrap();
+    browser
+        .wait_for(Locator::XPath(
+            "//ul[@id='mention-list']/li[@aria-selected='true'][contains(., 'Charles Babbage')]",
+        ))
+        .await;
+    let list = browser.wait_for(Locator::Css("ul#mention-list")).await;
+    assert!(list.is_displayed().await.unwrap());
+    notes.send_keys("\u{E007}").await.unwrap();
+    notes
+        .send_keys("send the budget deck by Friday")
+        .await
+        .unwrap();
+    let text = notes.prop("value").await.unwrap().unwrap();
+    assert_eq!(text, "- [ ] @charles send the budget deck by Friday");
+    notes.send_keys("\u{E009}\u{E007}\u{E000}").await.unwrap();
+    let item = browser
+        .wait_for(Locator::XPath(
+            "//li[contains(@class, 'item')][.//span[@class='item-text'][normalize-space(.)='send the budget deck']]",
+        ))
+        .await;
+    let meta = item
+        .find(Locator::Css(".meta"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        meta.contains("Charles Babbage") && meta.contains("due"),
+        "{meta}"
+    );
+}
+
+/// Keyboard first: `?` lists the shortcuts, `/` searches, `g` + a letter goes places, `j`/`k`
+/// walk a list, `x` ticks the focused item in place (announced), Enter opens it, `e` edits the
+/// notes; and none of it happens while typing in a field.
+#[tokio::test]
+async fn keyboard_shortcuts_navigate_and_act_outside_text_fields() {
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    write_an_item_with_a_completed_mention(&browser, &docket).await;
+
+    // `e` on a meeting page: into the notes (leave them first).
+    eval(&browser, "document.activeElement.blur()").await;
+    press(&browser, "e").await;
+    assert_eq!(
+        eval(&browser, "return document.activeElement.id").await,
+        "body"
+    );
+    eval(&browser, "document.activeElement.blur()").await;
+
+    press(&browser, "?").await;
+    let dialog = browser.wait_for(Locator::Css("dialog#shortcuts")).await;
+    assert_eq!(dialog.prop("open").await.unwrap().as_deref(), Some("true"));
+    browser.screenshot("shortcuts").await;
+    press(&browser, "\u{E00C}").await;
+    assert_eq!(dialog.prop("open").await.unwrap().as_deref(), Some("false"));
+
+    press(&browser, "/").await;
+    assert_eq!(
+        eval(&browser, "return document.activeElement.id").await,
+        "q"
+    );
+    // Typing in a field is typing: "g m" is a search, not a shortcut.
+    press(&browser, "g m").await;
+    assert_eq!(
+        eval(&browser, "return document.getElementById('q').value").await,
+        "g m"
+    );
+    assert!(browser.path().await.starts_with("/meetings/"));
+    eval(&browser, "document.activeElement.blur()").await;
+
+    press_and_land(&browser, "gm", "/meetings").await;
+    press_and_land(&browser, "gp", "/people").await;
+    press_and_land(&browser, "gt", "/").await;
+    press_and_land(&browser, "ga", "/action-items").await;
+
+    // j walks the open items to ours; x ticks it where it is, and says so.
+    browser.wait_for(Locator::Css("ul.items > li.item")).await;
+    let focused = "return document.activeElement.matches('ul.items > li.item') \
+                   && document.activeElement.querySelector('.item-text').dataset.text";
+    let mut steps = 0;
+    loop {
+        press(&browser, "j").await;
+        steps += 1;
+        if eval(&browser, focused).await == "send the budget deck" {
+            break;
+        }
+        assert!(steps < 100, "j never reached the item");
+    }
+    press(&browser, "x").await;
+    browser
+        .wait_for(Locator::XPath(
+            "//div[@id='announce'][contains(., '“send the budget deck” marked done')]",
+        ))
+        .await;
+    let ticked = "//li[contains(@class, 'done')]//button[@aria-label='Mark “send the budget deck” not done']";
+    browser.wait_for(Locator::XPath(ticked)).await;
+    // The server has it: ticked in the note.
+    let body: String = sqlx::query_scalar("select body from notes where body like '%budget deck%'")
+        .fetch_one(&docket.db)
+        .await
+        .unwrap();
+    assert!(
+        body.starts_with("- [x] @charles send the budget deck"),
+        "{body}"
+    );
+    // x again opens it again; Enter opens the item's meeting.
+    press(&browser, "x").await;
+    browser
+        .wait_for(Locator::XPath(
+            "//div[@id='announce'][contains(., 'marked not done')]",
+        ))
+        .await;
+    // Down and back up again (unless it is the last item, where j stays).
+    press(&browser, "jk").await;
+    if eval(&browser, focused).await != "send the budget deck" {
+        press(&browser, "j").await;
+    }
+    assert_eq!(eval(&browser, focused).await, "send the budget deck");
+    press(&browser, "\u{E007}").await;
+    browser
+        .wait_for(Locator::XPath(
+            "//h1[normalize-space(.)='Q1 planning review']",
+        ))
+        .await;
+}
+
+/// A person's page draws who they meet with as linked nodes (and lists the same links); a
+/// node leads to that person's page. An organization's page has its picture too.
+#[tokio::test]
+async fn person_and_organization_pages_draw_their_neighbourhood() {
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    browser.goto(&docket.url("/people")).await;
+    browser.click(Locator::LinkText("Charles Babbage")).await;
+    let svg = browser
+        .wait_for(Locator::Css(".neighbourhood figure.picture svg"))
+        .await;
+    let nodes = svg.find_all(Locator::Css("a.pic-node")).await.unwrap();
+    // Charles in the middle, you, and the people he meets with.
+    assert!(nodes.len() >= 4, "{} nodes", nodes.len());
+    let listed = browser
+        .client
+        .find_all(Locator::Css(".picture-list a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.len(),
+        nodes.len() - 1,
+        "the list names every node but the centre"
+    );
+    for node in &nodes {
+        let href = node.attr("href").await.unwrap().unwrap();
+        assert!(href.starts_with('/'), "{href}");
+        assert!(
+            node.attr("aria-label")
+                .await
+                .unwrap()
+                .is_some_and(|l| !l.is_empty())
+        );
+    }
+    browser.screenshot("person-picture").await;
+    let mut problems = checks::check_page(&browser, "person-with-picture").await;
+    // Dark mode: the drawing takes the dark palette (its colours are the page's properties).
+    let colours = "const style = (s, p) => getComputedStyle(document.querySelector(s))[p];
+        return [style('.pic-centre circle', 'fill'), style('.picture text', 'fill'),
+                style('body', 'color')];";
+    let light = eval(&browser, colours).await;
+    browser.prefer_dark(true).await;
+    let dark = eval(&browser, colours).await;
+    assert_ne!(light, dark, "the picture follows the colour scheme");
+    assert_eq!(dark[0], "rgb(126, 162, 255)", "the dark accent");
+    assert_eq!(dark[1], dark[2], "labels in the page's text colour");
+    browser.screenshot("person-picture-dark").await;
+    problems.extend(checks::check_page(&browser, "person-with-picture-dark").await);
+    browser.prefer_dark(false).await;
+
+    // A person node leads to their page.
+    let neighbour = svg.find(Locator::Css("a.pic-person")).await.unwrap();
+    let label = neighbour.attr("aria-label").await.unwrap().unwrap();
+    let name = label.split([':', '(']).next().unwrap().trim().to_owned();
+    neighbour.click().await.unwrap();
+    browser
+        .wait_for(Locator::XPath(&format!(
+            "//h1[normalize-space(.)='{name}']"
+        )))
+        .await;
+    assert!(browser.path().await.starts_with("/people/"));
+
+    browser.goto(&docket.url("/organizations")).await;
+    let first = browser
+        .wait_for(Locator::Css("main a[href^='/organizations/']"))
+        .await;
+    first.click().await.unwrap();
+    let org_nodes = browser
+        .wait_for(Locator::Css(".neighbourhood svg"))
+        .await
+        .find_all(Locator::Css("a.pic-node"))
+        .await
+        .unwrap();
+    assert!(org_nodes.len() >= 2, "{} nodes", org_nodes.len());
+    problems.extend(checks::check_page(&browser, "organization-with-picture").await);
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+/// Elements (innermost first) whose right edge is past the screen's, as the start of their HTML.
+const WIDER_THAN_THE_SCREEN: &str = "const width = document.documentElement.clientWidth;
+    return Array.from(document.querySelectorAll('body *'))
+      .filter(el => el.checkVisibility() && el.getBoundingClientRect().right > width + 0.5
+        && !Array.from(el.children).some(c => c.getBoundingClientRect().right > width + 0.5))
+      .slice(0, 3).map(el => el.outerHTML.slice(0, 120));";
+
+/// At phone width (390 px) every main page fits without scrolling sideways, the header stays
+/// under 64 px, and its menu opens to the navigation.
+#[tokio::test]
+async fn every_main_page_fits_a_phone_without_scrolling_sideways() {
+    let docket = Docket::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &docket, ADA).await;
+    docket.wait_for_first_sync().await;
+    // With an item on Today, the meeting and the person.
+    write_an_item_with_a_completed_mention(&browser, &docket).await;
+    browser.set_viewport(390, 844).await;
+    let mut problems = Vec::new();
+    for page in PAGES {
+        open(&browser, &docket, page).await;
+        browser.wait_for(Locator::Css("main h1")).await;
+        let sideways = eval(
+            &browser,
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        )
+        .await
+        .as_i64()
+        .unwrap();
+        if sideways > 0 {
+            // Name the innermost elements that reach past the screen's edge.
+            let culprits = eval(&browser, WIDER_THAN_THE_SCREEN).await;
+            problems.push(format!(
+                "{}: {sideways} px wider than the screen: {culprits}",
+                page.name
+            ));
+        }
+        let header = eval(
+            &browser,
+            "return document.querySelector('header.top').getBoundingClientRect().height",
+        )
+        .await
+        .as_f64()
+        .unwrap();
+        if header >= 64.0 {
+            problems.push(format!("{}: header {header} px tall", page.name));
+        }
+        browser.screenshot(&format!("{}-phone", page.name)).await;
+    }
+    // The menu: closed, the navigation is hidden; open, it is there and works.
+    browser.goto(&docket.url("/")).await;
+    let people = Locator::XPath("//nav[@aria-label='Main']//a[normalize-space(.)='People']");
+    let link = browser.wait_for(people).await;
+    assert!(!link.is_displayed().await.unwrap());
+    browser
+        .click(Locator::XPath("//summary[normalize-space(.)='Menu']"))
+        .await;
+    assert!(link.is_displayed().await.unwrap());
+    browser.screenshot("menu-phone").await;
+    problems.extend(checks::check_page(&browser, "today-phone-menu").await);
+    link.click().await.unwrap();
+    browser
+        .wait_for(Locator::XPath("//h1[normalize-space(.)='People']"))
+        .await;
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }

@@ -113,7 +113,7 @@
 //! an `!a` line stays answered after `set_done(.., false)`: the answer line is
 //! never touched, and deleting it is the way to reopen the question.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, ops::Range};
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use uuid::Uuid;
@@ -659,6 +659,47 @@ fn rewrite_line(content: &str, p: &ParsedLine, done: bool) -> Option<String> {
     })
 }
 
+/// An action item's text as lists show it, beside its assignee and due date: without the
+/// first `@mention` when `assigned`, and without the natural due phrase (`by Friday`) when
+/// `dated` — the words that became those fields. (A valid `due:` word is never in
+/// [`Item::text`].) The note line keeps them all; text that would be left empty is kept whole.
+pub fn display_text(text: &str, assigned: bool, dated: bool) -> String {
+    let mut cut: Vec<Range<usize>> = Vec::new();
+    if assigned && let Some((raw, _)) = find_mention(text) {
+        // `raw` borrows from `text`: its offset is where it starts.
+        let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+        cut.push(start..start + raw.len());
+    }
+    // Which date a phrase means does not matter here, only where it is.
+    let any_day = NaiveDate::from_ymd_opt(2000, 1, 3).expect("a real date");
+    if dated && let Some((range, Ok(_))) = natural_due(text, any_day) {
+        cut.push(range);
+    }
+    cut.sort_by_key(|r| r.start);
+    let mut kept = String::with_capacity(text.len());
+    let mut at = 0;
+    for range in cut {
+        if range.start >= at {
+            kept.push_str(&text[at..range.start]);
+            kept.push(' ');
+            at = range.end;
+        }
+    }
+    kept.push_str(&text[at..]);
+    // Whitespace runs become one space, and none is left before punctuation.
+    let mut out = String::with_capacity(kept.len());
+    for word in kept.split_whitespace() {
+        if !out.is_empty() && !word.starts_with(TRAILING_PUNCT) {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.chars().all(|c| !c.is_alphanumeric()) {
+        return text.to_owned();
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------
 // Items
 // ---------------------------------------------------------------------------
@@ -803,7 +844,7 @@ fn take_due(
         }
         return (body.to_string(), None);
     }
-    match natural_due(body, meeting) {
+    match natural_due(body, meeting).map(|(_, due)| due) {
         Some(Ok(date)) => (body.to_string(), Some(date)),
         Some(Err(hint)) => {
             hints.push(hint);
@@ -892,8 +933,8 @@ fn next_week(date: NaiveDate) -> Result<NaiveDate, String> {
     add_days(date, u64::from(7 - date.weekday().num_days_from_monday()))
 }
 
-/// The first natural due-date phrase in `text`, if any.
-fn natural_due(text: &str, date: NaiveDate) -> Option<Result<NaiveDate, String>> {
+/// The first natural due-date phrase in `text`, if any: its byte range and the date it means.
+fn natural_due(text: &str, date: NaiveDate) -> Option<(Range<usize>, Result<NaiveDate, String>)> {
     let toks = alnum_tokens(text);
     // Tokens k and k+1 are separated by whitespace only.
     let adjacent = |k: usize| {
@@ -909,22 +950,26 @@ fn natural_due(text: &str, date: NaiveDate) -> Option<Result<NaiveDate, String>>
             .all(|(n, w)| adjacent(k + n) && toks[k + n + 1].lower == *w)
     };
     for (i, tok) in toks.iter().enumerate() {
+        // The phrase's last token, and the date.
+        let through = |last: usize| toks[last].end;
         let found = match tok.lower.as_str() {
-            "today" => Some(Ok(date)),
-            "tomorrow" => Some(add_days(date, 1)),
-            "eow" => Some(end_of_week(date)),
-            "end" if followed_by(i, &["of", "week"]) || followed_by(i, &["of", "the", "week"]) => {
-                Some(end_of_week(date))
+            "today" => Some((tok.end, Ok(date))),
+            "tomorrow" => Some((tok.end, add_days(date, 1))),
+            "eow" => Some((tok.end, end_of_week(date))),
+            "end" if followed_by(i, &["of", "week"]) => Some((through(i + 2), end_of_week(date))),
+            "end" if followed_by(i, &["of", "the", "week"]) => {
+                Some((through(i + 3), end_of_week(date)))
             }
-            "next" if followed_by(i, &["week"]) => Some(next_week(date)),
+            "next" if followed_by(i, &["week"]) => Some((through(i + 1), next_week(date))),
             "in" if adjacent(i) && adjacent(i + 1) => {
                 let n = &toks[i + 1];
                 in_n_units(&text[n.start..n.end], &toks[i + 2].lower, date)
+                    .map(|due| (through(i + 2), due))
             }
             "by" if adjacent(i) => {
                 let next = &toks[i + 1];
                 if let Some(wd) = weekday_from(&next.lower) {
-                    Some(next_weekday(date, wd))
+                    Some((next.end, next_weekday(date, wd)))
                 } else {
                     let rest = &text[next.start..];
                     let raw = rest
@@ -932,17 +977,18 @@ fn natural_due(text: &str, date: NaiveDate) -> Option<Result<NaiveDate, String>>
                         .next()
                         .unwrap_or("")
                         .trim_end_matches(TRAILING_PUNCT);
+                    let end = next.start + raw.len();
                     match parse_ymd(raw) {
-                        Ymd::Valid(d) => Some(Ok(d)),
-                        Ymd::Impossible => Some(Err(format!("by {raw} is not a real date"))),
+                        Ymd::Valid(d) => Some((end, Ok(d))),
+                        Ymd::Impossible => Some((end, Err(format!("by {raw} is not a real date")))),
                         Ymd::NotADate => None,
                     }
                 }
             }
             _ => None,
         };
-        if found.is_some() {
-            return found;
+        if let Some((end, due)) = found {
+            return Some((tok.start..end, due));
         }
     }
     None
@@ -2381,5 +2427,42 @@ mod tests {
             let m = match_items(&prev_of(&items), &other);
             assert_eq!(m.len(), other.len());
         }
+    }
+
+    #[test]
+    fn display_text_leaves_out_the_assignee_mention_and_the_due_phrase() {
+        let item = one("- [ ] @charles send the deck by Friday.");
+        assert_eq!(item.text, "@charles send the deck by Friday.");
+        assert_eq!(display_text(&item.text, true, true), "send the deck.");
+        assert_eq!(
+            display_text("ask @sam.lee@acme.com about pricing in 3 days", true, true),
+            "ask about pricing"
+        );
+        assert_eq!(
+            display_text("review the plan end of the week with @bob", true, true),
+            "review the plan with"
+        );
+    }
+
+    #[test]
+    fn display_text_keeps_what_did_not_become_a_field() {
+        // Unresolved mention, no due date: both stay.
+        assert_eq!(
+            display_text("@zoe send it by Friday", false, false),
+            "@zoe send it by Friday"
+        );
+        assert_eq!(
+            display_text("@zoe send it tomorrow", false, true),
+            "@zoe send it"
+        );
+        // Only the first mention was the assignee.
+        assert_eq!(display_text("@bob ask @carol", true, false), "ask @carol");
+        // An invalid date phrase gave no due date and stays.
+        assert_eq!(
+            display_text("ship by 2026-02-30", false, true),
+            "ship by 2026-02-30"
+        );
+        // Nothing but the fields: the text stays whole rather than empty.
+        assert_eq!(display_text("@bob tomorrow", true, true), "@bob tomorrow");
     }
 }

@@ -307,6 +307,19 @@ impl Browser {
         }
     }
 
+    /// Makes the page see `prefers-color-scheme: dark` (or light), as the system setting would.
+    pub async fn prefer_dark(&self, dark: bool) {
+        let scheme = if dark { "dark" } else { "light" };
+        let params = json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] });
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setEmulatedMedia",
+                params,
+            })
+            .await
+            .unwrap();
+    }
+
     /// The browser's cookies for the current site, as a `Cookie` request header.
     pub async fn cookie_header(&self) -> String {
         let cookies = self.client.get_all_cookies().await.unwrap();
@@ -315,6 +328,31 @@ impl Browser {
             .map(|c| format!("{}={}", c.name(), c.value()))
             .collect();
         pairs.join("; ")
+    }
+}
+
+/// A Chrome DevTools Protocol command, sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &reqwest::Url,
+        session: Option<&str>,
+    ) -> Result<reqwest::Url, <reqwest::Url as std::str::FromStr>::Err> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.expect("a session")
+        ))
+    }
+
+    fn method_and_body(&self, _: &reqwest::Url) -> (reqwest::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (reqwest::Method::POST, Some(body.to_string()))
     }
 }
 

@@ -33,7 +33,7 @@ async fn google_sign_in_lands_on_today_signed_in() {
     assert_eq!(location(&response), "/");
     let doc = browser.get_html("/").await;
     assert!(texts(&doc, "h1")[0].starts_with("Today"));
-    assert_eq!(texts(&doc, ".account a"), ["Ada Lovelace"]);
+    assert_eq!(texts(&doc, ".account .who"), ["Ada Lovelace"]);
     let subject: String = sqlx::query_scalar("select subject from accounts")
         .fetch_one(&world.app.db)
         .await

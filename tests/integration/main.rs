@@ -18,4 +18,5 @@ mod notes;
 mod resilience;
 mod round_trip;
 mod security;
+mod summaries;
 mod sync;
