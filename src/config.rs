@@ -103,6 +103,9 @@ pub struct Config {
     pub trust_proxy: bool,
     /// The largest archive Settings → Import takes (the one body allowed over 1 MiB).
     pub import_max_bytes: usize,
+    /// Let CalDAV servers and ICS subscriptions live at loopback, private and link-local
+    /// addresses (off: a user cannot make Docket fetch the operator's internal services).
+    pub allow_private_urls: bool,
 }
 
 /// One configuration problem, naming the variable and what is wrong with it.
@@ -279,6 +282,7 @@ impl Config {
             r.fail("DOCKET_API_RATE_PER_MINUTE", "must be from 1 to 1000000");
         }
         let trust_proxy = r.parsed("DOCKET_TRUST_PROXY", false, "true or false");
+        let allow_private_urls = r.parsed("DOCKET_ALLOW_PRIVATE_URLS", false, "true or false");
         let import_max_bytes = r.parsed("DOCKET_IMPORT_MAX_BYTES", 64 * MIB, "a number of bytes");
         // Below a megabyte no vault fits; above the unpacked limit an archive cannot be useful.
         if !(MIB..=1024 * MIB).contains(&import_max_bytes) {
@@ -400,6 +404,7 @@ impl Config {
             feed_rate_per_minute,
             api_rate_per_minute,
             trust_proxy,
+            allow_private_urls,
             import_max_bytes,
         })
     }

@@ -78,6 +78,7 @@ pub fn app(state: AppState) -> Router {
         .merge(home::router())
         .merge(auth::router(&state))
         .merge(settings::router())
+        .merge(calendar::connect::router())
         .merge(import::router(state.config.import_max_bytes))
         .merge(feed::router())
         .merge(api::tokens::router())

@@ -185,5 +185,8 @@ pub async fn validate(
                 email,
             })
         }
+        Provider::Caldav | Provider::Ics => Err(IdTokenError::Invalid(format!(
+            "{provider} accounts do not sign in"
+        ))),
     }
 }

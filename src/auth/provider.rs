@@ -1,6 +1,10 @@
 //! Google and Microsoft as OAuth 2.0 / OpenID Connect providers: scopes, the authorize URL,
 //! the code exchange and token refresh. The same code talks to the real providers and to the
 //! local fake; only the configured URLs differ.
+//!
+//! CalDAV servers and ICS subscriptions are calendar providers too, connected from Settings
+//! with a form (`calendar::connect`) rather than OAuth: they have no OAuth configuration, so
+//! every sign-in path refuses them.
 
 use std::fmt;
 
@@ -23,14 +27,37 @@ crate::kinds::text_enum! {
     Provider {
         Google => "google",
         Microsoft => "microsoft",
+        /// A CalDAV server (username and app password).
+        Caldav => "caldav",
+        /// An iCalendar file polled from a URL.
+        Ics => "ics",
     }
 }
+
+/// The OAuth configuration of providers without OAuth: no client id, so never enabled.
+static NOT_OAUTH: std::sync::LazyLock<ProviderConfig> = std::sync::LazyLock::new(|| {
+    let none = url::Url::parse("http://invalid.").expect("a valid URL");
+    ProviderConfig {
+        client_id: None,
+        client_secret: None,
+        auth_url: none.clone(),
+        token_url: none.clone(),
+        jwks_url: none.clone(),
+        revoke_url: None,
+        userinfo_url: None,
+        api_url: none,
+        issuer: String::new(),
+        tenant: String::new(),
+    }
+});
 
 impl Provider {
     pub fn label(self) -> &'static str {
         match self {
             Provider::Google => "Google",
             Provider::Microsoft => "Microsoft",
+            Provider::Caldav => "CalDAV",
+            Provider::Ics => "Calendar subscription",
         }
     }
 
@@ -38,6 +65,21 @@ impl Provider {
         match self {
             Provider::Google => &config.google,
             Provider::Microsoft => &config.microsoft,
+            Provider::Caldav | Provider::Ics => &NOT_OAUTH,
+        }
+    }
+
+    /// Whether the account was connected by signing in with OAuth (else with a Settings form).
+    pub fn is_oauth(self) -> bool {
+        matches!(self, Provider::Google | Provider::Microsoft)
+    }
+
+    /// Where the user goes to reconnect an account of this provider.
+    pub fn reconnect_path(self) -> String {
+        match self {
+            Provider::Caldav => "/settings#caldav".to_owned(),
+            Provider::Ics => "/settings#ics".to_owned(),
+            _ => format!("/auth/{}/login?next=/settings", self.as_str()),
         }
     }
 
@@ -58,6 +100,7 @@ impl Provider {
                 "Calendars.Read",
                 "User.Read",
             ],
+            Provider::Caldav | Provider::Ics => &[],
         }
     }
 
@@ -66,6 +109,7 @@ impl Provider {
         let needle = match self {
             Provider::Google => "https://www.googleapis.com/auth/calendar.readonly",
             Provider::Microsoft => "calendars.read",
+            Provider::Caldav | Provider::Ics => return true,
         };
         granted.split_whitespace().any(|s| {
             s.eq_ignore_ascii_case(needle)
@@ -187,6 +231,7 @@ pub fn authorize(provider: Provider, config: &Config) -> Result<AuthorizeRequest
             .add_extra_param("prompt", "consent")
             .add_extra_param("include_granted_scopes", "true"),
         Provider::Microsoft => request.add_extra_param("prompt", "select_account"),
+        Provider::Caldav | Provider::Ics => request,
     };
     let (url, state) = request.url();
     Ok(AuthorizeRequest {

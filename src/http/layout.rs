@@ -60,10 +60,7 @@ impl Layout {
             .iter()
             .filter_map(|a| {
                 let provider = a.provider;
-                let reconnect = Some((
-                    "Reconnect".to_owned(),
-                    format!("/auth/{}/login?next=/settings", provider.as_str()),
-                ));
+                let reconnect = Some(("Reconnect".to_owned(), provider.reconnect_path()));
                 match a.status {
                     AccountStatus::NeedsReconnect => Some(Banner {
                         tone: "bad",
