@@ -344,7 +344,17 @@ impl<'a> EventPages<'a> {
         if collection.sync_token.is_some() {
             let since = self.previous.sync_token.clone().filter(|_| same_day);
             self.full = since.is_none();
-            let (token, changed, removed) = self.sync_collection(since.as_deref()).await?;
+            let (token, changed, removed) = match self.sync_collection(since.as_deref()).await {
+                Ok(found) => found,
+                // RFC 6578 servers refuse an unknown token with 403 `valid-sync-token`, but some
+                // (Xandikos) fail with a 500: a full listing is always safe, so try one.
+                Err(ApiError::Transient(reason))
+                    if since.is_some() && reason.starts_with("HTTP ") =>
+                {
+                    return Err(ApiError::Gone);
+                }
+                Err(e) => return Err(e),
+            };
             let cursor = Cursor {
                 day: Some(if self.full {
                     self.today

@@ -216,6 +216,11 @@ async fn connect_ics(
                 "That address asks for a password; Docket subscribes to public or secret addresses only.",
             )));
         }
+        Err(ApiError::Malformed(reason)) if reason.starts_with("the response") => {
+            return Ok(Err(Refusal::input(format!(
+                "That address did not return a usable calendar ({reason})."
+            ))));
+        }
         Err(_) => {
             return Ok(Err(Refusal::input(
                 "That address did not return a calendar.",
