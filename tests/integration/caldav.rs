@@ -292,7 +292,8 @@ async fn radicale_lost_sync_token_means_a_full_listing_swept() {
     // event is deleted: the full listing that follows must sweep it.
     sqlx::query(
         "update calendars set sync_cursor = jsonb_set(sync_cursor::jsonb, '{sync_token}',
-            '\"http://radicale.org/ns/sync/0000000000000000000000000000000000000000000000000000000000000000\"')::text",
+            '\"http://radicale.org/ns/sync/0000000000000000000000000000000000000000000000000000000000000000\"')::text
+         where account_id in (select id from accounts where provider = 'caldav') and selected",
     )
     .execute(&world.app.db)
     .await
@@ -495,7 +496,8 @@ async fn xandikos_first_sync_incremental_changes_and_a_lost_token() {
     // A token Xandikos does not know (it answers 500): a full listing, swept.
     sqlx::query(
         "update calendars set sync_cursor = jsonb_set(sync_cursor::jsonb, '{sync_token}',
-            '\"1111111111111111111111111111111111111111\"')::text",
+            '\"1111111111111111111111111111111111111111\"')::text
+         where account_id in (select id from accounts where provider = 'caldav') and selected",
     )
     .execute(&world.app.db)
     .await
