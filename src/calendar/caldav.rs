@@ -201,7 +201,7 @@ impl Client {
                 }
             }
         }
-        let home = home.ok_or_else(|| ApiError::NotFound)?;
+        let home = home.ok_or(ApiError::NotFound)?;
         let calendars = self.calendars(&home).await?;
         Ok((self.credentials(&home, false), calendars))
     }
