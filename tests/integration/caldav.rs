@@ -603,3 +603,124 @@ async fn radicale_first_sync_of_5000_events() {
     );
     assert_eq!(n, 5000);
 }
+
+/// A minimal CalDAV server without `sync-collection` (only `getctag`, `calendar-query` and
+/// `calendar-multiget`), as some servers are: one calendar at `/cal/`.
+#[derive(Clone, Default)]
+struct CtagOnly {
+    events: std::sync::Arc<std::sync::Mutex<(u32, std::collections::BTreeMap<String, String>)>>,
+    queries: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CtagOnly {
+    async fn start(&self) -> String {
+        let server = self.clone();
+        let app = axum::Router::new().route(
+            "/cal/",
+            axum::routing::any(move |method: axum::http::Method, body: String| {
+                let server = server.clone();
+                async move { server.answer(method.as_str(), &body) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/cal/")
+    }
+
+    fn put(&self, name: &str, ics: &str) {
+        let mut events = self.events.lock().unwrap();
+        events.0 += 1;
+        events
+            .1
+            .insert(format!("/cal/{name}"), ics.replace('\n', "\r\n"));
+    }
+
+    fn delete(&self, name: &str) {
+        let mut events = self.events.lock().unwrap();
+        events.0 += 1;
+        events.1.remove(&format!("/cal/{name}"));
+    }
+
+    fn answer(&self, method: &str, body: &str) -> axum::response::Response {
+        use axum::response::IntoResponse as _;
+        let (ctag, events) = self.events.lock().unwrap().clone();
+        let responses: String = match method {
+            "PROPFIND" => format!(
+                r#"<D:response><D:href>/cal/</D:href><D:propstat><D:prop>
+<D:resourcetype><D:collection/><C:calendar/></D:resourcetype><D:displayname>Ctag only</D:displayname>
+<CS:getctag>ctag-{ctag}</CS:getctag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"#
+            ),
+            "REPORT" if body.contains("calendar-query") => {
+                self.queries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                events
+                    .keys()
+                    .map(|href| {
+                        format!(
+                            "<D:response><D:href>{href}</D:href><D:propstat><D:prop><D:getetag>\"1\"</D:getetag></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+                        )
+                    })
+                    .collect()
+            }
+            "REPORT" => body
+                .split("<D:href>")
+                .skip(1)
+                .filter_map(|rest| rest.split("</D:href>").next())
+                .map(|href| match events.get(href) {
+                    Some(ics) => format!(
+                        "<D:response><D:href>{href}</D:href><D:propstat><D:prop><C:calendar-data>{}</C:calendar-data></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>",
+                        ics.replace('&', "&amp;").replace('<', "&lt;")
+                    ),
+                    None => format!("<D:response><D:href>{href}</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>"),
+                })
+                .collect(),
+            _ => return axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response(),
+        };
+        (
+            axum::http::StatusCode::MULTI_STATUS,
+            [("content-type", "application/xml; charset=utf-8")],
+            format!(
+                r#"<?xml version="1.0" encoding="utf-8"?>
+<D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/">{responses}</D:multistatus>"#
+            ),
+        )
+            .into_response()
+    }
+}
+
+#[tokio::test]
+async fn a_server_without_sync_collection_is_read_by_ctag_and_time_range() {
+    let server = CtagOnly::default();
+    let url = server.start().await;
+    let (a, b) = (at(2, 10), at(5, 10));
+    server.put(
+        "a.ics",
+        &event("a", &ical(a), &ical(a + Duration::hours(1)), "Alpha", ""),
+    );
+    server.put(
+        "b.ics",
+        &event("b", &ical(b), &ical(b + Duration::hours(1)), "Beta", ""),
+    );
+    let (world, browser) = docket().await;
+    let response = add_caldav(&browser, &url, "ada", "secret").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    sync(&world).await;
+    assert_eq!(
+        live(&world).await,
+        [("Alpha".to_owned(), a), ("Beta".to_owned(), b)]
+    );
+    assert_eq!(cursor(&world).await["ctag"], "ctag-2");
+    let queries = |server: &CtagOnly| server.queries.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(queries(&server), 1);
+
+    // Same ctag: nothing is read.
+    queue_and_sync(&world).await;
+    assert_eq!(queries(&server), 1, "an unchanged ctag reads nothing");
+
+    // A change: the window is read again and what it lacks is swept.
+    server.delete("b.ics");
+    queue_and_sync(&world).await;
+    assert_eq!(queries(&server), 2);
+    assert_eq!(live(&world).await, [("Alpha".to_owned(), a)]);
+    assert_eq!(meetings(&world).await.len(), 2, "no duplicates");
+}
