@@ -79,12 +79,18 @@ impl SettingsPage {
         zone == self.time_zone
     }
 
+    /// Whether any account brings a calendar (a sign-in-only identity does not).
+    fn has_calendar_account(&self) -> bool {
+        self.accounts.iter().any(|a| !a.provider.signs_in_only())
+    }
+
     fn status_label(account: &Account) -> &'static str {
         match account.status {
             AccountStatus::Active => "Syncing",
             AccountStatus::NeedsReconnect => "Needs reconnect",
             AccountStatus::NeedsPermission => "Calendar access not granted",
             AccountStatus::Disconnected => "Disconnected",
+            AccountStatus::SignInOnly => "Signs you in (no calendar)",
         }
     }
 }
@@ -110,7 +116,8 @@ pub async fn render(
         providers: Provider::ALL
             .iter()
             .copied()
-            .filter(|p| p.config(&state.config).enabled())
+            // Only a calendar is worth connecting here.
+            .filter(|p| p.enabled(&state.config) && !p.signs_in_only())
             .collect(),
         calendars: store::for_user(&state.db, user.id).await?,
         time_zone: user.time_zone.clone(),

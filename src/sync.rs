@@ -272,18 +272,16 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
     let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
         return Outcome::NeedsUser;
     };
+    let provider = account.provider;
+    // Only calendar providers have an API to read (a sign-in-only identity is never active).
+    let Some(api) = calendar_api(state, provider) else {
+        return Outcome::NeedsUser;
+    };
     let mut access = match token(state, &account, false).await {
         Ok(Some(t)) => t,
         Ok(None) => return Outcome::NeedsUser,
         Err(outcome) => return outcome,
     };
-    let provider = account.provider;
-    let api = provider
-        .config(&state.config)
-        .api_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
 
     // The calendar list, with one token refresh on 401.
     let mut refreshed = false;
@@ -291,6 +289,7 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         let listed = match provider {
             Provider::Google => google::list_calendars(&state.http, &api, &access).await,
             Provider::Microsoft => microsoft::list_calendars(&state.http, &api, &access).await,
+            Provider::Oidc => return Outcome::NeedsUser,
         };
         match listed {
             Ok(infos) => break infos,
@@ -452,6 +451,12 @@ impl Pages<'_> {
     }
 }
 
+/// The base URL of a calendar provider's API, without a trailing slash.
+fn calendar_api(state: &AppState, provider: Provider) -> Option<String> {
+    let pc = provider.config(&state.config)?;
+    Some(pc.api_url.as_str().trim_end_matches('/').to_owned())
+}
+
 /// One listing, each page written as it arrives inside one transaction that commits with the
 /// cursor at the end; any failure drops the transaction, so nothing of it is stored.
 async fn list_and_apply(
@@ -463,12 +468,7 @@ async fn list_and_apply(
     window: (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<usize, CalendarFailure> {
     let provider = account.provider;
-    let api = provider
-        .config(&state.config)
-        .api_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
+    let api = calendar_api(state, provider).ok_or(CalendarFailure::NeedsUser)?;
     let http = &state.http;
     let id = &calendar.provider_calendar_id;
     let mut pages = match provider {
@@ -483,6 +483,7 @@ async fn list_and_apply(
             microsoft::EventPages::view(http, &api, access, id, window)
                 .map_err(CalendarFailure::Api)?,
         ),
+        Provider::Oidc => return Err(CalendarFailure::NeedsUser),
     };
     let mut writer = store::Writer::begin(&state.db, calendar)
         .await
