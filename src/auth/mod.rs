@@ -234,8 +234,12 @@ async fn callback(
         tracing::warn!(%provider, error = %e, "ID token refused");
         match e {
             oidc::IdTokenError::Keys(e) => AppError::Unavailable(e),
-            _ => AppError::BadRequest(format!(
-                "Docket could not verify the identity {} sent. {START_AGAIN}",
+            oidc::IdTokenError::Invalid(reason) => AppError::BadRequest(format!(
+                "Docket could not verify the identity {} sent: {reason}. {START_AGAIN}",
+                provider.label()
+            )),
+            oidc::IdTokenError::Missing => AppError::BadRequest(format!(
+                "{} sent no identity. {START_AGAIN}",
                 provider.label()
             )),
         }

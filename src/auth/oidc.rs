@@ -204,8 +204,28 @@ impl JwksCache {
                     Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
                 )
             })
-            .ok_or_else(|| IdTokenError::Invalid(format!("unknown signing key {kid:?}")))?;
-        DecodingKey::from_jwk(jwk).map_err(|e| IdTokenError::Invalid(e.to_string()))
+            .ok_or_else(|| {
+                IdTokenError::Invalid(format!(
+                    "it is signed with a key the provider does not publish ({kid:?})"
+                ))
+            })?;
+        DecodingKey::from_jwk(jwk)
+            .map_err(|e| IdTokenError::Invalid(format!("its signing key is unusable ({e})")))
+    }
+}
+
+/// Why a token was refused, in words a person can read on the error page.
+fn refusal(e: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind;
+    match e.kind() {
+        ErrorKind::ExpiredSignature => "it has expired (exp)".into(),
+        ErrorKind::ImmatureSignature => "it is not valid yet (nbf)".into(),
+        ErrorKind::InvalidIssuer => "it comes from another issuer (iss)".into(),
+        ErrorKind::InvalidAudience => "it was issued to another application (aud)".into(),
+        ErrorKind::InvalidSignature => "its signature does not verify".into(),
+        ErrorKind::MissingRequiredClaim(claim) => format!("it lacks the {claim} claim"),
+        ErrorKind::InvalidAlgorithm => "its algorithm does not match its key".into(),
+        other => format!("it is malformed ({other:?})"),
     }
 }
 
@@ -226,20 +246,21 @@ pub async fn validate(
     jwks: &JwksCache,
     discovery: &Discovery,
 ) -> Result<Identity, IdTokenError> {
-    let header = decode_header(id_token).map_err(|e| IdTokenError::Invalid(e.to_string()))?;
+    let header = decode_header(id_token)
+        .map_err(|e| IdTokenError::Invalid(format!("it is not a signed token ({e})")))?;
     let allowed: &[Algorithm] = match provider {
         Provider::Google | Provider::Microsoft => &[Algorithm::RS256],
         Provider::Oidc => &[Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA],
     };
     if !allowed.contains(&header.alg) {
         return Err(IdTokenError::Invalid(format!(
-            "unexpected algorithm {:?}",
+            "it is signed with {:?}, which Docket does not accept",
             header.alg
         )));
     }
     let kid = header
         .kid
-        .ok_or_else(|| IdTokenError::Invalid("no key id".into()))?;
+        .ok_or_else(|| IdTokenError::Invalid("it names no signing key".into()))?;
     let key = jwks.key(provider, &kid, config, http, discovery).await?;
     let client_id = provider.client_id(config).unwrap_or_default();
     let mut validation = Validation::new(header.alg);
@@ -256,7 +277,7 @@ pub async fn validate(
         _ => {}
     }
     let claims = decode::<Claims>(id_token, &key, &validation)
-        .map_err(|e| IdTokenError::Invalid(e.to_string()))?
+        .map_err(|e| IdTokenError::Invalid(refusal(&e)))?
         .claims;
 
     let nonce_ok = claims.nonce.as_deref().is_some_and(|n| {
@@ -264,26 +285,26 @@ pub async fn validate(
     });
     if !nonce_ok {
         return Err(IdTokenError::Invalid(
-            "nonce does not match this sign-in".into(),
+            "it was issued for another sign-in (nonce)".into(),
         ));
     }
     // OpenID Connect Core 3.1.3.7: a token for several audiences names the party it was
     // issued to, and that party must be Docket.
     if claims.aud.len() > 1 && claims.azp.is_none() {
         return Err(IdTokenError::Invalid(
-            "several audiences and no authorized party".into(),
+            "it is meant for several applications and names none as its holder (azp)".into(),
         ));
     }
     if let Some(azp) = &claims.azp
         && azp != client_id
     {
         return Err(IdTokenError::Invalid(format!(
-            "issued to {azp:?}, not to Docket"
+            "it was issued to another application ({azp:?})"
         )));
     }
     let now = chrono::Utc::now().timestamp();
     if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECS as i64) {
-        return Err(IdTokenError::Invalid("issued in the future".into()));
+        return Err(IdTokenError::Invalid("it is dated in the future (iat)".into()));
     }
 
     match provider {
@@ -298,13 +319,13 @@ pub async fn validate(
         }),
         Provider::Microsoft => {
             let (Some(tid), Some(oid)) = (claims.tid.as_deref(), claims.oid.as_deref()) else {
-                return Err(IdTokenError::Invalid("no tid/oid claims".into()));
+                return Err(IdTokenError::Invalid("it names no tenant and user (tid, oid)".into()));
             };
             let issuer = provider.config(config).map(|pc| pc.issuer.as_str());
             let expected_issuer = issuer.unwrap_or_default().replace("{tenantid}", tid);
             if claims.iss != expected_issuer {
                 return Err(IdTokenError::Invalid(format!(
-                    "issuer {:?} is not {expected_issuer:?}",
+                    "it comes from another issuer ({:?})",
                     claims.iss
                 )));
             }

@@ -12,6 +12,7 @@ mod feed;
 mod foundation;
 mod import;
 mod notes;
+mod oidc;
 mod resilience;
 mod round_trip;
 mod security;
