@@ -23,6 +23,8 @@ pub struct Metadata {
     pub authorization_endpoint: Url,
     pub token_endpoint: Url,
     pub jwks_uri: Url,
+    /// Where the e-mail and name are when the ID token carries only the identity.
+    pub userinfo_endpoint: Option<Url>,
     /// Absent at some providers that support PKCE all the same (Entra): only a list without
     /// `S256` is refused.
     pub code_challenge_methods_supported: Option<Vec<String>>,
@@ -145,6 +147,7 @@ mod tests {
             authorization_endpoint: url("/auth"),
             token_endpoint: url("/token"),
             jwks_uri: url("/jwks"),
+            userinfo_endpoint: None,
             code_challenge_methods_supported: methods
                 .map(|m| m.iter().map(|s| (*s).to_owned()).collect()),
         }

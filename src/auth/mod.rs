@@ -230,20 +230,19 @@ async fn callback(
         &state.discovery,
     )
     .await
-    .map_err(|e| {
-        tracing::warn!(%provider, error = %e, "ID token refused");
-        match e {
-            oidc::IdTokenError::Keys(e) => AppError::Unavailable(e),
-            oidc::IdTokenError::Invalid(reason) => AppError::BadRequest(format!(
-                "Docket could not verify the identity {} sent: {reason}. {START_AGAIN}",
-                provider.label()
-            )),
-            oidc::IdTokenError::Missing => AppError::BadRequest(format!(
-                "{} sent no identity. {START_AGAIN}",
-                provider.label()
-            )),
-        }
-    })?;
+    .map_err(|e| identity_error(provider, e))?;
+    let identity = match provider {
+        Provider::Oidc => oidc::complete(
+            identity,
+            &tokens.access_token,
+            &state.config,
+            &state.http,
+            &state.discovery,
+        )
+        .await
+        .map_err(|e| identity_error(provider, e))?,
+        Provider::Google | Provider::Microsoft => identity,
+    };
 
     let status = if provider.signs_in_only() {
         AccountStatus::SignInOnly
@@ -288,6 +287,23 @@ async fn callback(
         (None, None) => "/".to_owned(),
     };
     Ok(Redirect::to(&target).into_response())
+}
+
+/// A refused identity is the provider's or the token's fault (400, saying why); a provider that
+/// cannot be reached is an outage (503).
+fn identity_error(provider: Provider, e: oidc::IdTokenError) -> AppError {
+    tracing::warn!(%provider, error = %e, "identity refused");
+    match e {
+        oidc::IdTokenError::Keys(e) | oidc::IdTokenError::UserInfo(e) => AppError::Unavailable(e),
+        oidc::IdTokenError::Invalid(reason) => AppError::BadRequest(format!(
+            "Docket could not verify the identity {} sent: {reason}. {START_AGAIN}",
+            provider.label()
+        )),
+        oidc::IdTokenError::Missing => AppError::BadRequest(format!(
+            "{} sent no identity. {START_AGAIN}",
+            provider.label()
+        )),
+    }
 }
 
 async fn logout(session: Session) -> AppResult<Response> {

@@ -64,12 +64,16 @@ impl Claims {
     /// The e-mail address only when the provider says it verified it: an unverified address
     /// is whatever its owner typed, and could name someone else.
     fn verified_email(&self) -> Option<String> {
-        let verified = match &self.email_verified {
+        let verified = Self::is_verified(self.email_verified.as_ref());
+        self.email.clone().filter(|_| verified)
+    }
+
+    fn is_verified(email_verified: Option<&serde_json::Value>) -> bool {
+        match email_verified {
             Some(serde_json::Value::Bool(b)) => *b,
             Some(serde_json::Value::String(s)) => s == "true",
             _ => false,
-        };
-        self.email.clone().filter(|_| verified)
+        }
     }
 }
 
@@ -91,6 +95,8 @@ pub enum IdTokenError {
     Invalid(String),
     #[error("could not fetch the provider's signing keys: {0}")]
     Keys(String),
+    #[error("could not read the user's information from the provider: {0}")]
+    UserInfo(String),
 }
 
 impl From<DiscoveryError> for IdTokenError {
@@ -304,7 +310,9 @@ pub async fn validate(
     }
     let now = chrono::Utc::now().timestamp();
     if claims.iat.is_some_and(|iat| iat > now + LEEWAY_SECS as i64) {
-        return Err(IdTokenError::Invalid("it is dated in the future (iat)".into()));
+        return Err(IdTokenError::Invalid(
+            "it is dated in the future (iat)".into(),
+        ));
     }
 
     match provider {
@@ -319,7 +327,9 @@ pub async fn validate(
         }),
         Provider::Microsoft => {
             let (Some(tid), Some(oid)) = (claims.tid.as_deref(), claims.oid.as_deref()) else {
-                return Err(IdTokenError::Invalid("it names no tenant and user (tid, oid)".into()));
+                return Err(IdTokenError::Invalid(
+                    "it names no tenant and user (tid, oid)".into(),
+                ));
             };
             let issuer = provider.config(config).map(|pc| pc.issuer.as_str());
             let expected_issuer = issuer.unwrap_or_default().replace("{tenantid}", tid);
@@ -340,20 +350,87 @@ pub async fn validate(
                 email,
             })
         }
-        Provider::Oidc => {
-            let email = claims.verified_email().unwrap_or_default();
-            Ok(Identity {
-                subject: format!("{} {}", claims.iss, claims.sub),
-                name: claims
-                    .name
-                    .clone()
-                    .or(claims.preferred_username.clone())
-                    .or_else(|| Some(email.clone()).filter(|e| !e.is_empty()))
-                    .unwrap_or_else(|| "Signed-in user".into()),
-                email,
-            })
+        // The name may be missing here: `complete` looks for it at the userinfo endpoint.
+        Provider::Oidc => Ok(Identity {
+            subject: format!("{} {}", claims.iss, claims.sub),
+            email: claims.verified_email().unwrap_or_default(),
+            name: claims
+                .name
+                .clone()
+                .or(claims.preferred_username.clone())
+                .unwrap_or_default(),
+        }),
+    }
+}
+
+/// What the userinfo endpoint says about the user (OpenID Connect Core 5.3).
+#[derive(Deserialize)]
+struct UserInfo {
+    sub: String,
+    email: Option<String>,
+    email_verified: Option<serde_json::Value>,
+    name: Option<String>,
+    preferred_username: Option<String>,
+}
+
+/// Completes the generic provider's identity: some providers put only the identity in the ID
+/// token and the e-mail and name at the userinfo endpoint (Authelia, Zitadel by default). The
+/// answer counts only if it is about the same `sub` (Core 5.3.2), and its e-mail only if
+/// verified, as in the ID token.
+pub async fn complete(
+    mut identity: Identity,
+    access_token: &str,
+    config: &Config,
+    http: &reqwest::Client,
+    discovery: &Discovery,
+) -> Result<Identity, IdTokenError> {
+    let endpoint = match &config.oidc {
+        Some(oidc) if identity.email.is_empty() || identity.name.is_empty() => discovery
+            .metadata(oidc, http)
+            .await
+            .map_err(|e| IdTokenError::UserInfo(e.to_string()))?
+            .userinfo_endpoint
+            .clone(),
+        _ => None,
+    };
+    if let Some(endpoint) = endpoint {
+        let info: UserInfo = http
+            .get(endpoint)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| IdTokenError::UserInfo(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| IdTokenError::UserInfo(e.to_string()))?;
+        // The subject is the issuer and `sub` joined by a space, and an issuer holds none.
+        let sub = identity.subject.split_once(' ').map(|(_, sub)| sub);
+        if sub != Some(info.sub.as_str()) {
+            return Err(IdTokenError::Invalid(
+                "the provider's user information is about someone else (sub)".into(),
+            ));
+        }
+        let verified = Claims::is_verified(info.email_verified.as_ref());
+        if identity.email.is_empty()
+            && let Some(email) = info.email.filter(|_| verified)
+        {
+            identity.email = email;
+        }
+        if identity.name.is_empty()
+            && let Some(name) = info.name.or(info.preferred_username)
+        {
+            identity.name = name;
         }
     }
+    if identity.name.is_empty() {
+        identity.name = if identity.email.is_empty() {
+            "Signed-in user".into()
+        } else {
+            identity.email.clone()
+        };
+    }
+    Ok(identity)
 }
 
 #[cfg(test)]

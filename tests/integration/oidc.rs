@@ -30,7 +30,9 @@ impl Issuer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("node runs tests/oidc/provider.mjs (scripts/test installs Node.js and `npm ci`)");
+            .expect(
+                "node runs tests/oidc/provider.mjs (scripts/test installs Node.js and `npm ci`)",
+            );
         let issuer = Issuer {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -43,7 +45,10 @@ impl Issuer {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("oidc-provider did not start at {}: is node_modules installed (npm ci)?", issuer.url);
+        panic!(
+            "oidc-provider did not start at {}: is node_modules installed (npm ci)?",
+            issuer.url
+        );
     }
 
     fn at(&self, path: &str) -> String {
@@ -71,7 +76,12 @@ impl Issuer {
     }
 
     async fn rotate_keys(&self) {
-        let response = self.control.post(self.at("/_test/rotate")).send().await.unwrap();
+        let response = self
+            .control
+            .post(self.at("/_test/rotate"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
     }
 
@@ -128,7 +138,10 @@ async fn through_provider(browser: &Browser) -> String {
     let mut url = browser.start_sign_in("oidc", "").await;
     for _ in 0..10 {
         if url.starts_with(&browser.base) {
-            assert!(url.contains("/auth/oidc/callback?"), "back at Docket: {url}");
+            assert!(
+                url.contains("/auth/oidc/callback?"),
+                "back at Docket: {url}"
+            );
             return url;
         }
         let response = browser.client.get(&url).send().await.unwrap();
@@ -139,7 +152,11 @@ async fn through_provider(browser: &Browser) -> String {
             response.text().await.unwrap_or_default()
         );
         let next = location(&response);
-        url = url::Url::parse(&url).unwrap().join(&next).unwrap().to_string();
+        url = url::Url::parse(&url)
+            .unwrap()
+            .join(&next)
+            .unwrap()
+            .to_string();
     }
     panic!("the provider never sent the browser back to Docket");
 }
@@ -202,8 +219,16 @@ async fn signing_in_makes_a_user_with_no_calendar_who_links_google_on_the_settin
     assert_eq!(rows[0].subject, format!("{} ada-0001", issuer.url));
     assert_eq!(rows[0].email, "ada@acme.example");
     assert_eq!(rows[0].status, "sign_in_only");
-    assert_eq!(count(&world.app.db, "account_tokens").await, 0, "no tokens kept");
-    assert_eq!(count(&world.app.db, "sync_state").await, 0, "nothing to sync");
+    assert_eq!(
+        count(&world.app.db, "account_tokens").await,
+        0,
+        "no tokens kept"
+    );
+    assert_eq!(
+        count(&world.app.db, "sync_state").await,
+        0,
+        "nothing to sync"
+    );
 
     // Nothing to show yet: every page says where to connect a calendar.
     let today = browser.get_html("/").await;
@@ -255,7 +280,10 @@ async fn signing_in_makes_a_user_with_no_calendar_who_links_google_on_the_settin
     let out = again.post_form("/auth/logout", &[]).await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert!(!again.is_signed_in().await);
-    assert!(browser.is_signed_in().await, "the other browser stays signed in");
+    assert!(
+        browser.is_signed_in().await,
+        "the other browser stays signed in"
+    );
 }
 
 #[tokio::test]
@@ -274,7 +302,10 @@ async fn es256_and_eddsa_tokens_and_a_public_client_sign_in() {
             docket_for(&issuer, &[]).await
         };
         issuer
-            .configure(&app.base, json!({"alg": alg, "public_client": public_client}))
+            .configure(
+                &app.base,
+                json!({"alg": alg, "public_client": public_client}),
+            )
             .await;
         let browser = Browser::new(&app);
         let response = sign_in(&browser).await;
@@ -290,10 +321,16 @@ async fn tampered_id_tokens_are_refused_with_a_clear_page_and_no_session() {
     // The unknown key last: it sets off a refetch of the key set.
     for (tamper, reason) in [
         ("wrong-issuer", "it comes from another issuer (iss)"),
-        ("wrong-audience", "it was issued to another application (aud)"),
+        (
+            "wrong-audience",
+            "it was issued to another application (aud)",
+        ),
         ("several-audiences", "names none as its holder (azp)"),
         ("expired", "it has expired (exp)"),
-        ("unknown-key", "it is signed with a key the provider does not publish"),
+        (
+            "unknown-key",
+            "it is signed with a key the provider does not publish",
+        ),
     ] {
         issuer.configure(&app.base, json!({"tamper": tamper})).await;
         let browser = Browser::new(&app);
@@ -326,7 +363,10 @@ async fn a_replayed_state_is_refused() {
     // The same response again, in the same browser or in another one.
     let (status, message) = refusal(browser.get(&callback).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(message.contains("has expired or was started in another browser"), "{message}");
+    assert!(
+        message.contains("has expired or was started in another browser"),
+        "{message}"
+    );
     let attacker = Browser::new(&app);
     let (status, _) = refusal(attacker.get(&callback).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -339,7 +379,10 @@ async fn a_replayed_state_is_refused() {
     let forged = callback.replace("state=", "state=x");
     let (status, message) = refusal(victim.get(&forged).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(message.contains("does not belong to this browser"), "{message}");
+    assert!(
+        message.contains("does not belong to this browser"),
+        "{message}"
+    );
     assert!(!victim.is_signed_in().await);
     assert_eq!(count(&app.db, "users").await, 1);
 }
@@ -381,7 +424,10 @@ async fn oidc_only_hides_the_other_buttons_and_refuses_their_sign_in_until_signe
     assert_eq!(texts(&home, ".signin a"), ["Sign in with Acme SSO"]);
     let (status, message) = refusal(browser.get("/auth/google/login").await).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(message.contains("signs people in with Acme SSO only"), "{message}");
+    assert!(
+        message.contains("signs people in with Acme SSO only"),
+        "{message}"
+    );
     assert_eq!(count(&world.app.db, "users").await, 0);
 
     // Signed in through the company's provider, Google links a calendar.
@@ -418,6 +464,42 @@ async fn an_unverified_email_is_not_used() {
 }
 
 #[tokio::test]
+async fn an_id_token_with_only_the_identity_is_completed_from_userinfo() {
+    let issuer = Issuer::start().await;
+    let app = docket_for(&issuer, &[]).await;
+    issuer
+        .configure(&app.base, json!({"claims_in_id_token": false}))
+        .await;
+    let browser = Browser::new(&app);
+    assert_eq!(sign_in(&browser).await.status(), StatusCode::SEE_OTHER);
+    let user: (String, String) = sqlx::query_as("select name, email from users")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(user, ("Ada Lovelace".into(), "ada@acme.example".into()));
+
+    // Unverified there too: still no e-mail.
+    let mut account = ada();
+    account["sub"] = json!("bob-0002");
+    account["email_verified"] = json!(false);
+    issuer
+        .configure(
+            &app.base,
+            json!({"claims_in_id_token": false, "account": account}),
+        )
+        .await;
+    assert_eq!(
+        sign_in(&Browser::new(&app)).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let emails: Vec<String> = sqlx::query_scalar("select email from users order by created_at")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(emails, ["ada@acme.example", ""]);
+}
+
+#[tokio::test]
 async fn the_same_sub_from_another_issuer_is_another_user() {
     let first = Issuer::start().await;
     let second = Issuer::start().await;
@@ -450,7 +532,10 @@ async fn a_rotated_key_is_fetched_and_forged_key_ids_do_not_hammer_the_issuer() 
     let issuer = Issuer::start().await;
     let app = docket_for(&issuer, &[]).await;
     issuer.configure(&app.base, json!({})).await;
-    assert_eq!(sign_in(&Browser::new(&app)).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        sign_in(&Browser::new(&app)).await.status(),
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(issuer.jwks_fetches().await, 1);
 
     // The issuer signs with a new key: Docket fetches the key set again, once.

@@ -3,7 +3,7 @@
 //
 // The test configures it once Docket is listening, since the client's redirect URI names
 // Docket's port: `POST /_test/configure` with JSON
-//   { redirect_uri, alg: "RS256"|"ES256"|"EdDSA", public_client: bool,
+//   { redirect_uri, alg: "RS256"|"ES256"|"EdDSA", public_client: bool, claims_in_id_token: bool,
 //     account: { sub, email, email_verified, name }, tamper: "" | <kind below> }
 // Every sign-in then logs that account in and consents at once (no forms), and the tokens are
 // the provider's own; configuring again keeps the signing key of the algorithm. `tamper` turns it into a misbehaving issuer by re-signing the ID token of
@@ -69,6 +69,7 @@ const signingKeys = {};
 function configure(body) {
   settings = {
     alg: body.alg ?? 'RS256',
+    claimsInIdToken: body.claims_in_id_token ?? true,
     tamper: body.tamper ?? '',
     account: body.account,
   };
@@ -92,8 +93,9 @@ function configure(body) {
       claims: () => ({ ...settings.account, sub: id }),
     }),
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-    // The profile and e-mail claims go in the ID token too, as most providers put them.
-    conformIdTokenClaims: false,
+    // The profile and e-mail claims go in the ID token too, as most providers put them; with
+    // `claims_in_id_token: false` only at the userinfo endpoint (Authelia's, Zitadel's default).
+    conformIdTokenClaims: !settings.claimsInIdToken,
     features: { devInteractions: { enabled: false } },
     cookies: { keys: ['docket-test-cookie-key'] },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
