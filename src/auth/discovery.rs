@@ -43,10 +43,13 @@ pub enum DiscoveryError {
 /// Metadata is fetched again after this long even when nothing asks for it.
 const TTL: Duration = Duration::from_secs(3600);
 
+/// Metadata and when it was fetched.
+type Fetched = (Instant, Arc<Metadata>);
+
 /// The configured issuer's metadata, cached.
 #[derive(Clone, Default)]
 pub struct Discovery {
-    cached: Arc<RwLock<Option<(Instant, Arc<Metadata>)>>>,
+    cached: Arc<RwLock<Option<Fetched>>>,
 }
 
 impl Discovery {
