@@ -41,6 +41,8 @@ pub fn router() -> Router<AppState> {
 struct SettingsPage {
     layout: Layout,
     accounts: Vec<Account>,
+    /// What each provider is called here (the OpenID Connect provider's name is configured).
+    provider_names: Vec<(Provider, String)>,
     providers: Vec<Provider>,
     calendars: Vec<CalendarRow>,
     time_zone: String,
@@ -79,6 +81,13 @@ impl SettingsPage {
         zone == self.time_zone
     }
 
+    fn provider_name(&self, provider: &Provider) -> &str {
+        self.provider_names
+            .iter()
+            .find(|(p, _)| p == provider)
+            .map_or(provider.label(), |(_, name)| name.as_str())
+    }
+
     /// Whether any account brings a calendar (a sign-in-only identity does not).
     fn has_calendar_account(&self) -> bool {
         self.accounts.iter().any(|a| !a.provider.signs_in_only())
@@ -113,6 +122,10 @@ pub async fn render(
     let page = SettingsPage {
         layout: Layout::for_user(user, "Settings", "settings"),
         accounts: accounts::for_user(&state.db, user.id).await?,
+        provider_names: Provider::ALL
+            .iter()
+            .map(|p| (*p, p.name(&state.config).to_owned()))
+            .collect(),
         providers: Provider::ALL
             .iter()
             .copied()

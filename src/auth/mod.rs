@@ -168,8 +168,8 @@ async fn callback(
     if pending.provider != provider {
         return Err(AppError::BadRequest(format!(
             "This sign-in was started with {} but answered by {}. {START_AGAIN}",
-            pending.provider.label(),
-            provider.label()
+            pending.provider.name(&state.config),
+            provider.name(&state.config)
         )));
     }
     if let Some(error) = query.error {
@@ -177,12 +177,12 @@ async fn callback(
         let message = if error == "access_denied" {
             format!(
                 "Sign-in was cancelled at {}. Nothing was changed.",
-                provider.label()
+                provider.name(&state.config)
             )
         } else {
             format!(
                 "{} could not sign you in ({error}). {START_AGAIN}",
-                provider.label()
+                provider.name(&state.config)
             )
         };
         return Err(AppError::BadRequest(message));
@@ -208,7 +208,7 @@ async fn callback(
     .map_err(|e| match e {
         TokenError::GrantRevoked(code) => AppError::BadRequest(format!(
             "{} refused this sign-in ({code}). {START_AGAIN}",
-            provider.label()
+            provider.name(&state.config)
         )),
         TokenError::Transient(e) => {
             AppError::Unavailable(format!("{provider} token endpoint: {e}"))
@@ -217,7 +217,7 @@ async fn callback(
     let id_token = tokens.id_token.as_deref().ok_or_else(|| {
         AppError::BadRequest(format!(
             "{} sent no identity. {START_AGAIN}",
-            provider.label()
+            provider.name(&state.config)
         ))
     })?;
     let identity = oidc::validate(
@@ -230,7 +230,7 @@ async fn callback(
         &state.discovery,
     )
     .await
-    .map_err(|e| identity_error(provider, e))?;
+    .map_err(|e| identity_error(provider.name(&state.config), e))?;
     let identity = match provider {
         Provider::Oidc => oidc::complete(
             identity,
@@ -240,7 +240,7 @@ async fn callback(
             &state.discovery,
         )
         .await
-        .map_err(|e| identity_error(provider, e))?,
+        .map_err(|e| identity_error(provider.name(&state.config), e))?,
         Provider::Google | Provider::Microsoft => identity,
     };
 
@@ -264,7 +264,7 @@ async fn callback(
     .map_err(|e| match e {
         accounts::LinkError::OwnedByAnotherUser => AppError::Conflict(format!(
             "The {} account {} is already connected to another Docket user, so it cannot be linked here.",
-            provider.label(),
+            provider.name(&state.config),
             identity.email
         )),
         accounts::LinkError::Db(e) => e.into(),
@@ -291,18 +291,17 @@ async fn callback(
 
 /// A refused identity is the provider's or the token's fault (400, saying why); a provider that
 /// cannot be reached is an outage (503).
-fn identity_error(provider: Provider, e: oidc::IdTokenError) -> AppError {
+fn identity_error(provider: &str, e: oidc::IdTokenError) -> AppError {
     tracing::warn!(%provider, error = %e, "identity refused");
     match e {
         oidc::IdTokenError::Keys(e) | oidc::IdTokenError::UserInfo(e) => AppError::Unavailable(e),
         oidc::IdTokenError::Invalid(reason) => AppError::BadRequest(format!(
             "Docket could not verify the identity {} sent: {reason}. {START_AGAIN}",
-            provider.label()
+            provider
         )),
-        oidc::IdTokenError::Missing => AppError::BadRequest(format!(
-            "{} sent no identity. {START_AGAIN}",
-            provider.label()
-        )),
+        oidc::IdTokenError::Missing => {
+            AppError::BadRequest(format!("{} sent no identity. {START_AGAIN}", provider))
+        }
     }
 }
 

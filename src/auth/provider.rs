@@ -41,6 +41,14 @@ impl Provider {
         }
     }
 
+    /// The name people know the provider by: the generic provider's is configured (`OIDC_NAME`).
+    pub fn name(self, config: &Config) -> &str {
+        match (self, &config.oidc) {
+            (Provider::Oidc, Some(oidc)) => &oidc.name,
+            _ => self.label(),
+        }
+    }
+
     /// The configured endpoints of a calendar provider; the generic OpenID Connect provider
     /// has none (they come from discovery).
     pub fn config(self, config: &Config) -> Option<&ProviderConfig> {

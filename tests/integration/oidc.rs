@@ -242,11 +242,11 @@ async fn signing_in_makes_a_user_with_no_calendar_who_links_google_on_the_settin
     let settings = browser.get_html("/settings").await;
     assert_eq!(texts(&settings, "#no-calendar").len(), 1);
     let rows_text = texts(&settings, "tbody tr td");
-    assert!(rows_text.contains(&"Single sign-on · ada@acme.example".to_owned()));
+    assert!(rows_text.contains(&"Acme SSO · ada@acme.example".to_owned()));
     assert!(rows_text.contains(&"Signs you in (no calendar)".to_owned()));
     let offered = texts(&settings, "a.button");
     assert!(offered.contains(&"Connect a Google account".to_owned()));
-    assert!(!offered.iter().any(|t| t.contains("Single sign-on")));
+    assert!(!offered.iter().any(|t| t.contains("Acme SSO")));
     assert!(!offered.contains(&"Reconnect".to_owned()));
 
     // Linking works as it does for anyone signed in.
@@ -337,7 +337,7 @@ async fn tampered_id_tokens_are_refused_with_a_clear_page_and_no_session() {
         let (status, message) = refusal(sign_in(&browser).await).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{tamper}");
         assert!(
-            message.contains("could not verify the identity Single sign-on sent")
+            message.contains("could not verify the identity Acme SSO sent")
                 && message.contains(reason),
             "{tamper}: {message}"
         );
