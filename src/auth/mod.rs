@@ -137,6 +137,8 @@ struct CallbackQuery {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// The issuer of the response (RFC 9207), sent by providers that support it.
+    iss: Option<String>,
 }
 
 const START_AGAIN: &str = "Please start again from Docket's sign-in page.";
@@ -170,6 +172,16 @@ async fn callback(
             "This sign-in was started with {} but answered by {}. {START_AGAIN}",
             pending.provider.name(&state.config),
             provider.name(&state.config)
+        )));
+    }
+    // RFC 9207: a response naming another issuer than the one the sign-in went to is refused
+    // before its code goes anywhere.
+    if let (Provider::Oidc, Some(oidc), Some(iss)) = (provider, &state.config.oidc, &query.iss)
+        && iss != &oidc.issuer
+    {
+        return Err(AppError::BadRequest(format!(
+            "This sign-in response comes from another issuer than {}. {START_AGAIN}",
+            oidc.name
         )));
     }
     if let Some(error) = query.error {

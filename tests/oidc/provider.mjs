@@ -8,7 +8,8 @@
 // Every sign-in then logs that account in and consents at once (no forms), and the tokens are
 // the provider's own; configuring again keeps the signing key of the algorithm. `tamper` turns it into a misbehaving issuer by re-signing the ID token of
 // each token response: "wrong-issuer", "wrong-audience", "several-audiences", "expired"
-// (exp an hour ago), "unknown-key" (signed with a key the key set lacks).
+// (exp an hour ago), "unknown-key" (signed with a key the key set lacks); "response-issuer"
+// names another issuer in the authorization response's `iss` (RFC 9207).
 // `POST /_test/rotate` starts signing with a new key published beside the old one (a key
 // rotation); `GET /_test/stats` says how often the key set was fetched.
 import http from 'node:http';
@@ -123,6 +124,13 @@ function configure(body) {
       return;
     }
     await next();
+    const location = ctx.response.get('Location');
+    if (settings.tamper === 'response-issuer' && location.includes('iss=')) {
+      // The authorization response names another issuer (RFC 9207).
+      const url = new URL(location);
+      url.searchParams.set('iss', 'https://issuer.invalid');
+      ctx.redirect(url.toString());
+    }
     if (ctx.path === '/jwks') {
       jwksFetches += 1;
       if (rotatedKey) {
