@@ -350,10 +350,16 @@ async fn tampered_id_tokens_are_refused_with_a_clear_page_and_no_session() {
         .await;
     let browser = Browser::new(&app);
     let callback = through_provider(&browser).await;
-    assert!(callback.contains("iss=https%3A%2F%2Fissuer.invalid"), "{callback}");
+    assert!(
+        callback.contains("iss=https%3A%2F%2Fissuer.invalid"),
+        "{callback}"
+    );
     let (status, message) = refusal(browser.get(&callback).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(message.contains("comes from another issuer than Acme SSO"), "{message}");
+    assert!(
+        message.contains("comes from another issuer than Acme SSO"),
+        "{message}"
+    );
     assert!(!browser.is_signed_in().await);
 
     // The same issuer, untampered, signs in: the refusals were the tokens' fault.
