@@ -581,7 +581,10 @@ pub async fn delete_user(
         // lists no revocation endpoint; `revokeSignInSessions` would sign the person out of
         // everything). Its tokens are deleted with the account, so Docket can never use them
         // again; the person can remove Docket from their Microsoft account's app permissions.
-        if provider.config(config).revoke_url.is_none() {
+        if provider
+            .config(config)
+            .is_none_or(|pc| pc.revoke_url.is_none())
+        {
             outcome.forgotten += 1;
             continue;
         }

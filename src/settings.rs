@@ -42,6 +42,8 @@ pub fn router() -> Router<AppState> {
 struct SettingsPage {
     layout: Layout,
     accounts: Vec<Account>,
+    /// What each provider is called here (the OpenID Connect provider's name is configured).
+    provider_names: Vec<(Provider, String)>,
     providers: Vec<Provider>,
     calendars: Vec<CalendarRow>,
     time_zone: String,
@@ -85,12 +87,25 @@ impl SettingsPage {
         zone == self.time_zone
     }
 
+    fn provider_name(&self, provider: &Provider) -> &str {
+        self.provider_names
+            .iter()
+            .find(|(p, _)| p == provider)
+            .map_or(provider.label(), |(_, name)| name.as_str())
+    }
+
+    /// Whether any account brings a calendar (a sign-in-only identity does not).
+    fn has_calendar_account(&self) -> bool {
+        self.accounts.iter().any(|a| !a.provider.signs_in_only())
+    }
+
     fn status_label(account: &Account) -> &'static str {
         match account.status {
             AccountStatus::Active => "Syncing",
             AccountStatus::NeedsReconnect => "Needs reconnect",
             AccountStatus::NeedsPermission => "Calendar access not granted",
             AccountStatus::Disconnected => "Disconnected",
+            AccountStatus::SignInOnly => "Signs you in (no calendar)",
         }
     }
 }
@@ -117,10 +132,15 @@ pub async fn render(
     let page = SettingsPage {
         layout: Layout::for_user(user, "Settings", "settings"),
         accounts: accounts::for_user(&state.db, user.id).await?,
+        provider_names: Provider::ALL
+            .iter()
+            .map(|p| (*p, p.name(&state.config).to_owned()))
+            .collect(),
         providers: Provider::ALL
             .iter()
             .copied()
-            .filter(|p| p.is_oauth() && p.config(&state.config).enabled())
+            // Only a calendar is worth connecting here, and CalDAV and ICS have forms of their own.
+            .filter(|p| p.is_oauth_calendar() && p.enabled(&state.config))
             .collect(),
         calendars: store::for_user(&state.db, user.id).await?,
         time_zone: user.time_zone.clone(),

@@ -274,21 +274,20 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
     let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
         return Outcome::NeedsUser;
     };
-    if !account.provider.is_oauth() {
+    if account.provider.is_form_connected() {
         return sync_connected(state, &account).await;
     }
+    let provider = account.provider;
+    // Only OAuth calendar providers have an API to read (a sign-in-only identity is never
+    // active).
+    let Some(api) = calendar_api(state, provider) else {
+        return Outcome::NeedsUser;
+    };
     let mut access = match token(state, &account, false).await {
         Ok(Some(t)) => t,
         Ok(None) => return Outcome::NeedsUser,
         Err(outcome) => return outcome,
     };
-    let provider = account.provider;
-    let api = provider
-        .config(&state.config)
-        .api_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
 
     // The calendar list, with one token refresh on 401.
     let mut refreshed = false;
@@ -296,7 +295,7 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         let listed = match provider {
             Provider::Google => google::list_calendars(&state.http, &api, &access).await,
             Provider::Microsoft => microsoft::list_calendars(&state.http, &api, &access).await,
-            Provider::Caldav | Provider::Ics => return Outcome::NeedsUser,
+            Provider::Oidc | Provider::Caldav | Provider::Ics => return Outcome::NeedsUser,
         };
         match listed {
             Ok(infos) => break infos,
@@ -543,7 +542,7 @@ async fn sync_connected(state: &AppState, account: &Account) -> Outcome {
             }
             first_transient.unwrap_or(Outcome::Done)
         }
-        Provider::Google | Provider::Microsoft => Outcome::NeedsUser,
+        Provider::Google | Provider::Microsoft | Provider::Oidc => Outcome::NeedsUser,
     }
 }
 
@@ -603,10 +602,7 @@ async fn sync_calendar(
     let mut refreshed = false;
     let mut reset = false;
     loop {
-        let pages = match oauth_pages(state, account, calendar, access, cursor.as_deref(), window) {
-            Ok(pages) => pages,
-            Err(e) => return Err(CalendarFailure::Api(e)),
-        };
+        let pages = oauth_pages(state, account, calendar, access, cursor.as_deref(), window)?;
         match list_and_apply(state, account, calendar, pages).await {
             Ok(n) => return Ok(n),
             Err(CalendarFailure::Api(ApiError::Gone)) if !reset => {
@@ -651,6 +647,12 @@ impl Pages<'_> {
     }
 }
 
+/// The base URL of an OAuth calendar provider's API, without a trailing slash.
+fn calendar_api(state: &AppState, provider: Provider) -> Option<String> {
+    let pc = provider.config(&state.config)?;
+    Some(pc.api_url.as_str().trim_end_matches('/').to_owned())
+}
+
 /// The listing of a Google or Microsoft calendar, with an access token.
 fn oauth_pages<'a>(
     state: &'a AppState,
@@ -659,14 +661,9 @@ fn oauth_pages<'a>(
     access: &'a str,
     cursor: Option<&'a str>,
     window: (DateTime<Utc>, DateTime<Utc>),
-) -> Result<Pages<'a>, ApiError> {
+) -> Result<Pages<'a>, CalendarFailure> {
     let provider = account.provider;
-    let api = provider
-        .config(&state.config)
-        .api_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
+    let api = calendar_api(state, provider).ok_or(CalendarFailure::NeedsUser)?;
     let http = &state.http;
     let id = &calendar.provider_calendar_id;
     Ok(match provider {
@@ -674,15 +671,16 @@ fn oauth_pages<'a>(
             http, &api, access, id, cursor, window,
         )),
         Provider::Microsoft if calendar.is_primary => Pages::Microsoft(
-            microsoft::EventPages::delta(http, &api, access, cursor, window)?,
+            microsoft::EventPages::delta(http, &api, access, cursor, window)
+                .map_err(CalendarFailure::Api)?,
         ),
-        Provider::Microsoft => {
-            Pages::Microsoft(microsoft::EventPages::view(http, &api, access, id, window)?)
-        }
-        Provider::Caldav | Provider::Ics => {
-            return Err(ApiError::Malformed(format!(
-                "{provider} has no access token"
-            )));
+        Provider::Microsoft => Pages::Microsoft(
+            microsoft::EventPages::view(http, &api, access, id, window)
+                .map_err(CalendarFailure::Api)?,
+        ),
+        // No OAuth calendar API: `calendar_api` already refused them.
+        Provider::Oidc | Provider::Caldav | Provider::Ics => {
+            return Err(CalendarFailure::NeedsUser);
         }
     })
 }

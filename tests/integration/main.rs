@@ -15,6 +15,7 @@ mod foundation;
 mod ics;
 mod import;
 mod notes;
+mod oidc;
 mod resilience;
 mod round_trip;
 mod security;
