@@ -1,4 +1,5 @@
-//! Users and their linked Google / Microsoft accounts, with sealed OAuth tokens.
+//! Users and their linked accounts (Google, Microsoft, CalDAV, ICS subscriptions), with sealed
+//! OAuth tokens and connection details.
 
 use crate::kinds::AccountStatus;
 use chrono::{DateTime, Duration, Utc};
@@ -181,6 +182,83 @@ pub async fn store_tokens<'e, E: sqlx::PgExecutor<'e>>(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Seals the connection details of an account connected with a Settings form (a CalDAV
+/// server's address, username and app password; a subscription's URL) where OAuth tokens go:
+/// the access columns, never expiring, with no refresh token. Key rotation, disconnection and
+/// account deletion then treat them exactly as tokens.
+pub async fn store_credentials<'e, E: sqlx::PgExecutor<'e>>(
+    db: E,
+    cipher: &TokenCipher,
+    account: &Account,
+    details: &str,
+) -> Result<(), sqlx::Error> {
+    let sealed = cipher.seal(details, account.id.as_bytes());
+    sqlx::query!(
+        "insert into account_tokens
+            (account_id, user_id, key_id, access_nonce, access_ciphertext, access_expires_at)
+         values ($1, $2, $3, $4, $5, 'infinity')
+         on conflict (account_id) do update
+            set key_id = excluded.key_id,
+                access_nonce = excluded.access_nonce,
+                access_ciphertext = excluded.access_ciphertext,
+                access_expires_at = excluded.access_expires_at,
+                refresh_nonce = null, refresh_ciphertext = null,
+                updated_at = now()",
+        account.id,
+        account.user_id,
+        sealed.key_id,
+        sealed.nonce,
+        sealed.ciphertext,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+struct CredentialsRow {
+    key_id: String,
+    access_nonce: Vec<u8>,
+    access_ciphertext: Vec<u8>,
+}
+
+/// Opens what [`store_credentials`] sealed. Missing or undecryptable details mark the account
+/// as needing reconnection (the user enters them again).
+pub async fn credentials(
+    db: &PgPool,
+    cipher: &TokenCipher,
+    account: &Account,
+) -> Result<String, AccessError> {
+    let row = sqlx::query_as!(
+        CredentialsRow,
+        "select key_id, access_nonce, access_ciphertext
+         from account_tokens where account_id = $1 and user_id = $2",
+        account.id,
+        account.user_id,
+    )
+    .fetch_optional(db)
+    .await?;
+    let opened = match row {
+        None => Err("no stored connection details".to_owned()),
+        Some(row) => cipher
+            .open(
+                &Sealed {
+                    key_id: row.key_id,
+                    nonce: row.access_nonce,
+                    ciphertext: row.access_ciphertext,
+                },
+                account.id.as_bytes(),
+            )
+            .map_err(|e| e.to_string()),
+    };
+    match opened {
+        Ok(details) => Ok(details),
+        Err(reason) => {
+            set_status(db, account.id, AccountStatus::NeedsReconnect, Some(&reason)).await?;
+            Err(AccessError::NeedsReconnect(reason))
+        }
+    }
 }
 
 struct TokenRow {
@@ -503,7 +581,10 @@ pub async fn delete_user(
         // lists no revocation endpoint; `revokeSignInSessions` would sign the person out of
         // everything). Its tokens are deleted with the account, so Docket can never use them
         // again; the person can remove Docket from their Microsoft account's app permissions.
-        if provider.config(config).revoke_url.is_none() {
+        if provider
+            .config(config)
+            .is_none_or(|pc| pc.revoke_url.is_none())
+        {
             outcome.forgotten += 1;
             continue;
         }

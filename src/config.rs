@@ -68,6 +68,30 @@ impl ProviderConfig {
     }
 }
 
+/// A generic OpenID Connect provider for sign-in only (a company's Keycloak, Entra, ...). Its
+/// endpoints come from discovery, at `{issuer}/.well-known/openid-configuration`.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// Exactly as configured: ID tokens' `iss` must equal it byte for byte.
+    pub issuer: String,
+    pub client_id: String,
+    /// `None` for a public client (PKCE alone).
+    pub client_secret: Option<Secret<String>>,
+    /// The sign-in button's label.
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+impl OidcConfig {
+    /// Where discovery reads the issuer's metadata (OpenID Connect Discovery 1.0, section 4).
+    pub fn discovery_url(&self) -> String {
+        format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        )
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub env: Environment,
@@ -88,6 +112,11 @@ pub struct Config {
     pub demo: bool,
     pub google: ProviderConfig,
     pub microsoft: ProviderConfig,
+    /// Sign-in with a generic OpenID Connect provider, when `OIDC_ISSUER` is set.
+    pub oidc: Option<OidcConfig>,
+    /// Only the OpenID Connect provider signs people in (Google and Microsoft only link
+    /// calendars of someone already signed in).
+    pub oidc_only: bool,
     pub sync_interval: Duration,
     /// Run the background sync worker in this instance.
     pub sync_worker: bool,
@@ -106,6 +135,9 @@ pub struct Config {
     /// The PostgreSQL text search configuration search stems words with (`english`); checked
     /// against the database's configurations at start.
     pub search_language: String,
+    /// Let CalDAV servers and ICS subscriptions live at loopback, private and link-local
+    /// addresses (off: a user cannot make Docket fetch the operator's internal services).
+    pub allow_private_urls: bool,
 }
 
 /// One configuration problem, naming the variable and what is wrong with it.
@@ -282,6 +314,7 @@ impl Config {
             r.fail("DOCKET_API_RATE_PER_MINUTE", "must be from 1 to 1000000");
         }
         let trust_proxy = r.parsed("DOCKET_TRUST_PROXY", false, "true or false");
+        let allow_private_urls = r.parsed("DOCKET_ALLOW_PRIVATE_URLS", false, "true or false");
         let import_max_bytes = r.parsed("DOCKET_IMPORT_MAX_BYTES", 64 * MIB, "a number of bytes");
         // Below a megabyte no vault fits; above the unpacked limit an archive cannot be useful.
         if !(MIB..=1024 * MIB).contains(&import_max_bytes) {
@@ -309,8 +342,10 @@ impl Config {
             );
         }
 
-        let any_provider =
-            r.raw("GOOGLE_CLIENT_ID").is_some() || r.raw("MICROSOFT_CLIENT_ID").is_some();
+        let (oidc, oidc_only) = read_oidc(&mut r);
+        let any_provider = r.raw("GOOGLE_CLIENT_ID").is_some()
+            || r.raw("MICROSOFT_CLIENT_ID").is_some()
+            || oidc.is_some();
         let demo = match r.raw("DOCKET_DEMO") {
             Some("true") => true,
             Some("false") => false,
@@ -413,6 +448,8 @@ impl Config {
             demo,
             google,
             microsoft,
+            oidc,
+            oidc_only,
             sync_interval,
             sync_worker,
             sync_days_back,
@@ -421,6 +458,7 @@ impl Config {
             feed_rate_per_minute,
             api_rate_per_minute,
             trust_proxy,
+            allow_private_urls,
             import_max_bytes,
             search_language,
         })
@@ -435,6 +473,60 @@ impl Config {
     pub fn public_link(&self, path: &str) -> String {
         format!("{}{}", self.public_url.as_str().trim_end_matches('/'), path)
     }
+}
+
+/// The OpenID Connect provider: all of `OIDC_ISSUER` and `OIDC_CLIENT_ID`, or neither.
+fn read_oidc(r: &mut Reader<'_>) -> (Option<OidcConfig>, bool) {
+    let issuer = r.raw("OIDC_ISSUER").map(str::to_owned);
+    let client_id = r.raw("OIDC_CLIENT_ID").map(str::to_owned);
+    let only = r.parsed("OIDC_ONLY", false, "true or false");
+    let oidc = match (issuer, client_id) {
+        (None, None) => None,
+        (Some(_), None) => {
+            r.fail("OIDC_CLIENT_ID", "required when OIDC_ISSUER is set");
+            None
+        }
+        (None, Some(_)) => {
+            r.fail("OIDC_ISSUER", "required when OIDC_CLIENT_ID is set");
+            None
+        }
+        (Some(issuer), Some(client_id)) => {
+            // An issuer is an https URL with no query or fragment (Discovery 1.0, section 2);
+            // http only for a provider on the same machine or in tests.
+            match Url::parse(&issuer) {
+                Ok(url)
+                    if matches!(url.scheme(), "http" | "https")
+                        && url.query().is_none()
+                        && url.fragment().is_none()
+                        && !issuer.contains(char::is_whitespace) => {}
+                _ => r.fail(
+                    "OIDC_ISSUER",
+                    format!("expected an https URL without query or fragment, got {issuer:?}"),
+                ),
+            }
+            let scopes: Vec<String> = r
+                .string("OIDC_SCOPES", "openid email profile")
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            if !scopes.iter().any(|s| s == "openid") {
+                r.fail("OIDC_SCOPES", "must include openid");
+            }
+            Some(OidcConfig {
+                issuer,
+                client_id,
+                client_secret: r
+                    .raw("OIDC_CLIENT_SECRET")
+                    .map(|s| Secret::new(s.to_owned())),
+                name: r.string("OIDC_NAME", "Single sign-on"),
+                scopes,
+            })
+        }
+    };
+    if only && oidc.is_none() {
+        r.fail("OIDC_ONLY", "needs OIDC_ISSUER and OIDC_CLIENT_ID");
+    }
+    (oidc, only)
 }
 
 /// Parses 64 hex characters into a key.
@@ -556,18 +648,71 @@ mod tests {
     }
 
     #[test]
+    fn oidc_needs_an_issuer_and_a_client_id_together() {
+        let config = Config::from_vars(&vars(&[])).unwrap();
+        assert!(config.oidc.is_none());
+        let err = Config::from_vars(&vars(&[("OIDC_ISSUER", "https://id.example")])).unwrap_err();
+        assert_eq!(err.0[0].var, "OIDC_CLIENT_ID");
+        let err = Config::from_vars(&vars(&[("OIDC_ONLY", "true")])).unwrap_err();
+        assert_eq!(err.0[0].var, "OIDC_ONLY");
+        for bad in [
+            "id.example",
+            "https://id.example/?tenant=1",
+            "ftp://id.example",
+        ] {
+            let err = Config::from_vars(&vars(&[("OIDC_ISSUER", bad), ("OIDC_CLIENT_ID", "d")]))
+                .unwrap_err();
+            assert_eq!(err.0[0].var, "OIDC_ISSUER", "{bad}");
+        }
+        let err = Config::from_vars(&vars(&[
+            ("OIDC_ISSUER", "https://id.example"),
+            ("OIDC_CLIENT_ID", "docket"),
+            ("OIDC_SCOPES", "email profile"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.0[0].var, "OIDC_SCOPES");
+    }
+
+    #[test]
+    fn oidc_defaults_and_the_issuer_kept_exactly() {
+        let config = Config::from_vars(&vars(&[
+            ("OIDC_ISSUER", "https://id.example/realms/acme/"),
+            ("OIDC_CLIENT_ID", "docket"),
+        ]))
+        .unwrap();
+        assert!(
+            !config.demo,
+            "a configured provider turns the implicit demo off"
+        );
+        let oidc = config.oidc.unwrap();
+        assert_eq!(oidc.issuer, "https://id.example/realms/acme/");
+        assert_eq!(
+            oidc.discovery_url(),
+            "https://id.example/realms/acme/.well-known/openid-configuration"
+        );
+        assert_eq!(oidc.name, "Single sign-on");
+        assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+        assert!(oidc.client_secret.is_none());
+        assert!(!config.oidc_only);
+    }
+
+    #[test]
     fn debug_output_redacts_secrets() {
         let key = "ab".repeat(32);
         let config = Config::from_vars(&vars(&[
             ("DOCKET_SECRET_KEY", &key),
             ("DATABASE_URL", "postgres://u:hunter2@db/docket"),
             ("GOOGLE_CLIENT_SECRET", "very-secret-value"),
+            ("OIDC_ISSUER", "https://id.example"),
+            ("OIDC_CLIENT_ID", "docket"),
+            ("OIDC_CLIENT_SECRET", "oidc-secret-value"),
         ]))
         .unwrap();
         let debug = format!("{config:?}");
         assert!(!debug.contains(&key));
         assert!(!debug.contains("hunter2"));
         assert!(!debug.contains("very-secret-value"));
+        assert!(!debug.contains("oidc-secret-value"));
         assert!(debug.contains("[redacted]"));
     }
 }

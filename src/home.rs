@@ -28,6 +28,8 @@ struct SignedOutPage {
     layout: Layout,
     google: bool,
     microsoft: bool,
+    /// The OpenID Connect provider's button label, when it is configured.
+    oidc: Option<String>,
     demo: bool,
     /// Carried to the sign-in links, already URL-encoded.
     next: String,
@@ -67,11 +69,14 @@ async fn home(
             )
         })
         .unwrap_or_default();
+    // A company deployment (`OIDC_ONLY`) signs people in with its own provider only.
+    let others = !state.config.oidc_only;
     let page = SignedOutPage {
         layout: Layout::bare("Welcome"),
-        google: state.config.google.enabled(),
-        microsoft: state.config.microsoft.enabled(),
-        demo: state.config.demo,
+        google: others && state.config.google.enabled(),
+        microsoft: others && state.config.microsoft.enabled(),
+        oidc: state.config.oidc.as_ref().map(|oidc| oidc.name.clone()),
+        demo: others && state.config.demo,
         next,
         notice: session::take_notice(&session).await?,
     };

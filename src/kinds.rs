@@ -135,6 +135,8 @@ text_enum! {
         NeedsPermission => "needs_permission",
         /// The user removed it (tokens deleted, everything else kept).
         Disconnected => "disconnected",
+        /// An identity that signs in and has no calendar (OpenID Connect): never synced.
+        SignInOnly => "sign_in_only",
     }
 }
 

@@ -49,7 +49,7 @@ use tokio_util::sync::CancellationToken;
 use tower_sessions::{SessionManagerLayer, service::SignedCookie};
 
 use crate::{
-    auth::{oidc::JwksCache, session_store::PgSessionStore},
+    auth::{discovery::Discovery, oidc::JwksCache, session_store::PgSessionStore},
     config::Config,
     crypto::TokenCipher,
     fake_provider::FakeProvider,
@@ -66,6 +66,8 @@ pub struct AppState {
     /// For calls to the providers: no redirects followed, bounded time.
     pub http: reqwest::Client,
     pub jwks: JwksCache,
+    /// The generic OpenID Connect provider's metadata, cached.
+    pub discovery: Discovery,
     pub sessions: SessionManagerLayer<PgSessionStore, SignedCookie>,
     /// The keys session cookies may be signed with (the previous one during a rotation).
     pub cookie_keys: auth::cookie_keys::CookieKeys,
@@ -81,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .merge(home::router())
         .merge(auth::router(&state))
         .merge(settings::router())
+        .merge(calendar::connect::router())
         .merge(import::router(state.config.import_max_bytes))
         .merge(feed::router())
         .merge(api::tokens::router())
@@ -195,6 +198,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         metrics: telemetry::metrics_handle(),
         http,
         jwks: JwksCache::default(),
+        discovery: Discovery::default(),
         demo,
         sync_waker: sync::Waker::default(),
     };

@@ -1,4 +1,5 @@
-//! Settings: connected accounts (connect, reconnect, disconnect), calendars, time zone, the
+//! Settings: connected accounts (connect, reconnect, disconnect; the CalDAV and subscription
+//! forms' actions live in `calendar::connect`), calendars, time zone, the
 //! calendar feed (its actions live in `feed`), API tokens (their actions live in
 //! `api::tokens`), importing notes (in `import`), and deleting the account.
 
@@ -41,6 +42,8 @@ pub fn router() -> Router<AppState> {
 struct SettingsPage {
     layout: Layout,
     accounts: Vec<Account>,
+    /// What each provider is called here (the OpenID Connect provider's name is configured).
+    provider_names: Vec<(Provider, String)>,
     providers: Vec<Provider>,
     calendars: Vec<CalendarRow>,
     time_zone: String,
@@ -66,17 +69,34 @@ struct SettingsPage {
     /// The largest archive the upload takes, and the largest note in it.
     import_max: String,
     note_max: String,
+    /// Why the last "Add a CalDAV calendar" or "Subscribe to a calendar URL" was refused.
+    caldav_error: Option<String>,
+    ics_error: Option<String>,
 }
 
 /// Why a form of the settings page was refused, shown next to it.
 pub enum Problem {
     Deletion(String),
     Import(String),
+    Caldav(String),
+    Ics(String),
 }
 
 impl SettingsPage {
     fn is_zone(&self, zone: &str) -> bool {
         zone == self.time_zone
+    }
+
+    fn provider_name(&self, provider: &Provider) -> &str {
+        self.provider_names
+            .iter()
+            .find(|(p, _)| p == provider)
+            .map_or(provider.label(), |(_, name)| name.as_str())
+    }
+
+    /// Whether any account brings a calendar (a sign-in-only identity does not).
+    fn has_calendar_account(&self) -> bool {
+        self.accounts.iter().any(|a| !a.provider.signs_in_only())
     }
 
     fn status_label(account: &Account) -> &'static str {
@@ -85,6 +105,7 @@ impl SettingsPage {
             AccountStatus::NeedsReconnect => "Needs reconnect",
             AccountStatus::NeedsPermission => "Calendar access not granted",
             AccountStatus::Disconnected => "Disconnected",
+            AccountStatus::SignInOnly => "Signs you in (no calendar)",
         }
     }
 }
@@ -99,18 +120,27 @@ pub async fn render(
     user: &SignedIn,
     problem: Option<Problem>,
 ) -> AppResult<Html<String>> {
-    let (deletion_error, import_error) = match problem {
-        Some(Problem::Deletion(message)) => (Some(message), None),
-        Some(Problem::Import(message)) => (None, Some(message)),
-        None => (None, None),
-    };
+    let (mut deletion_error, mut import_error, mut caldav_error, mut ics_error) =
+        (None, None, None, None);
+    match problem {
+        Some(Problem::Deletion(message)) => deletion_error = Some(message),
+        Some(Problem::Import(message)) => import_error = Some(message),
+        Some(Problem::Caldav(message)) => caldav_error = Some(message),
+        Some(Problem::Ics(message)) => ics_error = Some(message),
+        None => {}
+    }
     let page = SettingsPage {
         layout: Layout::for_user(user, "Settings", "settings"),
         accounts: accounts::for_user(&state.db, user.id).await?,
+        provider_names: Provider::ALL
+            .iter()
+            .map(|p| (*p, p.name(&state.config).to_owned()))
+            .collect(),
         providers: Provider::ALL
             .iter()
             .copied()
-            .filter(|p| p.config(&state.config).enabled())
+            // Only a calendar is worth connecting here, and CalDAV and ICS have forms of their own.
+            .filter(|p| p.is_oauth_calendar() && p.enabled(&state.config))
             .collect(),
         calendars: store::for_user(&state.db, user.id).await?,
         time_zone: user.time_zone.clone(),
@@ -126,6 +156,8 @@ pub async fn render(
         import_error,
         import_max: import::pages::size_label(state.config.import_max_bytes as u64),
         note_max: import::pages::size_label(Limits::DEFAULT.max_note_bytes),
+        caldav_error,
+        ics_error,
     };
     Ok(Html(page.render().map_err(anyhow::Error::from)?))
 }

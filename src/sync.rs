@@ -28,7 +28,9 @@ use crate::{
     auth::{provider::Provider, session::SignedIn},
     calendar::{
         api::ApiError,
-        google, microsoft,
+        caldav,
+        fetch::Fetcher,
+        google, ics, microsoft,
         store::{self, CalendarRow, Step},
     },
     http::AppResult,
@@ -272,18 +274,20 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
     let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
         return Outcome::NeedsUser;
     };
+    if account.provider.is_form_connected() {
+        return sync_connected(state, &account).await;
+    }
+    let provider = account.provider;
+    // Only OAuth calendar providers have an API to read (a sign-in-only identity is never
+    // active).
+    let Some(api) = calendar_api(state, provider) else {
+        return Outcome::NeedsUser;
+    };
     let mut access = match token(state, &account, false).await {
         Ok(Some(t)) => t,
         Ok(None) => return Outcome::NeedsUser,
         Err(outcome) => return outcome,
     };
-    let provider = account.provider;
-    let api = provider
-        .config(&state.config)
-        .api_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
 
     // The calendar list, with one token refresh on 401.
     let mut refreshed = false;
@@ -291,6 +295,7 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         let listed = match provider {
             Provider::Google => google::list_calendars(&state.http, &api, &access).await,
             Provider::Microsoft => microsoft::list_calendars(&state.http, &api, &access).await,
+            Provider::Oidc | Provider::Caldav | Provider::Ics => return Outcome::NeedsUser,
         };
         match listed {
             Ok(infos) => break infos,
@@ -338,35 +343,12 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         .await;
     }
 
-    let now = Utc::now();
-    let window = (
-        now - chrono::Duration::days(state.config.sync_days_back),
-        now + chrono::Duration::days(state.config.sync_days_ahead),
-    );
+    let window = window(state);
     let mut first_transient: Option<Outcome> = None;
     for calendar in calendars.iter().filter(|c| c.selected && c.readable()) {
-        match sync_calendar(state, &account, calendar, &mut access, window).await {
-            Ok(n) => tracing::info!(calendar = %calendar.name, changes = n, "calendar synced"),
-            Err(CalendarFailure::NeedsUser) => return Outcome::NeedsUser,
-            Err(CalendarFailure::Api(e)) => {
-                // One calendar failing never blocks the others: record it and go on.
-                tracing::warn!(calendar = %calendar.name, error = %e, "calendar sync failed");
-                let message = match &e {
-                    ApiError::NotFound => "This calendar is no longer accessible.".to_owned(),
-                    ApiError::Forbidden(_) => "Docket may not read this calendar.".to_owned(),
-                    other => other.to_string(),
-                };
-                let _ = store::record_error(&state.db, calendar, Some(&message)).await;
-                if e.is_transient() && first_transient.is_none() {
-                    first_transient = Some(retry(e));
-                }
-            }
-            Err(CalendarFailure::Db(e)) => {
-                first_transient.get_or_insert(Outcome::Retry {
-                    error: format!("database: {e}"),
-                    retry_after: None,
-                });
-            }
+        let result = sync_calendar(state, &account, calendar, &mut access, window).await;
+        if let Err(outcome) = settle(state, calendar, result, &mut first_transient).await {
+            return outcome;
         }
     }
     if first_transient.is_none() && state.config.demo {
@@ -380,6 +362,214 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         }
     }
     first_transient.unwrap_or(Outcome::Done)
+}
+
+/// The window every provider lists: events from `DOCKET_SYNC_DAYS_BACK` ago to
+/// `DOCKET_SYNC_DAYS_AHEAD` ahead.
+fn window(state: &AppState) -> (DateTime<Utc>, DateTime<Utc>) {
+    let now = Utc::now();
+    (
+        now - chrono::Duration::days(state.config.sync_days_back),
+        now + chrono::Duration::days(state.config.sync_days_ahead),
+    )
+}
+
+/// Records how one calendar's sync ended. One calendar failing never blocks the others: its
+/// error is shown next to it, and the first transient one schedules the retry. `Err` stops the
+/// account's sync (the user must act).
+async fn settle(
+    state: &AppState,
+    calendar: &CalendarRow,
+    result: Result<usize, CalendarFailure>,
+    first_transient: &mut Option<Outcome>,
+) -> Result<(), Outcome> {
+    match result {
+        Ok(n) => tracing::info!(calendar = %calendar.name, changes = n, "calendar synced"),
+        Err(CalendarFailure::NeedsUser) => return Err(Outcome::NeedsUser),
+        Err(CalendarFailure::Api(e)) => {
+            tracing::warn!(calendar = %calendar.name, error = %e, "calendar sync failed");
+            let message = match &e {
+                ApiError::NotFound => "This calendar is no longer accessible.".to_owned(),
+                ApiError::Forbidden(_) => "Docket may not read this calendar.".to_owned(),
+                other => other.to_string(),
+            };
+            let _ = store::record_error(&state.db, calendar, Some(&message)).await;
+            if e.is_transient() && first_transient.is_none() {
+                *first_transient = Some(retry(e));
+            }
+        }
+        Err(CalendarFailure::Db(e)) => {
+            first_transient.get_or_insert(Outcome::Retry {
+                error: format!("database: {e}"),
+                retry_after: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Syncs an account connected with a Settings form (CalDAV, ICS subscription): its stored
+/// connection details instead of a token, and every request through the guarded fetcher.
+/// A 401 means the stored password (or the address) no longer works: the account needs the
+/// user, with the usual banner.
+async fn sync_connected(state: &AppState, account: &Account) -> Outcome {
+    let details = match accounts::credentials(&state.db, &state.cipher, account).await {
+        Ok(details) => details,
+        Err(AccessError::NeedsReconnect(_)) => return Outcome::NeedsUser,
+        Err(e) => {
+            return Outcome::Retry {
+                error: format!("database: {e}"),
+                retry_after: None,
+            };
+        }
+    };
+    let fetcher = Fetcher::new(state.config.allow_private_urls);
+    let window = window(state);
+    match account.provider {
+        Provider::Caldav => {
+            let Ok(details) = serde_json::from_str::<caldav::Credentials>(&details) else {
+                return unusable(
+                    state,
+                    account,
+                    "the stored connection details are unreadable",
+                )
+                .await;
+            };
+            let mut client = caldav::Client::new(fetcher, &details.username, &details.password);
+            let collections = match client.list(&details).await {
+                Ok(collections) => collections,
+                Err(ApiError::Unauthorized) => {
+                    return unusable(
+                        state,
+                        account,
+                        "the server refused the username or password",
+                    )
+                    .await;
+                }
+                Err(e) => return retry(e),
+            };
+            let infos: Vec<_> = collections
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.info(i == 0))
+                .collect();
+            let calendars = match upsert(state, account, &infos).await {
+                Ok(calendars) => calendars,
+                Err(outcome) => return outcome,
+            };
+            let mut first_transient = None;
+            for calendar in calendars.iter().filter(|c| c.selected && c.readable()) {
+                let Some(collection) = collections
+                    .iter()
+                    .find(|c| c.url.as_str() == calendar.provider_calendar_id)
+                else {
+                    let _ = store::record_error(
+                        &state.db,
+                        calendar,
+                        Some("This calendar is no longer accessible."),
+                    )
+                    .await;
+                    continue;
+                };
+                let mut cursor = calendar.sync_cursor.clone();
+                let mut reset = false;
+                let result = loop {
+                    let pages = Pages::Caldav(caldav::EventPages::new(
+                        &mut client,
+                        collection,
+                        cursor.as_deref(),
+                        window,
+                    ));
+                    match list_and_apply(state, account, calendar, pages).await {
+                        Err(CalendarFailure::Api(ApiError::Gone)) if !reset => {
+                            tracing::info!(calendar = %calendar.name, "the server rejected the sync token; full listing");
+                            if let Err(e) = store::clear_cursor(&state.db, calendar).await {
+                                break Err(CalendarFailure::Db(e));
+                            }
+                            cursor = None;
+                            reset = true;
+                        }
+                        Err(CalendarFailure::Api(ApiError::Unauthorized)) => {
+                            return unusable(
+                                state,
+                                account,
+                                "the server refused the username or password",
+                            )
+                            .await;
+                        }
+                        other => break other,
+                    }
+                };
+                if let Err(outcome) = settle(state, calendar, result, &mut first_transient).await {
+                    return outcome;
+                }
+            }
+            first_transient.unwrap_or(Outcome::Done)
+        }
+        Provider::Ics => {
+            let url = match serde_json::from_str::<ics::Credentials>(&details)
+                .ok()
+                .and_then(|d| url::Url::parse(&d.url).ok())
+            {
+                Some(url) => url,
+                None => {
+                    return unusable(state, account, "the stored address is unreadable").await;
+                }
+            };
+            let calendars = match upsert(state, account, &[ics::calendar(&account.name)]).await {
+                Ok(calendars) => calendars,
+                Err(outcome) => return outcome,
+            };
+            let mut fetcher = fetcher;
+            let mut first_transient = None;
+            for calendar in calendars.iter().filter(|c| c.selected) {
+                let pages = Pages::Ics(ics::EventPages::new(
+                    &mut fetcher,
+                    &url,
+                    calendar.sync_cursor.as_deref(),
+                    window,
+                ));
+                let result = match list_and_apply(state, account, calendar, pages).await {
+                    Err(CalendarFailure::Api(ApiError::Unauthorized)) => {
+                        return unusable(state, account, "the address now asks for a password")
+                            .await;
+                    }
+                    other => other,
+                };
+                if let Err(outcome) = settle(state, calendar, result, &mut first_transient).await {
+                    return outcome;
+                }
+            }
+            first_transient.unwrap_or(Outcome::Done)
+        }
+        Provider::Google | Provider::Microsoft | Provider::Oidc => Outcome::NeedsUser,
+    }
+}
+
+/// Marks an account as needing the user (reconnect), with the reason shown in its banner.
+async fn unusable(state: &AppState, account: &Account, reason: &str) -> Outcome {
+    tracing::warn!(account_id = %account.id, %reason, "account needs reconnecting");
+    let _ = accounts::set_status(
+        &state.db,
+        account.id,
+        AccountStatus::NeedsReconnect,
+        Some(reason),
+    )
+    .await;
+    Outcome::NeedsUser
+}
+
+async fn upsert(
+    state: &AppState,
+    account: &Account,
+    infos: &[store::CalendarInfo],
+) -> Result<Vec<CalendarRow>, Outcome> {
+    store::upsert_calendars(&state.db, account.user_id, account.id, infos)
+        .await
+        .map_err(|e| Outcome::Retry {
+            error: format!("database: {e}"),
+            retry_after: None,
+        })
 }
 
 fn retry(e: ApiError) -> Outcome {
@@ -412,7 +602,8 @@ async fn sync_calendar(
     let mut refreshed = false;
     let mut reset = false;
     loop {
-        match list_and_apply(state, account, calendar, access, cursor.as_deref(), window).await {
+        let pages = oauth_pages(state, account, calendar, access, cursor.as_deref(), window)?;
+        match list_and_apply(state, account, calendar, pages).await {
             Ok(n) => return Ok(n),
             Err(CalendarFailure::Api(ApiError::Gone)) if !reset => {
                 // The provider forgot our cursor: start a full round, swept when complete.
@@ -441,6 +632,8 @@ async fn sync_calendar(
 enum Pages<'a> {
     Google(google::EventPages<'a>),
     Microsoft(microsoft::EventPages<'a>),
+    Caldav(caldav::EventPages<'a>),
+    Ics(ics::EventPages<'a>),
 }
 
 impl Pages<'_> {
@@ -448,30 +641,32 @@ impl Pages<'_> {
         match self {
             Pages::Google(pages) => pages.next().await,
             Pages::Microsoft(pages) => pages.next().await,
+            Pages::Caldav(pages) => pages.next().await,
+            Pages::Ics(pages) => pages.next().await,
         }
     }
 }
 
-/// One listing, each page written as it arrives inside one transaction that commits with the
-/// cursor at the end; any failure drops the transaction, so nothing of it is stored.
-async fn list_and_apply(
-    state: &AppState,
+/// The base URL of an OAuth calendar provider's API, without a trailing slash.
+fn calendar_api(state: &AppState, provider: Provider) -> Option<String> {
+    let pc = provider.config(&state.config)?;
+    Some(pc.api_url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The listing of a Google or Microsoft calendar, with an access token.
+fn oauth_pages<'a>(
+    state: &'a AppState,
     account: &Account,
-    calendar: &CalendarRow,
-    access: &str,
-    cursor: Option<&str>,
+    calendar: &'a CalendarRow,
+    access: &'a str,
+    cursor: Option<&'a str>,
     window: (DateTime<Utc>, DateTime<Utc>),
-) -> Result<usize, CalendarFailure> {
+) -> Result<Pages<'a>, CalendarFailure> {
     let provider = account.provider;
-    let api = provider
-        .config(&state.config)
-        .api_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned();
+    let api = calendar_api(state, provider).ok_or(CalendarFailure::NeedsUser)?;
     let http = &state.http;
     let id = &calendar.provider_calendar_id;
-    let mut pages = match provider {
+    Ok(match provider {
         Provider::Google => Pages::Google(google::EventPages::new(
             http, &api, access, id, cursor, window,
         )),
@@ -483,7 +678,21 @@ async fn list_and_apply(
             microsoft::EventPages::view(http, &api, access, id, window)
                 .map_err(CalendarFailure::Api)?,
         ),
-    };
+        // No OAuth calendar API: `calendar_api` already refused them.
+        Provider::Oidc | Provider::Caldav | Provider::Ics => {
+            return Err(CalendarFailure::NeedsUser);
+        }
+    })
+}
+
+/// One listing, each page written as it arrives inside one transaction that commits with the
+/// cursor at the end; any failure drops the transaction, so nothing of it is stored.
+async fn list_and_apply(
+    state: &AppState,
+    account: &Account,
+    calendar: &CalendarRow,
+    mut pages: Pages<'_>,
+) -> Result<usize, CalendarFailure> {
     let mut writer = store::Writer::begin(&state.db, calendar)
         .await
         .map_err(CalendarFailure::Db)?;

@@ -1,8 +1,10 @@
-//! Sign-in with Google and Microsoft: authorization code flow with PKCE (S256), `state` bound to
-//! the pre-sign-in session, OpenID Connect `nonce` and a validated ID token.
+//! Sign-in with Google, Microsoft and any OpenID Connect provider: authorization code flow with
+//! PKCE (S256), `state` bound to the pre-sign-in session, OpenID Connect `nonce` and a validated
+//! ID token.
 
 pub mod cookie_keys;
 pub mod csrf;
+pub mod discovery;
 pub mod next;
 pub mod oidc;
 pub mod provider;
@@ -19,12 +21,13 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 use tower_sessions::Session;
+use uuid::Uuid;
 
 use crate::{
     AppState, accounts,
     http::{AppError, AppResult},
 };
-use provider::{Provider, TokenError};
+use provider::{Endpoints, EndpointsError, Provider, TokenError};
 
 /// What the callback must find in the session that started the sign-in.
 #[derive(Serialize, Deserialize)]
@@ -48,11 +51,46 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 fn enabled_provider(state: &AppState, name: &str) -> AppResult<Provider> {
     let provider: Provider = name.parse().map_err(|_| AppError::NotFound)?;
-    if provider.config(&state.config).enabled() {
+    if provider.enabled(&state.config) {
         Ok(provider)
     } else {
         Err(AppError::NotFound)
     }
+}
+
+/// With `OIDC_ONLY`, only the OpenID Connect provider signs people in; Google and Microsoft
+/// still link calendars to someone already signed in.
+fn sign_in_allowed(
+    state: &AppState,
+    provider: Provider,
+    current_user: Option<Uuid>,
+) -> AppResult<()> {
+    match &state.config.oidc {
+        Some(oidc)
+            if state.config.oidc_only && provider != Provider::Oidc && current_user.is_none() =>
+        {
+            Err(AppError::Forbidden(format!(
+                "This Docket signs people in with {} only. Once signed in, you can connect a {} calendar in Settings.",
+                oidc.name,
+                provider.label()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The provider's endpoints; the generic provider's discovery failing is its outage or its
+/// misconfiguration, said plainly and logged with the details.
+async fn endpoints(state: &AppState, provider: Provider) -> AppResult<Endpoints> {
+    Endpoints::of(provider, &state.config, &state.http, &state.discovery)
+        .await
+        .map_err(|e| {
+            tracing::warn!(%provider, error = %e, "provider endpoints unavailable");
+            match e {
+                EndpointsError::NotConfigured(_) => AppError::NotFound,
+                EndpointsError::Discovery(_) => AppError::Unavailable(e.to_string()),
+            }
+        })
 }
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {
@@ -71,7 +109,9 @@ async fn login(
     session: Session,
 ) -> AppResult<Response> {
     let provider = enabled_provider(&state, &name)?;
-    let request = provider::authorize(provider, &state.config)
+    sign_in_allowed(&state, provider, session::user_id(&session).await?)?;
+    let endpoints = endpoints(&state, provider).await?;
+    let request = provider::authorize(provider, &state.config, &endpoints)
         .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
     let pending = PendingSignIn {
         provider,
@@ -97,6 +137,8 @@ struct CallbackQuery {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// The issuer of the response (RFC 9207), sent by providers that support it.
+    iss: Option<String>,
 }
 
 const START_AGAIN: &str = "Please start again from Docket's sign-in page.";
@@ -128,8 +170,18 @@ async fn callback(
     if pending.provider != provider {
         return Err(AppError::BadRequest(format!(
             "This sign-in was started with {} but answered by {}. {START_AGAIN}",
-            pending.provider.label(),
-            provider.label()
+            pending.provider.name(&state.config),
+            provider.name(&state.config)
+        )));
+    }
+    // RFC 9207: a response naming another issuer than the one the sign-in went to is refused
+    // before its code goes anywhere.
+    if let (Provider::Oidc, Some(oidc), Some(iss)) = (provider, &state.config.oidc, &query.iss)
+        && iss != &oidc.issuer
+    {
+        return Err(AppError::BadRequest(format!(
+            "This sign-in response comes from another issuer than {}. {START_AGAIN}",
+            oidc.name
         )));
     }
     if let Some(error) = query.error {
@@ -137,12 +189,12 @@ async fn callback(
         let message = if error == "access_denied" {
             format!(
                 "Sign-in was cancelled at {}. Nothing was changed.",
-                provider.label()
+                provider.name(&state.config)
             )
         } else {
             format!(
                 "{} could not sign you in ({error}). {START_AGAIN}",
-                provider.label()
+                provider.name(&state.config)
             )
         };
         return Err(AppError::BadRequest(message));
@@ -153,9 +205,13 @@ async fn callback(
         )));
     };
 
+    let current_user = session::user_id(&session).await?;
+    sign_in_allowed(&state, provider, current_user)?;
+    let endpoints = endpoints(&state, provider).await?;
     let tokens = provider::exchange_code(
         provider,
         &state.config,
+        &endpoints,
         &state.http,
         code,
         pending.pkce_verifier,
@@ -164,7 +220,7 @@ async fn callback(
     .map_err(|e| match e {
         TokenError::GrantRevoked(code) => AppError::BadRequest(format!(
             "{} refused this sign-in ({code}). {START_AGAIN}",
-            provider.label()
+            provider.name(&state.config)
         )),
         TokenError::Transient(e) => {
             AppError::Unavailable(format!("{provider} token endpoint: {e}"))
@@ -173,7 +229,7 @@ async fn callback(
     let id_token = tokens.id_token.as_deref().ok_or_else(|| {
         AppError::BadRequest(format!(
             "{} sent no identity. {START_AGAIN}",
-            provider.label()
+            provider.name(&state.config)
         ))
     })?;
     let identity = oidc::validate(
@@ -183,25 +239,31 @@ async fn callback(
         &state.config,
         &state.http,
         &state.jwks,
+        &state.discovery,
     )
     .await
-    .map_err(|e| {
-        tracing::warn!(%provider, error = %e, "ID token refused");
-        match e {
-            oidc::IdTokenError::Keys(e) => AppError::Unavailable(e),
-            _ => AppError::BadRequest(format!(
-                "Docket could not verify the identity {} sent. {START_AGAIN}",
-                provider.label()
-            )),
-        }
-    })?;
+    .map_err(|e| identity_error(provider.name(&state.config), e))?;
+    let identity = match provider {
+        Provider::Oidc => oidc::complete(
+            identity,
+            &tokens.access_token,
+            &state.config,
+            &state.http,
+            &state.discovery,
+        )
+        .await
+        .map_err(|e| identity_error(provider.name(&state.config), e))?,
+        // `validate` refused CalDAV and ICS: they never sign in.
+        Provider::Google | Provider::Microsoft | Provider::Caldav | Provider::Ics => identity,
+    };
 
-    let status = if provider.calendar_granted(&tokens.scope) {
+    let status = if provider.signs_in_only() {
+        AccountStatus::SignInOnly
+    } else if provider.calendar_granted(&tokens.scope) {
         AccountStatus::Active
     } else {
         AccountStatus::NeedsPermission
     };
-    let current_user = session::user_id(&session).await?;
     let mut tx = state.db.begin().await?;
     let account = accounts::sign_in_or_link(
         &mut tx,
@@ -215,12 +277,15 @@ async fn callback(
     .map_err(|e| match e {
         accounts::LinkError::OwnedByAnotherUser => AppError::Conflict(format!(
             "The {} account {} is already connected to another Docket user, so it cannot be linked here.",
-            provider.label(),
+            provider.name(&state.config),
             identity.email
         )),
         accounts::LinkError::Db(e) => e.into(),
     })?;
-    accounts::store_tokens(&mut *tx, &state.cipher, &account, &tokens).await?;
+    // A sign-in-only identity's tokens would never be used: Docket does not keep them.
+    if !provider.signs_in_only() {
+        accounts::store_tokens(&mut *tx, &state.cipher, &account, &tokens).await?;
+    }
     tx.commit().await?;
     tracing::Span::current().record("user_id", tracing::field::display(account.user_id));
     tracing::info!(%provider, account_id = %account.id, linked = current_user.is_some(), "signed in");
@@ -235,6 +300,22 @@ async fn callback(
         (None, None) => "/".to_owned(),
     };
     Ok(Redirect::to(&target).into_response())
+}
+
+/// A refused identity is the provider's or the token's fault (400, saying why); a provider that
+/// cannot be reached is an outage (503).
+fn identity_error(provider: &str, e: oidc::IdTokenError) -> AppError {
+    tracing::warn!(%provider, error = %e, "identity refused");
+    match e {
+        oidc::IdTokenError::Keys(e) | oidc::IdTokenError::UserInfo(e) => AppError::Unavailable(e),
+        oidc::IdTokenError::Invalid(reason) => AppError::BadRequest(format!(
+            "Docket could not verify the identity {} sent: {reason}. {START_AGAIN}",
+            provider
+        )),
+        oidc::IdTokenError::Missing => {
+            AppError::BadRequest(format!("{} sent no identity. {START_AGAIN}", provider))
+        }
+    }
 }
 
 async fn logout(session: Session) -> AppResult<Response> {

@@ -1,6 +1,11 @@
-//! Google and Microsoft as OAuth 2.0 / OpenID Connect providers: scopes, the authorize URL,
-//! the code exchange and token refresh. The same code talks to the real providers and to the
-//! local fake; only the configured URLs differ.
+//! Google, Microsoft and a generic OpenID Connect provider as OAuth 2.0 / OpenID Connect
+//! providers: scopes, the authorize URL, the code exchange and token refresh. The same code
+//! talks to the real providers and to the local fakes; only the URLs differ (configured for
+//! Google and Microsoft, discovered for the generic provider).
+//!
+//! CalDAV servers and ICS subscriptions are calendar providers too, connected from Settings
+//! with a form (`calendar::connect`) rather than OAuth: they have no client id, so every
+//! sign-in path refuses them.
 
 use std::fmt;
 
@@ -16,13 +21,23 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, ProviderConfig};
+use crate::{
+    auth::discovery::{Discovery, DiscoveryError},
+    config::{Config, ProviderConfig, Secret},
+};
 
 crate::kinds::text_enum! {
-    /// An identity and calendar provider.
+    /// Where an account comes from: Google and Microsoft sign in and provide calendars, the
+    /// generic OpenID Connect provider only signs in, CalDAV and ICS only provide calendars.
     Provider {
         Google => "google",
         Microsoft => "microsoft",
+        /// Any OpenID Connect provider (`OIDC_ISSUER`): sign-in only, no calendar.
+        Oidc => "oidc",
+        /// A CalDAV server (username and app password).
+        Caldav => "caldav",
+        /// An iCalendar file polled from a URL.
+        Ics => "ics",
     }
 }
 
@@ -31,19 +46,76 @@ impl Provider {
         match self {
             Provider::Google => "Google",
             Provider::Microsoft => "Microsoft",
+            Provider::Oidc => "Single sign-on",
+            Provider::Caldav => "CalDAV",
+            Provider::Ics => "Calendar subscription",
         }
     }
 
-    pub fn config(self, config: &Config) -> &ProviderConfig {
-        match self {
-            Provider::Google => &config.google,
-            Provider::Microsoft => &config.microsoft,
+    /// The name people know the provider by: the generic provider's is configured (`OIDC_NAME`).
+    pub fn name(self, config: &Config) -> &str {
+        match (self, &config.oidc) {
+            (Provider::Oidc, Some(oidc)) => &oidc.name,
+            _ => self.label(),
         }
     }
 
-    /// Sign-in and read-only calendar access in one consent.
-    fn scopes(self) -> &'static [&'static str] {
+    /// The configured OAuth endpoints of Google and Microsoft; the generic OpenID Connect
+    /// provider has none (they come from discovery), nor do CalDAV and ICS (no OAuth).
+    pub fn config(self, config: &Config) -> Option<&ProviderConfig> {
         match self {
+            Provider::Google => Some(&config.google),
+            Provider::Microsoft => Some(&config.microsoft),
+            Provider::Oidc | Provider::Caldav | Provider::Ics => None,
+        }
+    }
+
+    /// A provider is offered for sign-in only when it has a client id.
+    pub fn enabled(self, config: &Config) -> bool {
+        self.client_id(config).is_some()
+    }
+
+    pub fn client_id(self, config: &Config) -> Option<&str> {
+        match self {
+            Provider::Google | Provider::Microsoft => {
+                self.config(config).and_then(|pc| pc.client_id.as_deref())
+            }
+            Provider::Oidc => config.oidc.as_ref().map(|oidc| oidc.client_id.as_str()),
+            Provider::Caldav | Provider::Ics => None,
+        }
+    }
+
+    /// An identity that only signs in: there is no calendar behind it to link or sync.
+    pub fn signs_in_only(self) -> bool {
+        self == Provider::Oidc
+    }
+
+    /// Whether the account's calendars are read with an OAuth access token (Google,
+    /// Microsoft); CalDAV and ICS accounts are connected with a Settings form instead.
+    pub fn is_oauth_calendar(self) -> bool {
+        matches!(self, Provider::Google | Provider::Microsoft)
+    }
+
+    /// Whether the account is connected with a Settings form (CalDAV, ICS), never by signing in.
+    pub fn is_form_connected(self) -> bool {
+        matches!(self, Provider::Caldav | Provider::Ics)
+    }
+
+    /// Where the user goes to reconnect an account of this provider.
+    pub fn reconnect_path(self) -> String {
+        match self {
+            Provider::Caldav => "/settings#caldav".to_owned(),
+            Provider::Ics => "/settings#ics".to_owned(),
+            Provider::Google | Provider::Microsoft | Provider::Oidc => {
+                format!("/auth/{}/login?next=/settings", self.as_str())
+            }
+        }
+    }
+
+    /// Sign-in and read-only calendar access in one consent; the generic provider's scopes are
+    /// configured (`OIDC_SCOPES`).
+    fn scopes(self, config: &Config) -> Vec<String> {
+        let fixed: &[&str] = match self {
             Provider::Google => &[
                 "openid",
                 "email",
@@ -58,7 +130,16 @@ impl Provider {
                 "Calendars.Read",
                 "User.Read",
             ],
-        }
+            Provider::Oidc => {
+                return config
+                    .oidc
+                    .as_ref()
+                    .map(|oidc| oidc.scopes.clone())
+                    .unwrap_or_default();
+            }
+            Provider::Caldav | Provider::Ics => &[],
+        };
+        fixed.iter().map(|s| (*s).to_owned()).collect()
     }
 
     /// Whether the granted scopes allow reading calendars (users may untick scopes).
@@ -66,6 +147,9 @@ impl Provider {
         let needle = match self {
             Provider::Google => "https://www.googleapis.com/auth/calendar.readonly",
             Provider::Microsoft => "calendars.read",
+            Provider::Oidc => return false,
+            // Their calendars come with the connection itself, not with a scope.
+            Provider::Caldav | Provider::Ics => return true,
         };
         granted.split_whitespace().any(|s| {
             s.eq_ignore_ascii_case(needle)
@@ -145,20 +229,73 @@ pub struct AuthorizeRequest {
     pub nonce: String,
 }
 
-fn client(provider: Provider, config: &Config) -> Result<OAuthClient, TokenError> {
-    let pc = provider.config(config);
-    let client_id = pc
-        .client_id
-        .clone()
-        .ok_or_else(|| TokenError::Transient(format!("{provider} is not configured")))?;
-    let mut client = oauth2::Client::new(ClientId::new(client_id))
-        .set_auth_uri(AuthUrl::from_url(pc.auth_url.clone()))
-        .set_token_uri(TokenUrl::from_url(pc.token_url.clone()))
+/// Where one sign-in goes and as whom: configured for Google and Microsoft, discovered for
+/// the generic provider.
+pub struct Endpoints {
+    client_id: String,
+    client_secret: Option<Secret<String>>,
+    auth_url: url::Url,
+    token_url: url::Url,
+}
+
+impl Endpoints {
+    /// The endpoints of `provider`; for the generic provider from its (cached) metadata.
+    pub async fn of(
+        provider: Provider,
+        config: &Config,
+        http: &reqwest::Client,
+        discovery: &Discovery,
+    ) -> Result<Endpoints, EndpointsError> {
+        match (provider, provider.config(config), &config.oidc) {
+            (_, Some(pc), _) => Endpoints::configured(provider, pc),
+            (Provider::Oidc, None, Some(oidc)) => {
+                let metadata = discovery.metadata(oidc, http).await?;
+                Ok(Endpoints {
+                    client_id: oidc.client_id.clone(),
+                    client_secret: oidc.client_secret.clone(),
+                    auth_url: metadata.authorization_endpoint.clone(),
+                    token_url: metadata.token_endpoint.clone(),
+                })
+            }
+            // CalDAV and ICS accounts are connected with a form, never by signing in.
+            _ => Err(EndpointsError::NotConfigured(provider)),
+        }
+    }
+
+    fn configured(provider: Provider, pc: &ProviderConfig) -> Result<Endpoints, EndpointsError> {
+        Ok(Endpoints {
+            client_id: pc
+                .client_id
+                .clone()
+                .ok_or(EndpointsError::NotConfigured(provider))?,
+            client_secret: pc.client_secret.clone(),
+            auth_url: pc.auth_url.clone(),
+            token_url: pc.token_url.clone(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointsError {
+    #[error("{0} is not configured")]
+    NotConfigured(Provider),
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+}
+
+fn client(
+    provider: Provider,
+    config: &Config,
+    endpoints: &Endpoints,
+) -> Result<OAuthClient, TokenError> {
+    let mut client = oauth2::Client::new(ClientId::new(endpoints.client_id.clone()))
+        .set_auth_uri(AuthUrl::from_url(endpoints.auth_url.clone()))
+        .set_token_uri(TokenUrl::from_url(endpoints.token_url.clone()))
         .set_redirect_uri(
             RedirectUrl::new(config.public_link(&provider.callback_path()))
                 .map_err(|e| TokenError::Transient(e.to_string()))?,
         );
-    if let Some(secret) = &pc.client_secret {
+    if let Some(secret) = &endpoints.client_secret {
         client = client.set_client_secret(ClientSecret::new(secret.expose().clone()));
     }
     Ok(client)
@@ -166,18 +303,17 @@ fn client(provider: Provider, config: &Config) -> Result<OAuthClient, TokenError
 
 /// Builds the authorize URL: code flow with PKCE S256, random `state` and OIDC `nonce`.
 /// The redirect URI always comes from configuration, never from the request's Host.
-pub fn authorize(provider: Provider, config: &Config) -> Result<AuthorizeRequest, TokenError> {
-    let client = client(provider, config)?;
+pub fn authorize(
+    provider: Provider,
+    config: &Config,
+    endpoints: &Endpoints,
+) -> Result<AuthorizeRequest, TokenError> {
+    let client = client(provider, config, endpoints)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let nonce = CsrfToken::new_random().secret().clone();
     let mut request = client
         .authorize_url(CsrfToken::new_random)
-        .add_scopes(
-            provider
-                .scopes()
-                .iter()
-                .map(|s| Scope::new((*s).to_owned())),
-        )
+        .add_scopes(provider.scopes(config).into_iter().map(Scope::new))
         .set_pkce_challenge(challenge)
         .add_extra_param("nonce", nonce.clone());
     request = match provider {
@@ -187,6 +323,10 @@ pub fn authorize(provider: Provider, config: &Config) -> Result<AuthorizeRequest
             .add_extra_param("prompt", "consent")
             .add_extra_param("include_granted_scopes", "true"),
         Provider::Microsoft => request.add_extra_param("prompt", "select_account"),
+        // Sign-in only: whatever the provider's own session allows.
+        Provider::Oidc => request,
+        // Never reached: they have no endpoints, so `client` was not built.
+        Provider::Caldav | Provider::Ics => request,
     };
     let (url, state) = request.url();
     Ok(AuthorizeRequest {
@@ -245,11 +385,12 @@ fn tokens(response: TokenResponse) -> Tokens {
 pub async fn exchange_code(
     provider: Provider,
     config: &Config,
+    endpoints: &Endpoints,
     http: &reqwest::Client,
     code: String,
     pkce_verifier: String,
 ) -> Result<Tokens, TokenError> {
-    let response = client(provider, config)?
+    let response = client(provider, config, endpoints)?
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier))
         .request_async(http)
@@ -266,7 +407,13 @@ pub async fn refresh(
     refresh_token: &str,
 ) -> Result<Tokens, TokenError> {
     let token = RefreshToken::new(refresh_token.to_owned());
-    let response = client(provider, config)?
+    // Only calendar providers keep tokens, and their endpoints are configured.
+    let endpoints = provider
+        .config(config)
+        .ok_or(EndpointsError::NotConfigured(provider))
+        .and_then(|pc| Endpoints::configured(provider, pc))
+        .map_err(|e| TokenError::Transient(e.to_string()))?;
+    let response = client(provider, config, &endpoints)?
         .exchange_refresh_token(&token)
         .request_async(http)
         .await
@@ -286,7 +433,7 @@ pub async fn revoke(
     http: &reqwest::Client,
     token: &str,
 ) -> bool {
-    let Some(url) = provider.config(config).revoke_url.clone() else {
+    let Some(url) = provider.config(config).and_then(|pc| pc.revoke_url.clone()) else {
         return false;
     };
     let request = http

@@ -1,12 +1,20 @@
-//! Calendars from Google Calendar and Microsoft Graph, normalised into one shape and stored.
+//! Calendars from Google Calendar, Microsoft Graph, CalDAV servers and ICS subscriptions,
+//! normalised into one shape and stored.
 //!
-//! `google` and `microsoft` speak each provider's wire protocol and return [`Change`]s;
+//! `google`, `microsoft`, `caldav` and `ics` speak each provider's wire protocol and return
+//! [`Change`]s (the last two read iCalendar through `ical`, and reach addresses users typed
+//! only through the guarded `fetch`); `connect` adds CalDAV accounts and subscriptions;
 //! `store` applies them to PostgreSQL (idempotent upserts, mark-and-sweep, never a hard delete);
 //! `directory` turns attendees into people and organizations; `crate::sync` schedules it all.
 
 pub mod api;
+pub mod caldav;
+pub mod connect;
 pub mod directory;
+pub mod fetch;
 pub mod google;
+pub mod ical;
+pub mod ics;
 pub mod microsoft;
 pub mod store;
 

@@ -66,14 +66,20 @@ impl Layout {
         section: &'static str,
     ) -> Layout {
         let accounts = &user.accounts;
-        let banners = accounts
-            .iter()
-            .filter_map(|a| {
+        // Signed in with an identity only (OpenID Connect): nothing to show until a calendar
+        // is linked, so say where to link one.
+        let no_calendar = (!accounts.is_empty()
+            && accounts.iter().all(|a| a.provider.signs_in_only()))
+        .then(|| Banner {
+            tone: "warn",
+            text: "No calendar is connected yet. Connect a Google or Microsoft account, a CalDAV calendar or a calendar URL in Settings to see your meetings here.".to_owned(),
+            action: Some(("Connect a calendar".to_owned(), "/settings".to_owned())),
+        });
+        let banners = no_calendar
+            .into_iter()
+            .chain(accounts.iter().filter_map(|a| {
                 let provider = a.provider;
-                let reconnect = Some((
-                    "Reconnect".to_owned(),
-                    format!("/auth/{}/login?next=/settings", provider.as_str()),
-                ));
+                let reconnect = Some(("Reconnect".to_owned(), provider.reconnect_path()));
                 match a.status {
                     AccountStatus::NeedsReconnect => Some(Banner {
                         tone: "bad",
@@ -97,9 +103,11 @@ impl Layout {
                         ),
                         action: reconnect,
                     }),
-                    AccountStatus::Active | AccountStatus::Disconnected => None,
+                    AccountStatus::Active
+                    | AccountStatus::Disconnected
+                    | AccountStatus::SignInOnly => None,
                 }
-            })
+            }))
             .collect();
         let (sync_line, refresh) = sync_line(accounts);
         Layout {
