@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 
 use crate::{
     common::{browser, drop_database, html},
-    foundation::{asset_links, source_file, static_files},
+    foundation::{SIGNED_OUT_ASSETS, asset_links, source_file},
 };
 
 /// `target/release/docket` next to this test's own profile folder (`target/debug/deps/…`),
@@ -119,7 +119,7 @@ async fn the_release_binary_serves_its_assets_from_an_empty_directory_without_th
     let home = client.get(&base).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     let links = asset_links(&html(&home.text().await.unwrap()));
-    assert_eq!(links.len(), static_files(), "{links:?}");
+    assert_eq!(links.len(), SIGNED_OUT_ASSETS, "{links:?}");
     for link in links {
         let response = client.get(format!("{base}{link}")).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{link}");
