@@ -86,9 +86,11 @@ function mentionCompletion(area) {
   }
 
   async function update() {
+    // Every keystroke outdates the answers still on their way, also one that ends the mention
+    // (else a late answer would reopen the list, and Enter would pick instead of a new line).
+    const ask = ++asked;
     mention = mentionAtCaret();
     if (!mention) return close();
-    const ask = ++asked;
     const here = attendees();
     const matches = (p) => p.name.toLowerCase().split(/\s+/).some((w) => w.startsWith(mention.text))
       || p.email.toLowerCase().startsWith(mention.text);

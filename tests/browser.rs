@@ -566,7 +566,7 @@ async fn ticking_an_item_shows_done_with_an_undo_that_reopens_it() {
         ))
         .await;
     browser.click(Locator::LinkText("Charles Babbage")).await;
-    let tick = "//button[@aria-label='Mark “@charles send the budget deck” done']";
+    let tick = "//button[@aria-label='Mark “send the budget deck” done']";
     browser.click(Locator::XPath(tick)).await;
     let undo = "//div[@id='notices']//button[normalize-space(.)='Undo']";
     browser.wait_for(Locator::XPath(undo)).await;

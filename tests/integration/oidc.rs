@@ -38,7 +38,8 @@ impl Issuer {
             url: format!("http://127.0.0.1:{port}"),
             control: reqwest::Client::new(),
         };
-        for _ in 0..100 {
+        // Up to 30 s: Node loads the provider slowly on a loaded two-core machine.
+        for _ in 0..300 {
             let stats = issuer.control.get(issuer.at("/_test/stats")).send().await;
             if stats.is_ok_and(|r| r.status().is_success()) {
                 return issuer;
