@@ -53,6 +53,10 @@ pub struct MeetingRow {
     /// Lets lists collapse a series into one line (the person page's upcoming meetings).
     #[serde(default)]
     pub series_id: Option<Uuid>,
+    /// On a list that collapses series: how many listed meetings of its series this row stands
+    /// for, itself included (counted to [`SERIES_COUNT_CAP`]).
+    #[serde(default)]
+    pub in_series: Option<i64>,
 }
 
 impl MeetingRow {
@@ -72,6 +76,15 @@ impl MeetingRow {
                 time::clock(self.starts_at, tz),
                 time::clock(self.ends_at, tz)
             )
+        }
+    }
+
+    /// "next of 12", "next of 100+" for a collapsed series row; nothing for a lone meeting.
+    pub fn series_label(&self) -> Option<String> {
+        match self.in_series {
+            Some(n) if n >= SERIES_COUNT_CAP => Some(format!("next of {SERIES_COUNT_CAP}+")),
+            Some(n) if n > 1 => Some(format!("next of {n}")),
+            _ => None,
         }
     }
 
@@ -121,6 +134,15 @@ pub fn lines(rows: Vec<MeetingRow>, tz: Tz) -> Vec<MeetingLine> {
 pub const LONGEST_EVENT_DAYS: i32 = 35;
 
 pub const PAGE_SIZE: i64 = 50;
+
+/// A collapsed series counts its meetings up to this many ("100+"): a daily stand-up over a long
+/// sync window is not worth reading whole to print a number.
+pub const SERIES_COUNT_CAP: i64 = 100;
+
+/// How many meetings one page of the collapsed upcoming list looks through. A page stops early
+/// (with a link onwards) when this many in a row are later meetings of series already shown, so
+/// its cost stays bounded whatever the calendar holds.
+const COLLAPSE_SCAN: i64 = 500;
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -297,17 +319,123 @@ pub async fn list(
     };
     let mut rows = data.rows.0;
     let next = params::next_cursor(&mut rows, size, |m| params::time_cursor(m.starts_at, m.id));
-    let missing = |name: Option<String>| name.ok_or(AppError::NotFound);
-    let filter_label = match (filter.person, filter.organization, filter.series) {
-        (Some(_), _, _) => Some(format!("with {}", missing(data.person)?)),
-        (_, Some(_), _) => Some(format!("with people from {}", missing(data.organization)?)),
-        (_, _, Some(_)) => Some(format!("in the series “{}”", missing(data.series)?)),
-        _ => None,
-    };
     Ok(MeetingList {
         rows,
         next,
-        filter_label,
+        filter_label: filter_label(filter, data.person, data.organization, data.series)?,
+    })
+}
+
+/// "with Ada Lovelace": what a list's filters name, or not found when a filter names a person,
+/// organization or series the user does not have.
+fn filter_label(
+    filter: &MeetingFilter,
+    person: Option<String>,
+    organization: Option<String>,
+    series: Option<String>,
+) -> AppResult<Option<String>> {
+    let missing = |name: Option<String>| name.ok_or(AppError::NotFound);
+    Ok(match (filter.person, filter.organization, filter.series) {
+        (Some(_), _, _) => Some(format!("with {}", missing(person)?)),
+        (_, Some(_), _) => Some(format!("with people from {}", missing(organization)?)),
+        (_, _, Some(_)) => Some(format!("in the series “{}”", missing(series)?)),
+        _ => None,
+    })
+}
+
+/// [`upcoming_collapsed`]'s one statement: the rows, how far the page looked, and the names
+/// its filters refer to.
+struct CollapsedData {
+    rows: Json<Vec<MeetingRow>>,
+    scan_end: Option<Json<MeetingCursor>>,
+    person: Option<String>,
+    organization: Option<String>,
+}
+
+/// The upcoming list as the page shows it: a series is one row, its next meeting, with how many
+/// of its meetings match (`in_series`); one-off meetings are rows of their own. Keyset-paged like
+/// [`list`]: a series' row is its first matching meeting, so a later page never repeats it. One
+/// statement, looking through at most [`COLLAPSE_SCAN`] meetings.
+pub async fn upcoming_collapsed(
+    db: &PgPool,
+    user_id: Uuid,
+    tz: Tz,
+    filter: &MeetingFilter,
+    after: Option<MeetingCursor>,
+    size: i64,
+) -> AppResult<MeetingList> {
+    debug_assert!(!filter.past && filter.series.is_none());
+    let now = Utc::now();
+    let from = filter.from.map(|d| day_start(d, tz));
+    let until = filter.to.map(|d| day_start(d + Duration::days(1), tz));
+    let (after_at, after_id) = (after.map(|(at, _)| at), after.map(|(_, id)| id));
+    // `matching` is written once and inlined wherever it is used, so a series' earlier meeting
+    // and its count are index probes on (user_id, series_id, starts_at).
+    let data = sqlx::query_as!(
+        CollapsedData,
+        r#"with matching as not materialized (
+    select m.id, m.series_id, m.starts_at from meetings m
+    where m.user_id = $1 and m.status <> 'cancelled' and m.is_meeting and m.same_as is null
+      and m.starts_at >= $2::timestamptz - make_interval(days => $9) and m.ends_at >= $2
+      and ($3::timestamptz is null or m.starts_at >= $3)
+      and ($4::timestamptz is null or m.starts_at < $4)
+      and ($5::uuid is null or exists (select 1 from attendees a
+            where a.user_id = $1 and a.meeting_id = m.id and a.person_id = $5))
+      and ($6::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
+            where a.user_id = $1 and a.meeting_id = m.id and p.organization_id = $6))
+), shown as materialized (
+    -- Read lazily in start order: the page stops looking once it has its rows.
+    select c.* from (
+        select * from matching
+        where $7::timestamptz is null or (starts_at, id) > ($7, $8)
+        order by starts_at, id limit $10) c
+    where c.series_id is null or not exists (
+        select 1 from matching e
+        where e.series_id = c.series_id and (e.starts_at, e.id) < (c.starts_at, c.id))
+    order by c.starts_at, c.id limit $11
+)
+select
+    coalesce((select json_agg(r) from (
+        select m.*, case when s.series_id is not null then
+                   (select count(*) from (select 1 from matching e where e.series_id = s.series_id
+                                          limit $12) n) end as in_series
+        from shown s join meeting_rows m on m.id = s.id
+        order by m.starts_at, m.id) r), '[]') as "rows!: Json<Vec<MeetingRow>>",
+    -- A page short of rows ended the list, or looked as far as it may: then the last meeting
+    -- it looked at is where the next page starts.
+    case when (select count(*) from shown) <= $11 - 1 then (
+        select json_build_array(starts_at, id) from matching
+        where $7::timestamptz is null or (starts_at, id) > ($7, $8)
+        order by starts_at, id offset $10 - 1 limit 1) end as "scan_end: Json<MeetingCursor>",
+    (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
+    (select name from organizations where user_id = $1 and id = $6) as organization"#,
+        user_id,
+        now,
+        from,
+        until,
+        filter.person,
+        filter.organization,
+        after_at,
+        after_id,
+        LONGEST_EVENT_DAYS,
+        COLLAPSE_SCAN,
+        size + 1,
+        SERIES_COUNT_CAP,
+    )
+    .fetch_one(db)
+    .await?;
+    let mut rows = data.rows.0;
+    let mut next = params::next_cursor(&mut rows, size, |m| params::time_cursor(m.starts_at, m.id));
+    // A page that looked as far as it may goes on from where it stopped looking.
+    if next.is_none() {
+        next = data
+            .scan_end
+            .map(|Json((at, id))| params::time_cursor(at, id));
+    }
+    Ok(MeetingList {
+        rows,
+        next,
+        filter_label: filter_label(filter, data.person, data.organization, None)?,
     })
 }
 
@@ -326,7 +454,13 @@ async fn list_page(
     )?;
     let after = params::after_time(&q.after)?;
     let tz = time::zone(&user.time_zone);
-    let list = list(&state.db, user.id, tz, &filter, after, PAGE_SIZE).await?;
+    // Upcoming meetings of a series are alike until they happen: one row says when the next is.
+    // Past ones each hold their own notes, and a series' own list shows every meeting.
+    let list = if filter.past || filter.series.is_some() {
+        list(&state.db, user.id, tz, &filter, after, PAGE_SIZE).await?
+    } else {
+        upcoming_collapsed(&state.db, user.id, tz, &filter, after, PAGE_SIZE).await?
+    };
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [

@@ -293,6 +293,8 @@ struct PersonPage {
     i_owe: Vec<ItemView>,
     decisions: Vec<ItemView>,
     mentions: Vec<NoteMention>,
+    /// Whether more notes mention them than are listed (the notes list has them all).
+    more_mentions: bool,
     picture: Picture,
     back: String,
 }
@@ -377,18 +379,9 @@ async fn person(
             select n.meeting_id, n.id as note_id,
                    coalesce(nullif(m.title, ''), nullif(n.title, ''), 'Untitled note') as title, n.updated_at
             from notes n left join meetings m on m.id = n.meeting_id
-            where n.user_id = $1 and n.id in (
-                select i.note_id from (
-                    select i.note_id from items i
-                    where i.user_id = $1 and i.assignee_id = p.id and not i.removed
-                    order by i.created_at desc limit 50) i
-                union
-                (select n2.id from notes n2
-                 where owned_tsvector(n2.search, n2.user_id) @@ owned_tsquery(plainto_tsquery('simple', p.email), $1)
-                   and n2.user_id = $1 and position(lower('@' || p.email) in lower(n2.body)) > 0
-                 -- Bounded: exact for anyone mentioned in fewer notes than this.
-                 limit 200))
-            order by n.updated_at desc limit $13) n), '[]') as "mentions!: Json<Vec<NoteMention>>",
+            -- Bounded: exact for anyone mentioned in fewer notes than these limits.
+            where n.user_id = $1 and n.id in (select * from notes_mentioning($1, p.id, 50, 200))
+            order by n.updated_at desc limit $13::bigint + 1) n), '[]') as "mentions!: Json<Vec<NoteMention>>",
         -- The picture: who was in their latest meetings most often, and their organizations.
         coalesce((select json_agg(nb) from (
             select q.id, coalesce(q.name, q.email) as name, q.organization_id,
@@ -444,7 +437,8 @@ async fn person(
         picture: picture::for_person(&person, i_owe.len(), &data.neighbours.0),
         i_owe,
         decisions: data.decisions.0,
-        mentions: data.mentions.0,
+        more_mentions: data.mentions.0.len() as i64 > MENTIONS_SHOWN,
+        mentions: shown(data.mentions.0, MENTIONS_SHOWN),
         back: format!("/people/{id}"),
         person,
     };
@@ -535,9 +529,21 @@ struct OrganizationPage {
     people: Vec<PersonRow>,
     meetings: Vec<MeetingLine>,
     open_items: Vec<ItemView>,
+    /// Whether the page cut the list short (one more was read than is shown).
+    more_open_items: bool,
     decisions: Vec<ItemView>,
+    more_decisions: bool,
     picture: Picture,
     back: String,
+}
+
+/// How many open items and decisions an organization page lists.
+const ORGANIZATION_LIST: i64 = 50;
+
+/// The first `n` of a list read one longer than it is shown.
+fn shown<T>(mut rows: Vec<T>, n: i64) -> Vec<T> {
+    rows.truncate(n as usize);
+    rows
 }
 
 /// An organization page in one statement. Its people are the most met 50; meetings, open items
@@ -585,12 +591,12 @@ async fn organization(
                     where i.user_id = $1 and i.assignee_id = member.id and i.kind = 'action'
                       and not i.done and not i.removed
                     order by i.due nulls last limit 5) i
-                order by i.due nulls last limit 50) i), '[]') as "open_items!: Json<Vec<ItemView>>",
+                order by i.due nulls last limit $4::bigint + 1) i), '[]') as "open_items!: Json<Vec<ItemView>>",
             coalesce((select json_agg(d) from (
                 select i.* from recent join item_rows i
                     on i.user_id = $1 and i.meeting_id = recent.meeting_id
                 where i.kind = 'decision' and not i.removed
-                order by i.meeting_at desc, i.line limit 50) d), '[]') as "decisions!: Json<Vec<ItemView>>",
+                order by i.meeting_at desc, i.line limit $4::bigint + 1) d), '[]') as "decisions!: Json<Vec<ItemView>>",
             -- The picture: other organizations whose people were in the same latest meetings.
             coalesce((select json_agg(n) from (
                 select o.id, o.name, count(distinct recent.meeting_id) as together
@@ -603,7 +609,7 @@ async fn organization(
                 order by together desc, o.id limit $3) n), '[]') as "near!: Json<Vec<NearOrganization>>"
          from (select o.id, o.name, o.domain, o.people_count as people from organizations o
                where o.user_id = $1 and o.id = $2) org"#, user.id, id,
-               picture::MOST_ORGANIZATIONS as i64)
+               picture::MOST_ORGANIZATIONS as i64, ORGANIZATION_LIST)
         .fetch_optional(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -615,8 +621,10 @@ async fn organization(
         organization,
         people: data.people.0,
         meetings: meetings::lines(data.meetings.0, tz),
-        open_items: data.open_items.0,
-        decisions: data.decisions.0,
+        more_open_items: data.open_items.0.len() as i64 > ORGANIZATION_LIST,
+        open_items: shown(data.open_items.0, ORGANIZATION_LIST),
+        more_decisions: data.decisions.0.len() as i64 > ORGANIZATION_LIST,
+        decisions: shown(data.decisions.0, ORGANIZATION_LIST),
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
 }

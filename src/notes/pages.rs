@@ -3,12 +3,13 @@
 use askama::Template;
 use axum::{
     Form, Router,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     response::{Html, IntoResponse, Redirect, Response},
     routing::get,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/notes/{id}", get(show).post(update))
 }
 
+#[derive(Deserialize)]
 struct NoteRow {
     id: Uuid,
     meeting_id: Option<Uuid>,
@@ -57,21 +59,75 @@ impl NoteRow {
 struct ListPage {
     layout: Layout,
     notes: Vec<NoteRow>,
+    /// "that mention Ada Lovelace", when the list is one person's.
+    person: Option<(Uuid, String)>,
+    next: Option<String>,
+    paged: bool,
+    /// The filter a page link keeps ("person=…&"), before its `after`.
+    query_prefix: String,
 }
 
-async fn list(State(state): State<AppState>, user: SignedIn) -> AppResult<Html<String>> {
-    let notes = sqlx::query_as!(
-        NoteRow,
-        r#"select n.id, n.meeting_id, coalesce(nullif(m.title, ''), nullif(n.title, ''), 'Untitled note') as "title!", n.updated_at
-         from notes n left join meetings m on m.id = n.meeting_id
-         where n.user_id = $1 order by n.updated_at desc limit 200"#,
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Deserialize)]
+struct ListQuery {
+    person: Option<String>,
+    after: Option<String>,
+}
+
+/// A page of the notes list and the name of the person it is filtered by.
+struct ListData {
+    notes: Json<Vec<NoteRow>>,
+    person: Option<String>,
+}
+
+/// The user's notes, last edited first, a page at a time (a keyset on `notes_recent_idx`); with
+/// `person`, only those that mention them (the person page's "Notes that mention them", whole).
+async fn list(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Html<String>> {
+    let person = params::optional_id("person", &q.person)?;
+    let after = params::after_time(&q.after)?;
+    let data = sqlx::query_as!(
+        ListData,
+        r#"select
+    coalesce((select json_agg(r) from (
+        select n.id, n.meeting_id, n.updated_at,
+               coalesce(nullif(m.title, ''), nullif(n.title, ''), 'Untitled note') as title
+        from notes n left join meetings m on m.id = n.meeting_id
+        where n.user_id = $1
+          and ($2::uuid is null or n.id in (select * from notes_mentioning($1, $2, null, null)))
+          and ($3::timestamptz is null or (n.updated_at, n.id) < ($3, $4))
+        order by n.updated_at desc, n.id desc limit $5) r), '[]') as "notes!: Json<Vec<NoteRow>>",
+    (select coalesce(name, email) from people where user_id = $1 and id = $2) as person"#,
         user.id,
+        person,
+        after.map(|(at, _)| at),
+        after.map(|(_, id)| id),
+        PAGE_SIZE + 1,
     )
-    .fetch_all(&state.db)
+    .fetch_one(&state.db)
     .await?;
+    let person = match person {
+        Some(id) => Some((id, data.person.ok_or(AppError::NotFound)?)),
+        None => None,
+    };
+    let mut notes = data.notes.0;
+    let next = params::next_cursor(&mut notes, PAGE_SIZE, |n| {
+        params::time_cursor(n.updated_at, n.id)
+    });
     let view = ListPage {
         layout: Layout::for_user(&user, "Notes", "notes"),
         notes,
+        query_prefix: person
+            .as_ref()
+            .map(|(id, _)| format!("person={id}&"))
+            .unwrap_or_default(),
+        person,
+        next,
+        paged: after.is_some(),
     };
     Ok(Html(view.render().map_err(anyhow::Error::from)?))
 }

@@ -206,6 +206,8 @@ async fn main_pages(admin: &PgPool) -> Vec<(&'static str, String)> {
         ("decisions", "/decisions".to_owned()),
         ("organizations", "/organizations".to_owned()),
         ("organization", format!("/organizations/{organization}")),
+        ("notes", "/notes".to_owned()),
+        ("notes mentioning", format!("/notes?person={person}")),
     ]
 }
 
