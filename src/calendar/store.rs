@@ -205,7 +205,7 @@ fn bounds(when: &When) -> Bounds {
 
 /// Changes buffered before they are written: large enough that statements carry many rows,
 /// small enough that memory stays flat however many events a calendar has.
-const BATCH: usize = 1000;
+const BATCH: usize = 2500;
 
 /// Applies one listing in one transaction, page by page as the provider returns them: the
 /// changes, the sweep (after a full listing only) and the new cursor. Dropping the writer
