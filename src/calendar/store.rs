@@ -205,7 +205,7 @@ fn bounds(when: &When) -> Bounds {
 
 /// Changes buffered before they are written: large enough that statements carry many rows,
 /// small enough that memory stays flat however many events a calendar has.
-const BATCH: usize = 1000;
+const BATCH: usize = 2500;
 
 /// Applies one listing in one transaction, page by page as the provider returns them: the
 /// changes, the sweep (after a full listing only) and the new cursor. Dropping the writer
@@ -226,8 +226,11 @@ impl<'a> Writer<'a> {
         // One listing per user at a time: two accounts of one user writing copies of the same
         // invitation at once would not see each other's rows, and both copies would stay
         // canonical. Taken before any row lock, so the second simply waits for the first.
+        // The same statement tells the attendee-names triggers that this transaction keeps
+        // `meetings.attendee_names` itself (migrations/0023, `Batch::write`).
         sqlx::query_scalar!(
-            r#"select 1 as "locked!" from (select pg_advisory_xact_lock(hashtextextended('docket.sync.' || $1::text, 0))) l"#,
+            r#"select 1 as "locked!" from (select pg_advisory_xact_lock(hashtextextended('docket.sync.' || $1::text, 0)),
+                                                 set_config('docket.attendee_names', 'sync', true)) l"#,
             calendar.user_id.to_string(),
         )
         .fetch_one(&mut *tx)
@@ -349,22 +352,21 @@ impl Batch<'_> {
                 written.push(event);
             }
         }
-        let ids = upsert_meetings(tx, user_id, calendar_id, round, &columns).await?;
+        // People first: a meeting this batch creates gets its attendee names in its own insert,
+        // from the people as just written (no second write of every new meeting).
+        let attendees: Vec<&Attendee> = written
+            .iter()
+            .flat_map(|e| e.attendees.iter().flatten())
+            .collect();
+        if !attendees.is_empty() {
+            w.directory.upsert_people(&mut w.tx, &attendees).await?;
+        }
+        let rows = AttendeeRows::of(&w.directory, &written);
+        let ids = upsert_meetings(&mut w.tx, user_id, calendar_id, round, &columns, &rows).await?;
 
         // Attendee lists replace the stored ones.
-        let listed: Vec<(&Event, &MeetingId)> = written
-            .iter()
-            .zip(&ids)
-            .filter(|(e, _)| e.attendees.is_some())
-            .map(|(e, id)| (*e, id))
-            .collect();
-        if !listed.is_empty() {
-            let attendees: Vec<&Attendee> = listed
-                .iter()
-                .flat_map(|(e, _)| e.attendees.iter().flatten())
-                .collect();
-            w.directory.upsert_people(&mut w.tx, &attendees).await?;
-            replace_attendees(&mut w.tx, user_id, &w.directory, &listed).await?;
+        if written.iter().any(|e| e.attendees.is_some()) {
+            replace_attendees(&mut w.tx, user_id, &written, &ids, &rows).await?;
         }
 
         let mut uids: Vec<Option<String>> = ids.into_iter().map(|m| m.ical_uid).collect();
@@ -576,6 +578,7 @@ async fn upsert_meetings(
     calendar_id: Uuid,
     round: Uuid,
     c: &MeetingColumns<'_>,
+    attendees: &AttendeeRows<'_>,
 ) -> sqlx::Result<Vec<MeetingId>> {
     if c.ids.is_empty() {
         return Ok(Vec::new());
@@ -585,20 +588,31 @@ async fn upsert_meetings(
         r#"insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id,
             original_start, title, description, location, all_day, start_date, end_date, starts_at,
             ends_at, time_zone, status, event_type, is_meeting, join_url, html_link, organizer_email,
-            seen_round)
+            seen_round, attendee_names)
          select gen_random_uuid(), $1, $2, u.event, u.ical_uid, s.id, u.original_start, u.title,
             u.description, u.location, u.all_day, u.start_date, u.end_date, u.starts_at, u.ends_at,
             u.time_zone, u.status, u.event_type, u.is_meeting, u.join_url, u.html_link,
-            u.organizer_email, $3
+            u.organizer_email, $3, coalesce(names.names, '')
          from unnest($4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[],
                      $10::text[], $11::bool[], $12::date[], $13::date[], $14::timestamptz[],
                      $15::timestamptz[], $16::text[], $17::text[], $18::text[], $19::bool[],
-                     $20::text[], $21::text[], $22::text[])
+                     $20::text[], $21::text[], $22::text[], $23::int4[], $24::int4[])
               with ordinality
               as u(event, ical_uid, series, original_start, title, description, location, all_day,
                    start_date, end_date, starts_at, ends_at, time_zone, status, event_type,
-                   is_meeting, join_url, html_link, organizer_email, n)
+                   is_meeting, join_url, html_link, organizer_email, first, last, n)
          left join series s on s.calendar_id = $2 and s.provider_series_id = u.series
+         -- Who attends a new meeting, as meetings_refresh_attendee_names (migrations/0015) would
+         -- write it once its attendee rows exist: the event's rows are u.first..u.last of the
+         -- attendee arrays, each person looked up by key.
+         left join lateral (
+             select string_agg(coalesce(p.name, p.email), ', '
+                               order by a.organizer desc, coalesce(p.name, p.email)) as names
+             from unnest(($25::uuid[])[u.first:u.last], ($26::bool[])[u.first:u.last])
+                  as a(person, organizer)
+             cross join lateral (select p.name, p.email, p.is_me from people p
+                                 where p.id = a.person offset 0) p
+             where not p.is_me) names on true
          order by u.n
          on conflict on constraint meetings_calendar_event_key do update set
             ical_uid = coalesce(excluded.ical_uid, meetings.ical_uid),
@@ -616,6 +630,8 @@ async fn upsert_meetings(
             organizer_email = coalesce(excluded.organizer_email, meetings.organizer_email),
             seen_round = excluded.seen_round,
             updated_at = now()
+            -- attendee_names: a known meeting's are refreshed after its attendee rows change
+            -- (`replace_attendees`)
          returning id, provider_event_id, xmax = 0 as "created!", ical_uid"#,
         user_id,
         calendar_id,
@@ -639,6 +655,10 @@ async fn upsert_meetings(
         &c.join_urls as &[Option<&str>],
         &c.html_links as &[Option<&str>],
         &c.organizers as &[Option<&str>],
+        attendees.first.as_slice(),
+        attendees.last.as_slice(),
+        attendees.people.as_slice(),
+        attendees.organizers.as_slice(),
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -712,50 +732,82 @@ impl<'e> MeetingColumns<'e> {
     }
 }
 
-/// Replaces the attendees of the listed meetings with the lists their events carry (people
-/// already in `directory`), writing only the difference: an edited event whose attendees did
-/// not change writes no attendee row, so no index entry, counter or attendee summary moves.
-/// (Deleting and re-inserting every row of each edited event made 110 edits cost over a second.)
+/// The attendee rows of a batch's written events, one per (event, person) (an address listed
+/// twice keeps its last entry), grouped by event in order: event `k`'s rows are
+/// `first[k]..=last[k]` (1-based, as PostgreSQL slices arrays; empty when `first > last`).
+#[derive(Default)]
+struct AttendeeRows<'e> {
+    events: Vec<usize>,
+    people: Vec<Uuid>,
+    responses: Vec<&'e str>,
+    organizers: Vec<bool>,
+    optional: Vec<bool>,
+    first: Vec<i32>,
+    last: Vec<i32>,
+}
+
+impl<'e> AttendeeRows<'e> {
+    /// People must already be in `directory` (`Directory::upsert_people`).
+    fn of(directory: &Directory, written: &[&'e Event]) -> Self {
+        let mut rows = AttendeeRows::default();
+        let mut at: HashMap<Uuid, usize> = HashMap::new();
+        for (k, event) in written.iter().enumerate() {
+            at.clear();
+            rows.first.push(slice_index(rows.people.len() + 1));
+            for a in event.attendees.iter().flatten() {
+                let Some(person) = directory.person_id(a) else {
+                    continue;
+                };
+                match at.get(&person) {
+                    Some(&i) => {
+                        rows.responses[i] = a.response.as_str();
+                        rows.organizers[i] = a.organizer;
+                        rows.optional[i] = a.optional;
+                    }
+                    None => {
+                        at.insert(person, rows.people.len());
+                        rows.events.push(k);
+                        rows.people.push(person);
+                        rows.responses.push(a.response.as_str());
+                        rows.organizers.push(a.organizer);
+                        rows.optional.push(a.optional);
+                    }
+                }
+            }
+            rows.last.push(slice_index(rows.people.len()));
+        }
+        rows
+    }
+}
+
+fn slice_index(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// Replaces the attendees of the written events that list them with those lists, writing only
+/// the difference: an edited event whose attendees did not change writes no attendee row, so no
+/// index entry, counter or attendee summary moves. (Deleting and re-inserting every row of each
+/// edited event made 110 edits cost over a second.) Then refreshes who attends
+/// (`meetings.attendee_names`) on the known meetings whose rows changed; new meetings got theirs
+/// in their insert.
 async fn replace_attendees(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
-    directory: &Directory,
-    listed: &[(&Event, &MeetingId)],
+    written: &[&Event],
+    ids: &[MeetingId],
+    rows: &AttendeeRows<'_>,
 ) -> sqlx::Result<()> {
-    // One row per (meeting, person): an address listed twice keeps its last entry.
-    let mut at: HashMap<(Uuid, Uuid), usize> = HashMap::new();
-    let mut rows = AttendeeColumns::default();
-    for (event, meeting) in listed {
-        for a in event.attendees.iter().flatten() {
-            let Some(person) = directory.person_id(a) else {
-                continue;
-            };
-            match at.get(&(meeting.id, person)) {
-                Some(&k) => {
-                    rows.responses[k] = a.response.as_str();
-                    rows.organizers[k] = a.organizer;
-                    rows.optional[k] = a.optional;
-                }
-                None => {
-                    at.insert((meeting.id, person), rows.meetings.len());
-                    rows.meetings.push(meeting.id);
-                    rows.people.push(person);
-                    rows.responses.push(a.response.as_str());
-                    rows.organizers.push(a.organizer);
-                    rows.optional.push(a.optional);
-                }
-            }
-        }
-    }
-    // Rows this batch just created have no attendees to remove.
-    let known: Vec<Uuid> = listed
+    let meetings: Vec<Uuid> = rows.events.iter().map(|&k| ids[k].id).collect();
+    // Rows this batch just created have no attendees to remove, nor names to refresh.
+    let known: Vec<Uuid> = written
         .iter()
-        .filter(|(_, m)| !m.created)
+        .zip(ids)
+        .filter(|(e, m)| e.attendees.is_some() && !m.created)
         .map(|(_, m)| m.id)
         .collect();
-    let mut dropped: Vec<Uuid> = Vec::new();
+    let mut refresh: Vec<Uuid> = Vec::new();
     if !known.is_empty() {
-        dropped = sqlx::query_scalar!(
+        refresh = sqlx::query_scalar!(
             "delete from attendees a
              where a.user_id = $1 and a.meeting_id = any($2)
                and not exists (select 1 from unnest($3::uuid[], $4::uuid[]) as kept(meeting, person)
@@ -763,25 +815,22 @@ async fn replace_attendees(
              returning a.meeting_id",
             user_id,
             known.as_slice(),
-            rows.meetings.as_slice(),
+            meetings.as_slice(),
             rows.people.as_slice(),
         )
         .fetch_all(&mut **tx)
         .await?;
-        dropped.sort_unstable();
-        dropped.dedup();
     }
-    if !rows.meetings.is_empty() {
-        upsert_attendees(tx, user_id, &rows).await?;
+    if !meetings.is_empty() {
+        refresh.extend(upsert_attendees(tx, user_id, &meetings, rows, &known).await?);
     }
-    // Who attends, as lists show it (`meetings.attendee_names`): inserted and changed rows
-    // refresh it from their triggers; removed ones here (a delete trigger would also fire once
-    // per meeting when an account's meetings are deleted).
-    if !dropped.is_empty() {
+    if !refresh.is_empty() {
+        refresh.sort_unstable();
+        refresh.dedup();
         // The function returns void, which has no Rust type: counted instead.
         sqlx::query_scalar!(
             "select count(*) from (select meetings_refresh_attendee_names($1)) refreshed",
-            dropped.as_slice()
+            refresh.as_slice()
         )
         .fetch_one(&mut **tx)
         .await?;
@@ -789,50 +838,47 @@ async fn replace_attendees(
     Ok(())
 }
 
-/// Attendee rows as one array per column, bound to [`upsert_attendees`]'s statement.
-#[derive(Default)]
-struct AttendeeColumns<'e> {
-    meetings: Vec<Uuid>,
-    people: Vec<Uuid>,
-    responses: Vec<&'e str>,
-    organizers: Vec<bool>,
-    optional: Vec<bool>,
-}
-
+/// Inserts new attendee rows and updates changed ones; returns the meetings among `known` that
+/// had a row inserted or updated.
 async fn upsert_attendees(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
-    rows: &AttendeeColumns<'_>,
-) -> sqlx::Result<()> {
+    meetings: &[Uuid],
+    rows: &AttendeeRows<'_>,
+    known: &[Uuid],
+) -> sqlx::Result<Vec<Uuid>> {
     // The meeting's start is copied onto its attendee rows (a person's meetings are read in
     // time order from them), and whether it counts as a meeting together (a meeting, and the
     // canonical copy of its invitation); joined here in one pass instead of looked up row by row. A row
     // that exists is updated only when its response or role changed.
-    sqlx::query!(
-        "insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer, is_optional,
-                                starts_at, counted)
-         select u.meeting, u.person, $1, u.response, u.organizer, u.optional, m.starts_at,
-                m.is_meeting and m.same_as is null
-         from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[])
-              as u(meeting, person, response, organizer, optional)
-         join meetings m on m.id = u.meeting
-         on conflict (meeting_id, person_id) do update
-            set response_status = excluded.response_status,
-                is_organizer = excluded.is_organizer,
-                is_optional = excluded.is_optional
-            where (attendees.response_status, attendees.is_organizer, attendees.is_optional)
-                  is distinct from (excluded.response_status, excluded.is_organizer, excluded.is_optional)",
+    sqlx::query_scalar!(
+        r#"with written as (
+             insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer,
+                                    is_optional, starts_at, counted)
+             select u.meeting, u.person, $1, u.response, u.organizer, u.optional, m.starts_at,
+                    m.is_meeting and m.same_as is null
+             from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[])
+                  as u(meeting, person, response, organizer, optional)
+             join meetings m on m.id = u.meeting
+             on conflict (meeting_id, person_id) do update
+                set response_status = excluded.response_status,
+                    is_organizer = excluded.is_organizer,
+                    is_optional = excluded.is_optional
+                where (attendees.response_status, attendees.is_organizer, attendees.is_optional)
+                      is distinct from (excluded.response_status, excluded.is_organizer, excluded.is_optional)
+             returning meeting_id)
+         select distinct meeting_id as "meeting_id!" from written where meeting_id = any($7)"#,
         user_id,
-        rows.meetings.as_slice(),
+        meetings,
         rows.people.as_slice(),
         // An explicit slice type: the macro checks `text[]` against `&[String]` otherwise.
         rows.responses.as_slice() as &[&str],
         rows.organizers.as_slice(),
         rows.optional.as_slice(),
+        known,
     )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// Marks events cancelled; an id that is a whole series cancels every instance of it too

@@ -733,9 +733,9 @@ async fn a_second_401_after_a_fresh_token_means_reconnect_not_a_retry_loop() {
 async fn a_listing_larger_than_a_write_batch_is_still_all_or_nothing() {
     let world = world().await;
     signed_in(&world, "google", ADA).await;
-    // 2,500 more events on the primary calendar, 3 attendees each: ten pages of 250, written
-    // in batches as they arrive.
-    let bulk = docket::fake_provider::bulk::user(ADA, 1, 2500, 3, chrono::Utc::now());
+    // 6,000 more events on the primary calendar, 3 attendees each: 24 pages of 250, written
+    // in batches of 2,500 as they arrive.
+    let bulk = docket::fake_provider::bulk::user(ADA, 1, 6000, 3, chrono::Utc::now());
     let extra = bulk.calendars.into_iter().next().unwrap().events;
     edit(&world.fake, ADA, |calendars, tick| {
         let primary = calendars.iter_mut().find(|c| c.primary).unwrap();
@@ -744,10 +744,10 @@ async fn a_listing_larger_than_a_write_batch_is_still_all_or_nothing() {
             primary.events.push(event);
         }
     });
-    // The calendar list and nine pages answer, the tenth fails: more than two batches were
-    // written inside the transaction by then.
+    // The calendar list and 22 pages answer, the 23rd fails: two batches were written inside
+    // the transaction by then.
     world.fake.faults(|f| {
-        f.script = [vec![None; 10], vec![Some(503)]].concat();
+        f.script = [vec![None; 23], vec![Some(503)]].concat();
     });
     sync(&world).await;
     for table in ["meetings", "attendees", "people", "organizations", "series"] {
@@ -764,7 +764,7 @@ async fn a_listing_larger_than_a_write_batch_is_still_all_or_nothing() {
             "select count(*) from meetings where provider_event_id like 'bulk%'"
         )
         .await,
-        2500
+        6000
     );
     assert_eq!(
         scalar::<i64>(
@@ -773,7 +773,7 @@ async fn a_listing_larger_than_a_write_batch_is_still_all_or_nothing() {
              where m.provider_event_id like 'bulk%'"
         )
         .await,
-        7500
+        18000
     );
     // One person per address, named, at the organization of their domain.
     assert_eq!(
@@ -796,7 +796,7 @@ async fn a_listing_larger_than_a_write_batch_is_still_all_or_nothing() {
             "select count(*) from meetings where provider_event_id like 'bulk%' and series_id is not null"
         )
         .await,
-        250
+        600
     );
     assert!(
         scalar::<Option<String>>(&world, "select sync_cursor from calendars where is_primary")
