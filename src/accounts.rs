@@ -285,7 +285,8 @@ pub async fn set_status(
     // A disconnect is the user's decision: a sync finishing late never overrides it.
     sqlx::query!(
         "update accounts set status = $2, status_reason = $3, updated_at = now()
-         where id = $1 and status <> 'disconnected'",
+         where id = $1 and status <> 'disconnected'
+           and (status, status_reason) is distinct from ($2, $3)",
         account_id,
         status as AccountStatus,
         reason,

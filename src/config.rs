@@ -132,6 +132,9 @@ pub struct Config {
     pub trust_proxy: bool,
     /// The largest archive Settings → Import takes (the one body allowed over 1 MiB).
     pub import_max_bytes: usize,
+    /// Memory for pages' data kept between requests (src/page_cache.rs), in MiB; 0 turns the
+    /// cache off.
+    pub page_cache_mib: u64,
     /// The PostgreSQL text search configuration search stems words with (`english`); checked
     /// against the database's configurations at start.
     pub search_language: String,
@@ -323,6 +326,10 @@ impl Config {
                 "must be from 1048576 (1 MiB) to 1073741824 (1 GiB)",
             );
         }
+        let page_cache_mib = r.parsed("DOCKET_PAGE_CACHE_MIB", 32u64, "a number of MiB");
+        if page_cache_mib > 4096 {
+            r.fail("DOCKET_PAGE_CACHE_MIB", "must be from 0 (off) to 4096");
+        }
         let search_language = r.string("DOCKET_SEARCH_LANGUAGE", "english");
         // A configuration's name (its schema may be given): checked against pg_ts_config at start.
         let is_name = |part: &str| {
@@ -460,6 +467,7 @@ impl Config {
             trust_proxy,
             allow_private_urls,
             import_max_bytes,
+            page_cache_mib,
             search_language,
         })
     }

@@ -9,7 +9,7 @@ use axum::{
     routing::get,
 };
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -33,7 +33,7 @@ struct Filter {
 }
 
 /// A decision as the log shows it.
-#[derive(Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct DecisionRow {
     pub id: Uuid,
     /// When the line was first saved: the log's order.
@@ -131,7 +131,15 @@ async fn log(
         series: params::optional_id("series", &f.series)?,
     };
     let after = params::after_time(&f.after)?;
-    let mut rows = log_page(&state.db, user.id, &filter, after, PAGE_SIZE + 1).await?;
+    let mut rows = state
+        .page_cache
+        .get_or_load(
+            &user,
+            "decisions",
+            format!("{filter:?}/{after:?}"),
+            log_page(&state.db, user.id, &filter, after, PAGE_SIZE + 1),
+        )
+        .await?;
     let next = params::next_cursor(&mut rows, PAGE_SIZE, DecisionRow::cursor);
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());

@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// An item as lists show it (a row of the `item_rows` view).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ItemView {
     pub id: Uuid,
     pub kind: ItemKind,
@@ -298,16 +298,23 @@ async fn action_items_page(
     let filter = ActionFilter::parse(f.filter.as_deref())?;
     let after = parse_item_cursor(&f.after)?;
     let today = time::local_date(Utc::now(), time::zone(&user.time_zone));
-    let mut items = action_items(
-        &state.db,
-        user.id,
-        filter,
-        None,
-        today,
-        after,
-        PAGE_SIZE + 1,
-    )
-    .await?;
+    let mut items = state
+        .page_cache
+        .get_or_load(
+            &user,
+            "action items",
+            format!("{}/{today}/{after:?}", filter.as_str()),
+            action_items(
+                &state.db,
+                user.id,
+                filter,
+                None,
+                today,
+                after,
+                PAGE_SIZE + 1,
+            ),
+        )
+        .await?;
     let next = params::next_cursor(&mut items, PAGE_SIZE, item_cursor);
     let total = items.len();
     // You first, unassigned last, everyone else by name.

@@ -26,6 +26,7 @@ pub mod markdown;
 pub mod meetings;
 pub mod notes;
 pub mod ops;
+pub mod page_cache;
 pub mod people;
 pub mod picture;
 pub mod recap;
@@ -74,6 +75,7 @@ pub struct AppState {
     /// Demo mode's built-in provider, served under `/_demo`.
     pub demo: Option<FakeProvider>,
     pub sync_waker: sync::Waker,
+    pub page_cache: page_cache::PageCache,
 }
 
 /// The whole application as a router, built the same way by the binary and the tests.
@@ -186,6 +188,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     let demo = config
         .demo
         .then(|| FakeProvider::new(&config.public_link("/_demo")));
+    let page_cache = page_cache::PageCache::new(config.page_cache_mib);
     let state = AppState {
         sessions: auth::session::layer(store.clone(), &config, &key),
         cookie_keys: auth::cookie_keys::CookieKeys::new(&config, &key),
@@ -201,6 +204,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         discovery: Discovery::default(),
         demo,
         sync_waker: sync::Waker::default(),
+        page_cache,
     };
     let shutdown = CancellationToken::new();
     store.clone().spawn_cleanup(shutdown.clone());

@@ -10,7 +10,7 @@ use axum::{
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
@@ -25,6 +25,7 @@ use crate::{
         self,
         drafts::{Draft, DraftKey, Editor},
     },
+    page_cache,
     recap::{self, Recap, RecapSource},
     time,
 };
@@ -37,7 +38,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One line of an agenda or a meeting list (a row of the `meeting_rows` view).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeetingRow {
     pub id: Uuid,
     pub title: String,
@@ -217,6 +218,7 @@ impl MeetingFilter {
 pub type MeetingCursor = (DateTime<Utc>, Uuid);
 
 /// One page of a meetings list, and what its filters name.
+#[derive(Clone, Serialize)]
 pub struct MeetingList {
     pub rows: Vec<MeetingRow>,
     /// Where the next page starts (a page link's `after`), when there is one.
@@ -456,11 +458,18 @@ async fn list_page(
     let tz = time::zone(&user.time_zone);
     // Upcoming meetings of a series are alike until they happen: one row says when the next is.
     // Past ones each hold their own notes, and a series' own list shows every meeting.
-    let list = if filter.past || filter.series.is_some() {
-        list(&state.db, user.id, tz, &filter, after, PAGE_SIZE).await?
-    } else {
-        upcoming_collapsed(&state.db, user.id, tz, &filter, after, PAGE_SIZE).await?
+    let load = async {
+        if filter.past || filter.series.is_some() {
+            list(&state.db, user.id, tz, &filter, after, PAGE_SIZE).await
+        } else {
+            upcoming_collapsed(&state.db, user.id, tz, &filter, after, PAGE_SIZE).await
+        }
     };
+    let params = format!("{tz}/{filter:?}/{after:?}/{}", page_cache::minute());
+    let list = state
+        .page_cache
+        .get_or_load(&user, "meetings", params, load)
+        .await?;
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
@@ -522,6 +531,7 @@ struct MeetingDetail {
 
 /// The meeting page's data in one statement: the meeting, its note, attendees and items, what
 /// carries forward, and its neighbours in the series.
+#[derive(Clone, Serialize)]
 pub struct MeetingData {
     pub id: Uuid,
     pub title: String,
@@ -580,7 +590,7 @@ impl MeetingData {
 }
 
 /// The previous or next meeting of a series.
-#[derive(Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Neighbour {
     pub id: Uuid,
     pub starts_at: DateTime<Utc>,
@@ -594,7 +604,7 @@ pub const CARRIED_PER_PERSON: i32 = 5;
 /// How many agenda items an upcoming meeting shows before "N more".
 const AGENDA_SHOWN: usize = 8;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AttendeeView {
     pub person_id: Uuid,
     pub name: String,
@@ -748,7 +758,15 @@ async fn render_page(
     notice: PageNotice,
 ) -> AppResult<MeetingPage> {
     let tz = time::zone(&user.time_zone);
-    let mut data = load(&state.db, user.id, id).await?;
+    let mut data = state
+        .page_cache
+        .get_or_load(
+            user,
+            "meeting",
+            id.to_string(),
+            load(&state.db, user.id, id),
+        )
+        .await?;
     let meeting = data.detail();
     // A meeting without a note yet starts from its series' template.
     let from_template = data.note_body.is_none() && data.template_body.is_some();

@@ -19,6 +19,7 @@ use crate::{
     http::{AppError, AppResult, layout::Layout, notice::PageNotice, params},
     items::ItemView,
     meetings::{self, MeetingLine, MeetingRow, PAGE_SIZE},
+    page_cache,
     picture::{self, NearOrganization, Neighbour, Picture},
     time,
 };
@@ -38,7 +39,7 @@ struct IndexQuery {
     after: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PersonRow {
     pub id: Uuid,
     pub name: String,
@@ -70,7 +71,7 @@ struct PeoplePage {
 }
 
 /// A row of the people directory: the person, and the name it is sorted by.
-#[derive(Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct DirectoryRow {
     #[serde(flatten)]
     pub person: PersonRow,
@@ -143,7 +144,15 @@ async fn index(
 ) -> AppResult<Html<String>> {
     let search = q.q.unwrap_or_default().trim().to_owned();
     let after = parse_directory_cursor(&q.after)?;
-    let mut rows = directory(&state.db, user.id, &search, after.as_ref(), PAGE_SIZE + 1).await?;
+    let mut rows = state
+        .page_cache
+        .get_or_load(
+            &user,
+            "people",
+            format!("{search}/{after:?}"),
+            directory(&state.db, user.id, &search, after.as_ref(), PAGE_SIZE + 1),
+        )
+        .await?;
     let next = params::next_cursor(&mut rows, PAGE_SIZE, directory_cursor);
     let view = PeoplePage {
         layout: Layout::for_user(&user, "People", "people"),
@@ -262,7 +271,7 @@ fn collapse_series(lines: Vec<MeetingLine>) -> Vec<Upcoming> {
     out
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct NoteMention {
     meeting_id: Option<Uuid>,
     note_id: Uuid,
@@ -308,6 +317,7 @@ const MENTIONS_SHOWN: i64 = 10;
 
 /// Everything a person page shows, in one statement. Meetings together are read from the
 /// attendee rows in time order (`attendees_person_time_idx`); past ones page by keyset.
+#[derive(Clone, Serialize)]
 struct PersonData {
     person: Json<PersonRow>,
     upcoming: Json<Vec<MeetingRow>>,
@@ -332,7 +342,8 @@ async fn person(
     let after = params::after_time(&q.after)?;
     let tz = time::zone(&user.time_zone);
     let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let data = sqlx::query_as!(
+    let params = format!("{id}/{from:?}/{to:?}/{after:?}/{}", page_cache::minute());
+    let load = sqlx::query_as!(
         PersonData,
         r#"select row_to_json(p) as "person!: Json<PersonRow>",
         coalesce((select json_agg(u) from (
@@ -413,9 +424,12 @@ async fn person(
         MENTIONS_SHOWN,
         picture::MOST_PEOPLE,
     )
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or(AppError::NotFound)?;
+    .fetch_optional(&state.db);
+    let data = state
+        .page_cache
+        .get_or_load(&user, "person", params, load)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let person = data.person.0;
     let mut past = data.past.0;
     let next = params::next_cursor(&mut past, PAGE_SIZE, |m| {

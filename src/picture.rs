@@ -7,7 +7,7 @@
 
 use std::f64::consts::{FRAC_PI_2, TAU};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::people::{OrganizationRow, PersonRow};
@@ -28,7 +28,7 @@ const ORGANIZATION_RING: (f64, f64) = (215.0, 160.0);
 const LABEL_CHARS: usize = 18;
 
 /// Someone met together with the page's person, most often first (a row of the person query).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Neighbour {
     pub id: Uuid,
     pub name: String,

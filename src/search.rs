@@ -10,7 +10,7 @@ use axum::{
     response::Html,
     routing::get,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
@@ -68,7 +68,7 @@ pub async fn use_language(db: &sqlx::PgPool, language: &str) -> anyhow::Result<(
 /// person; `source` the record that matched (the item itself, for an item); items also carry
 /// the meeting they belong to, if any. A meeting's note is found as its meeting. The snippet
 /// marks matches between [`START`] and [`STOP`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Hit {
     /// `meeting`, `note`, `action`, `decision`, `question` or `person`.
     pub kind: String,
@@ -80,7 +80,7 @@ pub struct Hit {
 }
 
 /// How many results of one kind matched; counted up to [`COUNT_CAP`], then "200+".
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KindCount {
     pub kind: String,
     pub count: i64,
@@ -97,6 +97,7 @@ impl KindCount {
 }
 
 /// What a search found: the hits shown, best first, and how many matched of each kind.
+#[derive(Clone, Serialize)]
 pub struct Found {
     pub hits: Vec<Hit>,
     pub counts: Vec<KindCount>,
@@ -365,7 +366,15 @@ async fn page(
     } else {
         SHOWN_PER_KIND
     };
-    let found = search(&state.db, user.id, &q, kind, per_kind, PAGE_SIZE).await?;
+    let found = state
+        .page_cache
+        .get_or_load(
+            &user,
+            "search",
+            format!("{kind:?}/{q}"),
+            search(&state.db, user.id, &q, kind, per_kind, PAGE_SIZE),
+        )
+        .await?;
     let mut hits = found.hits;
     let groups = KINDS
         .iter()

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use crate::{
     http::{AppResult, layout::Layout, notice::PageNotice},
     items::ItemView,
     meetings::{self, MeetingLine, MeetingRow},
-    time,
+    page_cache, time,
 };
 
 /// One day of the agenda: its meetings, and the calendar entries that are not meetings (focus
@@ -62,15 +62,23 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
     let today = time::local_date(now, tz);
     let start = midnight(today, tz);
     let end = midnight(today + Duration::days(DAYS_AHEAD), tz);
-    let data = agenda(
-        &state.db,
-        user.id,
-        start,
-        end,
-        today + Duration::days(7),
-        now,
-    )
-    .await?;
+    // Within a minute, and until the user's data changes, the same page.
+    let data = state
+        .page_cache
+        .get_or_load(
+            &user,
+            "today",
+            format!("{start}/{end}/{}", page_cache::minute()),
+            agenda(
+                &state.db,
+                user.id,
+                start,
+                end,
+                today + Duration::days(7),
+                now,
+            ),
+        )
+        .await?;
     let rows = data.agenda.0;
     let next_meeting = rows
         .iter()
@@ -146,6 +154,7 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
 
 /// Everything Today shows, in one statement: the meetings overlapping the window and the open
 /// action items due by `due_by`.
+#[derive(Clone, Serialize)]
 struct Agenda {
     agenda: Json<Vec<MeetingRow>>,
     follow_up: Json<Vec<ItemView>>,
@@ -156,7 +165,7 @@ struct Agenda {
 }
 
 /// The next meeting and what is open with its people (its agenda, ranked as on its page).
-#[derive(Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Prep {
     pub id: Uuid,
     pub title: String,
@@ -166,7 +175,7 @@ pub struct Prep {
 }
 
 /// A recent meeting still waiting for its notes or its recap.
-#[derive(Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct WrapUp {
     pub id: Uuid,
     pub title: String,
@@ -200,8 +209,8 @@ const PREP_SHOWN: usize = 5;
 const WRAP_UP_SHOWN: usize = 5;
 const WRAP_UP_COUNTED: i64 = 50;
 
-/// Meetings that overlap `[start, end)`. Events longer than [`meetings::LONGEST_EVENT_DAYS`] that
-/// began before it are left out, so the read is a range of the start-time index.
+/// Meetings that overlap `[start, end)`: a range of the start-time index from a day before it,
+/// and the long events (over a day) that end after its start, from their own index.
 async fn agenda(
     db: &sqlx::PgPool,
     user_id: uuid::Uuid,
@@ -216,18 +225,27 @@ async fn agenda(
             coalesce((select json_agg(a) from (
                 select * from meeting_rows m
                 where m.user_id = $1 and m.status <> 'cancelled' and m.same_as is null
-                  and m.starts_at >= $2::timestamptz - make_interval(days => $5) and m.starts_at < $3
-                  and m.ends_at > $2
+                  and m.id in (
+                      -- Began at most a day before the window: the start-time index.
+                      select e.id from meetings e
+                      where e.user_id = $1 and e.starts_at >= $2::timestamptz - interval '24 hours'
+                        and e.starts_at < $3 and e.ends_at > $2
+                      union all
+                      -- Longer than a day, began before that, still running: their own index
+                      -- (migrations/0025).
+                      select e.id from meetings e
+                      where e.user_id = $1 and e.ends_at - e.starts_at > interval '24 hours'
+                        and e.ends_at > $2 and e.starts_at < $2::timestamptz - interval '24 hours')
                 order by m.all_day desc, m.starts_at limit 500) a), '[]') as "agenda!: Json<Vec<MeetingRow>>",
             coalesce((select json_agg(f) from (
                 select * from item_rows i
                 where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
                   and i.due <= $4
-                order by i.due, i.line limit $10) f), '[]') as "follow_up!: Json<Vec<ItemView>>",
+                order by i.due, i.line limit $9) f), '[]') as "follow_up!: Json<Vec<ItemView>>",
             -- The next meeting (or the one under way) with its ranked agenda.
             (select json_build_object('id', n.id, 'title', n.title, 'starts_at', n.starts_at,
                     'people', n.people, 'items', coalesce((select json_agg(i) from (
-                        select i.* from meeting_agenda($1, n.id, $7, $8) r
+                        select i.* from meeting_agenda($1, n.id, $6, $7) r
                         join item_rows i on i.id = r.id
                         where i.user_id = $1 and not i.removed and i.meeting_at < n.starts_at
                           and i.kind in ('action', 'question') and not i.done
@@ -235,8 +253,9 @@ async fn agenda(
                         limit 30) i), '[]'))
              from (select * from meeting_rows n
                    where n.user_id = $1 and n.is_meeting and n.same_as is null and not n.all_day and n.status <> 'cancelled'
-                     and n.starts_at >= $2::timestamptz - make_interval(days => $5)
-                     and n.starts_at < $3 and n.ends_at > $6
+                     -- Under way or next: a meeting, so shorter than a day.
+                     and n.starts_at >= $5::timestamptz - interval '24 hours'
+                     and n.starts_at < $3 and n.ends_at > $5
                    order by n.starts_at, n.id limit 1) n) as "prep: Json<Prep>",
             -- The last week's meetings with other people that still lack notes or a recap.
             coalesce((select json_agg(w) from (
@@ -245,21 +264,20 @@ async fn agenda(
                        m.recap_sent_at is not null as recap_sent
                 from meetings m
                 left join notes n on n.user_id = $1 and n.meeting_id = m.id
-                where m.user_id = $1 and m.starts_at >= $6::timestamptz - interval '7 days'
-                  and m.ends_at <= $6 and m.is_meeting and m.same_as is null and not m.all_day and m.status <> 'cancelled'
+                where m.user_id = $1 and m.starts_at >= $5::timestamptz - interval '7 days'
+                  and m.ends_at <= $5 and m.is_meeting and m.same_as is null and not m.all_day and m.status <> 'cancelled'
                   and (n.id is null or n.body = '' or m.recap_sent_at is null)
                   and m.attendee_names <> ''
-                order by m.starts_at desc, m.id limit $9) w), '[]') as "wrap_up!: Json<Vec<WrapUp>>",
+                order by m.starts_at desc, m.id limit $8) w), '[]') as "wrap_up!: Json<Vec<WrapUp>>",
             (select count(*) from (
                 select 1 from items i
                 where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
                   and i.due <= $4
-                limit $11) c) as "follow_up_counted!""#,
+                limit $10) c) as "follow_up_counted!""#,
         user_id,
         start,
         end,
         due_by,
-        meetings::LONGEST_EVENT_DAYS,
         now,
         meetings::CARRIED_FROM_SERIES,
         meetings::CARRIED_PER_PERSON,

@@ -166,6 +166,8 @@ pub struct SignedIn {
     pub name: String,
     pub email: String,
     pub time_zone: String,
+    /// The version of everything the user's pages show (src/page_cache.rs).
+    pub data_version: i64,
     /// Linked accounts with their sync state, for the banners and the sync line.
     pub accounts: Vec<AccountState>,
     pub csrf_token: String,
@@ -219,6 +221,7 @@ impl FromRequestParts<AppState> for SignedIn {
             name: viewer.name,
             email: viewer.email,
             time_zone: viewer.time_zone,
+            data_version: viewer.data_version,
             accounts: viewer.accounts,
             csrf_token,
             session,

@@ -4,8 +4,9 @@
 //! A page view used to cost three statements before its own queries: the session row, the user
 //! row, and the banners/sync line. Here `load` reads all three at once and hands the result to
 //! the request inside the session record under [`CONTEXT`], a key that is never written back.
-//! Nothing is cached between requests, so a sign-out, a revoked account or a deleted user on one
-//! instance takes effect on every instance with the next request.
+//! None of this is cached between requests, so a sign-out, a revoked account or a deleted user on
+//! one instance takes effect on every instance with the next request; the user's data version
+//! read here tells whether pages' data cached in memory still holds (src/page_cache.rs).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,8 @@ pub struct Viewer {
     pub name: String,
     pub email: String,
     pub time_zone: String,
+    /// Moves with every change to what the user's pages show (src/page_cache.rs).
+    pub data_version: i64,
     pub accounts: Vec<AccountState>,
 }
 
@@ -144,6 +147,8 @@ impl SessionStore for PgSessionStore {
             r#"select s.data,
                     case when u.id is not null then json_build_object(
                         'id', u.id, 'name', u.name, 'email', u.email, 'time_zone', u.time_zone,
+                        'data_version', coalesce((select v.version from data_versions v
+                                                  where v.user_id = u.id), 0),
                         'accounts', coalesce((
                             select json_agg(json_build_object(
                                        'provider', a.provider, 'email', a.email, 'status', a.status,

@@ -260,6 +260,7 @@ impl<'a> Writer<'a> {
     pub async fn finish(mut self, listing: &Listing) -> sqlx::Result<usize> {
         self.flush().await?;
         let calendar = self.calendar;
+        let mut changed = self.applied > 0;
         if let Some((from, to)) = listing.full_window {
             // Mark and sweep: whatever the complete listing did not return is gone upstream.
             let swept = sqlx::query_scalar!(
@@ -275,14 +276,21 @@ impl<'a> Writer<'a> {
             )
             .fetch_all(&mut *self.tx)
             .await?;
+            changed |= !swept.is_empty();
             regroup(&mut self.tx, calendar.user_id, swept).await?;
         }
+        // The cursor, and the user's data version when the listing changed anything: the
+        // version triggers stand aside for this transaction (migrations/0024), so cached pages
+        // learn of the listing from this one bump, committed with it.
         sqlx::query!(
-            "update calendars set sync_cursor = $3, last_synced_at = now(), last_error = null
-             where id = $1 and user_id = $2",
+            "with cursor as (
+                 update calendars set sync_cursor = $3, last_synced_at = now(), last_error = null
+                 where id = $1 and user_id = $2)
+             update data_versions set version = version + 1 where user_id = $2 and $4",
             calendar.id,
             calendar.user_id,
             listing.cursor,
+            changed,
         )
         .execute(&mut *self.tx)
         .await?;

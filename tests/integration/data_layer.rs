@@ -76,12 +76,19 @@ async fn relay(client: TcpStream, statements: Arc<AtomicUsize>) -> std::io::Resu
 
 /// A Docket whose every statement goes through `counter`, with two heavy users (the second so
 /// that the planner sees a table shared by tenants, as in production); the first is signed in.
+/// Pages' data is read from the database on every view: the cache of repeated views (counted
+/// in its own test below) would hide what the queries cost.
 async fn heavy_users(counter: &StatementCounter) -> (World, Browser, PgPool) {
     let url = format!(
         "postgres://postgres@127.0.0.1:{}/{{db}}?sslmode=disable",
         counter.port
     );
-    let world = World::with(&[("DOCKET_SYNC_WORKER", "false"), ("DATABASE_URL", &url)]).await;
+    let world = World::with(&[
+        ("DOCKET_SYNC_WORKER", "false"),
+        ("DATABASE_URL", &url),
+        ("DOCKET_PAGE_CACHE_MIB", "0"),
+    ])
+    .await;
     let browser = Browser::new(&world.app);
     browser.sign_in("google", "ada@northwind.example").await;
     Browser::new(&world.app)
@@ -364,4 +371,50 @@ async fn the_calendar_feed_costs_what_it_shows_not_the_users_history() {
         read <= bound,
         "the feed read {read} rows for {shown} items (bound {bound}): {by_table:?}"
     );
+}
+
+/// With the page cache on (the default), a page viewed again while nothing it shows changed is
+/// served from memory: one statement (the session, which reads the user's data version). A
+/// change makes the next view read again.
+#[tokio::test]
+async fn a_repeated_view_costs_one_statement_until_the_data_changes() {
+    let counter = StatementCounter::start().await;
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/{{db}}?sslmode=disable",
+        counter.port
+    );
+    let world = World::with(&[("DOCKET_SYNC_WORKER", "false"), ("DATABASE_URL", &url)]).await;
+    let browser = crate::common::synced(&world, "ada@northwind.example").await;
+    let meeting =
+        crate::common::meeting_id(&world, "ada@northwind.example", "Q1 planning review").await;
+    let pages = [
+        "/".to_owned(),
+        format!("/meetings/{meeting}"),
+        "/action-items".to_owned(),
+        "/search?q=planning".to_owned(),
+        "/people".to_owned(),
+        "/meetings".to_owned(),
+        "/decisions".to_owned(),
+    ];
+    for path in &pages {
+        // Today and the lists follow the clock by the minute: a pair of views that straddles
+        // a minute's end is taken again.
+        loop {
+            let minute = docket::page_cache::minute();
+            browser.get_html(path).await;
+            counter.take();
+            browser.get_html(path).await;
+            let statements = counter.take();
+            if docket::page_cache::minute() == minute {
+                assert_eq!(statements, 1, "{path} viewed again");
+                break;
+            }
+        }
+    }
+    crate::common::save_meeting_note(&browser, meeting, "Decision: ship it\n").await;
+    for path in &pages {
+        counter.take();
+        browser.get_html(path).await;
+        assert_eq!(counter.take(), 2, "{path} after a note was saved");
+    }
 }

@@ -19,6 +19,7 @@ mod meeting_loop;
 mod meetings;
 mod notes;
 mod oidc;
+mod page_cache;
 mod resilience;
 mod round_trip;
 mod security;

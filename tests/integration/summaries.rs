@@ -432,3 +432,32 @@ async fn notes_that_mention_a_person_go_on_past_the_ten_shown() {
         StatusCode::BAD_REQUEST
     );
 }
+
+/// Today lists what is still running when the day begins: a block that began six weeks ago
+/// (found through the long events' own index, not by reading six weeks of meetings) and a
+/// meeting that began late last night; a finished multi-day block is not listed.
+#[tokio::test]
+async fn today_lists_events_still_running_however_long_ago_they_began() {
+    let world = world_with(&[]).await;
+    let ada = synced(&world, ADA).await;
+    let user = user_id(&world, ADA).await;
+    sqlx::query(
+        "insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, title,
+                               starts_at, ends_at, time_zone, status, event_type, is_meeting)
+         select gen_random_uuid(), $1, c.id, e.id, e.id, e.title, e.starts_at, e.ends_at, 'UTC',
+                'confirmed', 'default', true
+         from (select id from calendars where user_id = $1 limit 1) c,
+              (values ('long-1', 'Sabbatical cover rota', now() - interval '42 days', now() + interval '3 days'),
+                      ('long-2', 'Finished conference block', now() - interval '42 days', now() - interval '30 hours'),
+                      ('late-1', 'Overnight launch watch', now() - interval '20 hours', now() + interval '1 hour'))
+              as e(id, title, starts_at, ends_at)",
+    )
+    .bind(user)
+    .execute(&world.app.db)
+    .await
+    .unwrap();
+    let today = texts(&ada.get_html("/").await, "main").join(" ");
+    assert!(today.contains("Sabbatical cover rota"), "{today}");
+    assert!(today.contains("Overnight launch watch"), "{today}");
+    assert!(!today.contains("Finished conference block"), "{today}");
+}
