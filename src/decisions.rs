@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::session::SignedIn,
-    http::{AppResult, layout::Layout, params},
+    http::{AppResult, layout::Layout, notice::PageNotice, params},
     time,
 };
 
@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/decisions", get(log))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Filter {
     person: Option<String>,
     organization: Option<String>,
@@ -125,6 +125,20 @@ async fn log(
     user: SignedIn,
     Query(f): Query<Filter>,
 ) -> AppResult<Html<String>> {
+    let html = state
+        .page_cache
+        .html(
+            &user,
+            "decisions",
+            format!("{f:?}"),
+            &PageNotice::default(),
+            log_html(&state, &user, f),
+        )
+        .await?;
+    Ok(Html(html))
+}
+
+async fn log_html(state: &AppState, user: &SignedIn, f: Filter) -> AppResult<String> {
     let filter = DecisionFilter {
         person: params::optional_id("person", &f.person)?,
         organization: params::optional_id("organization", &f.organization)?,
@@ -134,7 +148,7 @@ async fn log(
     let mut rows = state
         .page_cache
         .get_or_load(
-            &user,
+            user,
             "decisions",
             format!("{filter:?}/{after:?}"),
             log_page(&state.db, user.id, &filter, after, PAGE_SIZE + 1),
@@ -155,7 +169,7 @@ async fn log(
         pairs.finish()
     };
     let view = DecisionsPage {
-        layout: Layout::for_user(&user, "Decisions", "decisions"),
+        layout: Layout::for_user(user, "Decisions", "decisions"),
         decisions: rows,
         filtered: filter.person.is_some()
             || filter.organization.is_some()
@@ -164,5 +178,5 @@ async fn log(
         paged: after.is_some(),
         query_without_page,
     };
-    Ok(Html(view.render().map_err(anyhow::Error::from)?))
+    Ok(view.render().map_err(anyhow::Error::from)?)
 }

@@ -37,8 +37,9 @@ pub fn router() -> Router<AppState> {
         .route("/items/{id}", post(edit))
 }
 
-/// An item as lists show it (a row of the `item_rows` view).
+/// An item as lists show it (a row of the `item_rows` view), with its text as shown.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "ItemRow")]
 pub struct ItemView {
     pub id: Uuid,
     pub kind: ItemKind,
@@ -54,6 +55,57 @@ pub struct ItemView {
     pub meeting_title: Option<String>,
     pub meeting_at: Option<DateTime<Utc>>,
     pub note_id: Uuid,
+    /// [`ItemView::display_text`], worked out once when the row is read: pages keep items in
+    /// their cached data and print this for each one on every view.
+    shown: String,
+}
+
+/// A row of `item_rows` as PostgreSQL sends it.
+#[derive(Deserialize)]
+struct ItemRow {
+    id: Uuid,
+    kind: ItemKind,
+    text: String,
+    done: bool,
+    answer: Option<String>,
+    due: Option<NaiveDate>,
+    hints: Vec<String>,
+    assignee_id: Option<Uuid>,
+    assignee_name: Option<String>,
+    assignee_is_me: Option<bool>,
+    meeting_id: Option<Uuid>,
+    meeting_title: Option<String>,
+    meeting_at: Option<DateTime<Utc>>,
+    note_id: Uuid,
+}
+
+impl From<ItemRow> for ItemView {
+    fn from(row: ItemRow) -> ItemView {
+        // Actions lose the words that became the assignee and due date shown beside them
+        // (`notes::grammar::display_text`); decisions and questions read as written.
+        let shown = if row.kind == ItemKind::Action {
+            notes::grammar::display_text(&row.text, row.assignee_id.is_some(), row.due.is_some())
+        } else {
+            row.text.clone()
+        };
+        ItemView {
+            id: row.id,
+            kind: row.kind,
+            text: row.text,
+            done: row.done,
+            answer: row.answer,
+            due: row.due,
+            hints: row.hints,
+            assignee_id: row.assignee_id,
+            assignee_name: row.assignee_name,
+            assignee_is_me: row.assignee_is_me,
+            meeting_id: row.meeting_id,
+            meeting_title: row.meeting_title,
+            meeting_at: row.meeting_at,
+            note_id: row.note_id,
+            shown,
+        }
+    }
 }
 
 impl ItemView {
@@ -70,13 +122,9 @@ impl ItemView {
     }
 
     /// The text as lists show it: without the words that became the assignee and due date
-    /// shown beside it (`notes::grammar::display_text`); decisions and questions as written.
-    pub fn display_text(&self) -> String {
-        if self.is_action() {
-            notes::grammar::display_text(&self.text, self.assignee_id.is_some(), self.due.is_some())
-        } else {
-            self.text.clone()
-        }
+    /// shown beside it; decisions and questions as written.
+    pub fn display_text(&self) -> &str {
+        &self.shown
     }
 
     pub fn overdue(&self) -> bool {
@@ -133,7 +181,7 @@ pub async fn for_note(
     Ok(items)
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Filter {
     filter: Option<String>,
     after: Option<String>,
@@ -295,13 +343,32 @@ async fn action_items_page(
     notice: PageNotice,
     Query(f): Query<Filter>,
 ) -> AppResult<Html<String>> {
+    let html = state
+        .page_cache
+        .html(
+            &user,
+            "action items",
+            format!("{f:?}"),
+            &notice,
+            action_items_html(&state, &user, notice.clone(), f),
+        )
+        .await?;
+    Ok(Html(html))
+}
+
+async fn action_items_html(
+    state: &AppState,
+    user: &SignedIn,
+    notice: PageNotice,
+    f: Filter,
+) -> AppResult<String> {
     let filter = ActionFilter::parse(f.filter.as_deref())?;
     let after = parse_item_cursor(&f.after)?;
     let today = time::local_date(Utc::now(), time::zone(&user.time_zone));
     let mut items = state
         .page_cache
         .get_or_load(
-            &user,
+            user,
             "action items",
             format!("{}/{today}/{after:?}", filter.as_str()),
             action_items(
@@ -337,7 +404,7 @@ async fn action_items_page(
             .push(item);
     }
     let page = ActionItemsPage {
-        layout: Layout::for_user(&user, "Action items", "action-items").with_notice(notice),
+        layout: Layout::for_user(user, "Action items", "action-items").with_notice(notice),
         back: format!("/action-items?filter={}", filter.as_str()),
         filter: filter.as_str().to_owned(),
         groups: groups.into_values().collect(),
@@ -345,7 +412,7 @@ async fn action_items_page(
         next,
         paged: after.is_some(),
     };
-    Ok(Html(page.render().map_err(anyhow::Error::from)?))
+    Ok(page.render().map_err(anyhow::Error::from)?)
 }
 
 #[derive(Deserialize)]

@@ -56,10 +56,20 @@ use crate::{
     fake_provider::FakeProvider,
 };
 
-/// Shared by every request. Cheap to clone; holds no per-user state (instances are stateless:
-/// sessions live in PostgreSQL).
+/// Shared by every request: one pointer to clone per request (every handler takes a copy);
+/// holds no per-user state (instances are stateless: sessions live in PostgreSQL).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub config: Arc<Config>,
     pub db: PgPool,
     pub cipher: TokenCipher,
@@ -189,7 +199,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         .demo
         .then(|| FakeProvider::new(&config.public_link("/_demo")));
     let page_cache = page_cache::PageCache::new(config.page_cache_mib);
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         sessions: auth::session::layer(store.clone(), &config, &key),
         cookie_keys: auth::cookie_keys::CookieKeys::new(&config, &key),
         cipher: match &config.previous_secret_key {
@@ -205,7 +215,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         demo,
         sync_waker: sync::Waker::default(),
         page_cache,
-    };
+    }));
     let shutdown = CancellationToken::new();
     store.clone().spawn_cleanup(shutdown.clone());
     let router = app(state.clone());

@@ -145,7 +145,7 @@ pub const SERIES_COUNT_CAP: i64 = 100;
 /// its cost stays bounded whatever the calendar holds.
 const COLLAPSE_SCAN: i64 = 500;
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 pub struct ListQuery {
     when: Option<String>,
     from: Option<String>,
@@ -446,6 +446,20 @@ async fn list_page(
     user: SignedIn,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Html<String>> {
+    let html = state
+        .page_cache
+        .html(
+            &user,
+            "meetings",
+            format!("{q:?}"),
+            &PageNotice::default(),
+            list_html(&state, &user, q),
+        )
+        .await?;
+    Ok(Html(html))
+}
+
+async fn list_html(state: &AppState, user: &SignedIn, q: ListQuery) -> AppResult<String> {
     let filter = MeetingFilter::parse(
         &q.when,
         &q.from,
@@ -468,7 +482,7 @@ async fn list_page(
     let params = format!("{tz}/{filter:?}/{after:?}/{}", page_cache::minute());
     let list = state
         .page_cache
-        .get_or_load(&user, "meetings", params, load)
+        .get_or_load(user, "meetings", params, load)
         .await?;
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
@@ -487,7 +501,7 @@ async fn list_page(
         pairs.finish()
     };
     let page_view = ListPage {
-        layout: Layout::for_user(&user, "Meetings", "meetings"),
+        layout: Layout::for_user(user, "Meetings", "meetings"),
         meetings: lines(list.rows, tz),
         past: filter.past,
         from: filter.from.map(|d| d.to_string()).unwrap_or_default(),
@@ -497,7 +511,7 @@ async fn list_page(
         paged: after.is_some(),
         query_without_page,
     };
-    Ok(Html(page_view.render().map_err(anyhow::Error::from)?))
+    Ok(page_view.render().map_err(anyhow::Error::from)?)
 }
 
 fn day_start(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
@@ -858,12 +872,23 @@ async fn show(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = params::id(&id)?;
-    let page = render_page(&state, &user, id, notice).await?;
-    // A copy of an invitation on another calendar is shown at its canonical meeting's address.
-    if page.meeting.id != id {
-        return Ok(Redirect::to(&format!("/meetings/{}", page.meeting.id)).into_response());
-    }
-    Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
+    let render = async {
+        let page = render_page(&state, &user, id, notice.clone()).await?;
+        // A copy of an invitation on another calendar is shown at its canonical meeting's
+        // address.
+        if page.meeting.id != id {
+            return Ok(Err(page.meeting.id));
+        }
+        AppResult::Ok(Ok(page.render().map_err(anyhow::Error::from)?))
+    };
+    let shown: Result<String, Uuid> = state
+        .page_cache
+        .html(&user, "meeting", id.to_string(), &notice, render)
+        .await?;
+    Ok(match shown {
+        Ok(html) => Html(html).into_response(),
+        Err(canonical) => Redirect::to(&format!("/meetings/{canonical}")).into_response(),
+    })
 }
 
 #[derive(Deserialize)]

@@ -8,17 +8,29 @@
 //! data, no stale page after a save on another instance. A repeated page view then costs the
 //! session statement and the rendering.
 //!
+//! Two layers: a page's data ([`PageCache::get_or_load`]), and its finished HTML
+//! ([`PageCache::html`]), which is also keyed by everything else the page shows: the minute (it
+//! prints "overdue", "in 5 minutes", "Synced 3 minutes ago"), the zone, and the layout's
+//! per-request parts (the session's CSRF token in every form, the banners and sync line loaded
+//! with the session, a notice from the address). A view whose HTML is kept costs the session
+//! statement and a copy; one a minute later renders again from the kept data.
+//!
 //! Entries of older versions are never looked up again and make room as the cache fills (it is
-//! bounded in bytes, `DOCKET_PAGE_CACHE_MIB`). Pages whose content also depends on the clock
+//! bounded in bytes, `DOCKET_PAGE_CACHE_MIB`). Pages whose data also depends on the clock
 //! (Today, upcoming lists) put the minute in their parameters.
 
-use std::{any::Any, future::Future, hash::Hash, sync::Arc};
+use std::{
+    any::Any,
+    future::Future,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+};
 
 use quick_cache::{Weighter, sync::Cache};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::auth::session::SignedIn;
+use crate::{auth::session::SignedIn, http::notice::PageNotice};
 
 #[derive(Clone)]
 pub struct PageCache {
@@ -30,7 +42,23 @@ struct Key {
     user: Uuid,
     version: i64,
     page: &'static str,
+    layer: Layer,
     params: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Layer {
+    Data,
+    Html,
+}
+
+impl Layer {
+    fn label(self) -> &'static str {
+        match self {
+            Layer::Data => "data",
+            Layer::Html => "html",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -96,6 +124,49 @@ impl PageCache {
         T: Clone + Serialize + Send + Sync + 'static,
         F: Future<Output = Result<T, E>>,
     {
+        self.cached(user, page, Layer::Data, params, load).await
+    }
+
+    /// The page as sent (its HTML, or where it redirects), kept like its data and also keyed
+    /// by the minute, the zone and the layout's per-request parts (see the module's comment).
+    pub async fn html<T, E, F>(
+        &self,
+        user: &SignedIn,
+        page: &'static str,
+        params: String,
+        notice: &PageNotice,
+        render: F,
+    ) -> Result<T, E>
+    where
+        T: Clone + Serialize + Send + Sync + 'static,
+        F: Future<Output = Result<T, E>>,
+    {
+        let mut layout = DefaultHasher::new();
+        (
+            &user.time_zone,
+            &user.csrf_token,
+            &user.name,
+            &user.email,
+            &user.accounts,
+            &notice.0,
+        )
+            .hash(&mut layout);
+        let params = format!("{params}/{}/{:x}", minute(), layout.finish());
+        self.cached(user, page, Layer::Html, params, render).await
+    }
+
+    async fn cached<T, E, F>(
+        &self,
+        user: &SignedIn,
+        page: &'static str,
+        layer: Layer,
+        params: String,
+        load: F,
+    ) -> Result<T, E>
+    where
+        T: Clone + Serialize + Send + Sync + 'static,
+        F: Future<Output = Result<T, E>>,
+    {
         let Some(entries) = &self.entries else {
             return load.await;
         };
@@ -103,18 +174,21 @@ impl PageCache {
             user: user.id,
             version: user.data_version,
             page,
+            layer,
             params,
+        };
+        let outcome = |result| {
+            metrics::counter!("docket_page_cache_total", "page" => page, "layer" => layer.label(), "result" => result)
+                .increment(1);
         };
         if let Some(hit) = entries
             .get(&key)
             .and_then(|entry| entry.value.downcast_ref::<T>().cloned())
         {
-            metrics::counter!("docket_page_cache_total", "page" => page, "result" => "hit")
-                .increment(1);
+            outcome("hit");
             return Ok(hit);
         }
-        metrics::counter!("docket_page_cache_total", "page" => page, "result" => "miss")
-            .increment(1);
+        outcome("miss");
         let value = load.await?;
         let bytes = size_of(&value);
         entries.insert(

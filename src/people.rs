@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/organizations/{id}", get(organization))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct IndexQuery {
     q: Option<String>,
     after: Option<String>,
@@ -142,12 +142,26 @@ async fn index(
     user: SignedIn,
     Query(q): Query<IndexQuery>,
 ) -> AppResult<Html<String>> {
+    let html = state
+        .page_cache
+        .html(
+            &user,
+            "people",
+            format!("{q:?}"),
+            &PageNotice::default(),
+            index_html(&state, &user, q),
+        )
+        .await?;
+    Ok(Html(html))
+}
+
+async fn index_html(state: &AppState, user: &SignedIn, q: IndexQuery) -> AppResult<String> {
     let search = q.q.unwrap_or_default().trim().to_owned();
     let after = parse_directory_cursor(&q.after)?;
     let mut rows = state
         .page_cache
         .get_or_load(
-            &user,
+            user,
             "people",
             format!("{search}/{after:?}"),
             directory(&state.db, user.id, &search, after.as_ref(), PAGE_SIZE + 1),
@@ -155,13 +169,13 @@ async fn index(
         .await?;
     let next = params::next_cursor(&mut rows, PAGE_SIZE, directory_cursor);
     let view = PeoplePage {
-        layout: Layout::for_user(&user, "People", "people"),
+        layout: Layout::for_user(user, "People", "people"),
         q: search,
         people: rows.into_iter().map(|r| r.person).collect(),
         next,
         paged: after.is_some(),
     };
-    Ok(Html(view.render().map_err(anyhow::Error::from)?))
+    Ok(view.render().map_err(anyhow::Error::from)?)
 }
 
 #[derive(Deserialize)]
@@ -211,7 +225,7 @@ pub async fn exists(db: &sqlx::PgPool, user_id: Uuid, id: Uuid) -> sqlx::Result<
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct PersonQuery {
     from: Option<String>,
     to: Option<String>,
@@ -336,7 +350,27 @@ async fn person(
     Path(id): Path<String>,
     Query(q): Query<PersonQuery>,
 ) -> AppResult<Html<String>> {
-    let id = params::id(&id)?;
+    let html = state
+        .page_cache
+        .html(
+            &user,
+            "person",
+            format!("{id}/{q:?}"),
+            &notice,
+            person_html(&state, &user, notice.clone(), &id, q),
+        )
+        .await?;
+    Ok(Html(html))
+}
+
+async fn person_html(
+    state: &AppState,
+    user: &SignedIn,
+    notice: PageNotice,
+    id: &str,
+    q: PersonQuery,
+) -> AppResult<String> {
+    let id = params::id(id)?;
     let from = params::optional_date("from", &q.from)?;
     let to = params::optional_date("to", &q.to)?;
     let after = params::after_time(&q.after)?;
@@ -427,7 +461,7 @@ async fn person(
     .fetch_optional(&state.db);
     let data = state
         .page_cache
-        .get_or_load(&user, "person", params, load)
+        .get_or_load(user, "person", params, load)
         .await?
         .ok_or(AppError::NotFound)?;
     let person = data.person.0;
@@ -439,7 +473,7 @@ async fn person(
     let upcoming_more = upcoming.len() as i64 >= UPCOMING_TOGETHER;
     let i_owe = data.i_owe.0;
     let view = PersonPage {
-        layout: Layout::for_user(&user, &person.name, "people").with_notice(notice),
+        layout: Layout::for_user(user, &person.name, "people").with_notice(notice),
         upcoming: collapse_series(meetings::lines(upcoming, tz)),
         upcoming_more,
         past: group_by_series(meetings::lines(past, tz)),
@@ -456,7 +490,7 @@ async fn person(
         back: format!("/people/{id}"),
         person,
     };
-    Ok(Html(view.render().map_err(anyhow::Error::from)?))
+    Ok(view.render().map_err(anyhow::Error::from)?)
 }
 
 /// An organization as lists show it.

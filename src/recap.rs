@@ -229,23 +229,15 @@ mod tests {
         }
     }
 
+    /// An item as the page's query sends it.
     fn item(kind: ItemKind, text: &str) -> ItemView {
-        ItemView {
-            id: Uuid::new_v4(),
-            kind,
-            text: text.into(),
-            done: false,
-            answer: None,
-            due: None,
-            hints: vec![],
-            assignee_id: None,
-            assignee_name: None,
-            assignee_is_me: None,
-            meeting_id: None,
-            meeting_title: None,
-            meeting_at: None,
-            note_id: Uuid::new_v4(),
-        }
+        serde_json::from_value(serde_json::json!({
+            "id": Uuid::new_v4(), "kind": kind, "text": text, "done": false, "answer": null,
+            "due": null, "hints": [], "assignee_id": null, "assignee_name": null,
+            "assignee_is_me": null, "meeting_id": null, "meeting_title": null,
+            "meeting_at": null, "note_id": Uuid::new_v4(),
+        }))
+        .unwrap()
     }
 
     fn decode(text: &str) -> String {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::session::SignedIn,
-    http::{AppError, AppResult, layout::Layout},
+    http::{AppError, AppResult, layout::Layout, notice::PageNotice},
 };
 use sqlx::types::Json;
 
@@ -348,7 +348,7 @@ fn search_link(q: &str, kind: Option<&str>) -> String {
     format!("/search?{}", pairs.finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct SearchQuery {
     q: Option<String>,
     kind: Option<String>,
@@ -359,6 +359,20 @@ async fn page(
     user: SignedIn,
     Query(query): Query<SearchQuery>,
 ) -> AppResult<Html<String>> {
+    let html = state
+        .page_cache
+        .html(
+            &user,
+            "search",
+            format!("{query:?}"),
+            &PageNotice::default(),
+            page_html(&state, &user, query),
+        )
+        .await?;
+    Ok(Html(html))
+}
+
+async fn page_html(state: &AppState, user: &SignedIn, query: SearchQuery) -> AppResult<String> {
     let q = query_text(query.q)?;
     let kind = query_kind(query.kind.as_deref())?;
     let per_kind = if kind.is_some() {
@@ -369,7 +383,7 @@ async fn page(
     let found = state
         .page_cache
         .get_or_load(
-            &user,
+            user,
             "search",
             format!("{kind:?}/{q}"),
             search(&state.db, user.id, &q, kind, per_kind, PAGE_SIZE),
@@ -399,12 +413,12 @@ async fn page(
         })
         .collect();
     let view = SearchPage {
-        layout: Layout::for_user(&user, "Search", "search"),
+        layout: Layout::for_user(user, "Search", "search"),
         narrowed: kind.map(|k| (k, search_link(&q, None))),
         q,
         groups,
     };
-    Ok(Html(view.render().map_err(anyhow::Error::from)?))
+    Ok(view.render().map_err(anyhow::Error::from)?)
 }
 
 #[cfg(test)]

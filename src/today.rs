@@ -57,6 +57,20 @@ const FOLLOW_UP_SHOWN: i64 = 30;
 const FOLLOW_UP_COUNTED: i64 = 300;
 
 pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppResult<Response> {
+    let html = state
+        .page_cache
+        .html(
+            &user,
+            "today",
+            String::new(),
+            &notice,
+            render(&state, &user, notice.clone()),
+        )
+        .await?;
+    Ok(Html(html).into_response())
+}
+
+async fn render(state: &AppState, user: &SignedIn, notice: PageNotice) -> AppResult<String> {
     let tz = time::zone(&user.time_zone);
     let now = Utc::now();
     let today = time::local_date(now, tz);
@@ -66,7 +80,7 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
     let data = state
         .page_cache
         .get_or_load(
-            &user,
+            user,
             "today",
             format!("{start}/{end}/{}", page_cache::minute()),
             agenda(
@@ -137,7 +151,7 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
     };
 
     let page = TodayPage {
-        layout: Layout::for_user(&user, "Today", "today").with_notice(notice),
+        layout: Layout::for_user(user, "Today", "today").with_notice(notice),
         heading: time::long_day(today),
         days,
         follow_up,
@@ -149,7 +163,7 @@ pub async fn page(state: AppState, user: SignedIn, notice: PageNotice) -> AppRes
         next_meeting,
         back: "/".into(),
     };
-    Ok(Html(page.render().map_err(anyhow::Error::from)?).into_response())
+    Ok(page.render().map_err(anyhow::Error::from)?)
 }
 
 /// Everything Today shows, in one statement: the meetings overlapping the window and the open

@@ -128,7 +128,7 @@ impl Layout {
 }
 
 /// An account with its sync state, as every page's header needs it (loaded with the session).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Hash, serde::Serialize, serde::Deserialize)]
 pub struct AccountState {
     pub provider: Provider,
     pub email: String,

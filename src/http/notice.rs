@@ -16,14 +16,14 @@ const TICKED: &str = "ticked";
 const RESTORED: &str = "restored";
 
 /// A message, and the button that undoes what it reports.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub struct Notice {
     pub text: String,
     pub undo: Option<Undo>,
 }
 
 /// An Undo button: a form posting to `action`, which then sends the browser to `back`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub struct Undo {
     pub action: String,
     /// The label's hidden part, naming what is undone for screen readers.

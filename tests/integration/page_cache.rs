@@ -1,6 +1,7 @@
-//! Pages' data kept in memory between requests (src/page_cache.rs) is never stale: a note saved
+//! Pages kept in memory between requests (src/page_cache.rs) are never stale: a note saved
 //! through another instance, a sync run by another instance and a write by another program all
-//! show on the next view, on every page that shows them.
+//! show on the next view, on every page that shows them; so do the parts of the layout loaded
+//! with the session (the sync line, banners) and a notice in the address.
 
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -154,4 +155,26 @@ async fn a_sync_that_changes_nothing_keeps_the_cached_pages() {
         before,
         "an incremental sync with no changes"
     );
+}
+
+#[tokio::test]
+async fn the_layout_of_a_kept_page_follows_the_session_state() {
+    let world = world_with(&[]).await;
+    let ada = synced(&world, ADA).await;
+    let line = |doc: scraper::Html| texts(&doc, ".syncbar").join(" ");
+    let synced_line = line(ada.get_html("/action-items").await);
+    assert!(synced_line.contains("Synced"), "{synced_line}");
+    assert_eq!(line(ada.get_html("/action-items").await), synced_line);
+    // A sync starts on another instance (its lease is taken): no data changed, the line did.
+    sqlx::query("update sync_state set lease_until = now() + interval '1 minute'")
+        .execute(&world.app.db)
+        .await
+        .unwrap();
+    let syncing = line(ada.get_html("/action-items").await);
+    assert!(syncing.contains("Syncing now"), "{syncing}");
+    // A notice in the address is shown on the kept page too, and only where it is asked for.
+    let all_text = |doc: scraper::Html| texts(&doc, "body").join(" ");
+    let ticked = format!("/action-items?ticked={}", Uuid::new_v4());
+    assert!(all_text(ada.get_html(&ticked).await).contains("Marked done."));
+    assert!(!all_text(ada.get_html("/action-items").await).contains("Marked done."));
 }
