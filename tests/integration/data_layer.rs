@@ -418,3 +418,123 @@ async fn a_repeated_view_costs_one_statement_until_the_data_changes() {
         assert_eq!(counter.take(), 2, "{path} after a note was saved");
     }
 }
+
+/// Makes a weekly series of `earlier` past meetings, each with a saved note (two open action
+/// items and a decision, through the note form), and one meeting next week; every meeting has
+/// the attendees of the demo's Q1 planning review. Returns next week's meeting.
+async fn series_with_notes(world: &World, browser: &Browser, name: &str, earlier: i32) -> Uuid {
+    let db = &world.app.db;
+    let series: Uuid = sqlx::query_scalar(
+        "insert into series (id, user_id, calendar_id, provider_series_id, title)
+         select gen_random_uuid(), m.user_id, m.calendar_id, $1, $1 from meetings m
+         where m.title = 'Q1 planning review' returning id",
+    )
+    .bind(name)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    let meetings: Vec<Uuid> = sqlx::query_scalar(
+        "insert into meetings (id, user_id, calendar_id, provider_event_id, ical_uid, series_id,
+                               original_start, title, starts_at, ends_at, time_zone, status,
+                               event_type, is_meeting)
+         select gen_random_uuid(), m.user_id, m.calendar_id, $1 || '-' || g, $1 || '-' || g, $2,
+                now() + (g - $3) * interval '7 days', $1, now() + (g - $3) * interval '7 days',
+                now() + (g - $3) * interval '7 days' + interval '30 minutes', m.time_zone,
+                'confirmed', m.event_type, true
+         from meetings m, generate_series(0, $3) g
+         where m.title = 'Q1 planning review'
+         order by g returning id",
+    )
+    .bind(name)
+    .bind(series)
+    .bind(earlier)
+    .fetch_all(db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer)
+         select n.id, a.person_id, a.user_id, a.response_status, a.is_organizer
+         from attendees a join meetings m on m.id = a.meeting_id, unnest($1::uuid[]) n(id)
+         where m.title = 'Q1 planning review'",
+    )
+    .bind(&meetings)
+    .execute(db)
+    .await
+    .unwrap();
+    let (next, past) = meetings.split_last().unwrap();
+    for (n, meeting) in past.iter().enumerate() {
+        crate::common::save_meeting_note(
+            browser,
+            *meeting,
+            &format!(
+                "- [ ] @charles send the figures of week {n}\n- [ ] @katherine check the plan of week {n}\nDecision: keep week {n}'s scope\n"
+            ),
+        )
+        .await;
+    }
+    *next
+}
+
+/// A meeting of a series with 100 earlier notes costs no more than one of a series with 10:
+/// what carries forward comes from the last meetings of the series and a few open items per
+/// attendee, through indexes, however long the series' history. Rows read, without timing.
+#[tokio::test]
+async fn a_long_series_meeting_reads_no_more_than_a_short_ones() {
+    let world = World::with(&[
+        ("DOCKET_SYNC_WORKER", "false"),
+        ("DOCKET_PAGE_CACHE_MIB", "0"),
+    ])
+    .await;
+    let browser = crate::common::synced(&world, "ada@northwind.example").await;
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!(
+            "postgres://postgres@127.0.0.1:5432/{}",
+            world.app.db_name
+        ))
+        .await
+        .unwrap();
+    let short = series_with_notes(&world, &browser, "Ten-week review", 10).await;
+    let long = series_with_notes(&world, &browser, "Hundred-week review", 100).await;
+    sqlx::query("analyze").execute(&admin).await.unwrap();
+    let mut read = Vec::new();
+    for meeting in [short, long] {
+        let path = format!("/meetings/{meeting}");
+        browser.get_html(&path).await;
+        sqlx::query("select pg_stat_force_next_flush()")
+            .execute(&admin)
+            .await
+            .unwrap();
+        sqlx::query("select 1").execute(&admin).await.unwrap();
+        flush_docket_statistics(&admin, &world.app.db_name).await;
+        let before = table_reads(&admin).await;
+        let doc = browser.get_html(&path).await;
+        flush_docket_statistics(&admin, &world.app.db_name).await;
+        let after = table_reads(&admin).await;
+        let rows: i64 = before
+            .iter()
+            .zip(&after)
+            .map(|((_, _, _, b), (_, _, _, a))| a - b)
+            .sum();
+        let carried = doc
+            .select(&Selector::parse("#agenda li.item").unwrap())
+            .count();
+        read.push((rows, carried));
+    }
+    eprintln!(
+        "10 earlier notes: {:?}; 100 earlier notes: {:?}",
+        read[0], read[1]
+    );
+    let ((short_rows, short_items), (long_rows, long_items)) = (read[0], read[1]);
+    assert!(
+        short_items >= 20 && long_items >= 20,
+        "the agendas carry items forward"
+    );
+    // Within a tenth, plus the per-row bound for any agenda item the longer history adds.
+    let extra_shown = long_items.saturating_sub(short_items) as i64;
+    let bound = short_rows + short_rows / 10 + ROWS_READ_PER_ROW_SHOWN * extra_shown;
+    assert!(
+        long_rows <= bound,
+        "100 earlier notes read {long_rows} rows, 10 read {short_rows} (bound {bound})"
+    );
+}
