@@ -621,8 +621,10 @@ async fn a_conflict_opens_the_merge_view_and_back_after_merging_shows_the_meetin
             "//form[.//textarea[@id='body']]//button[@type='submit']",
         ))
         .await;
+    // The merge view's own heading: right after the click the meeting page's h1 is still
+    // there, and reading it as the page goes would be reading a stale element.
     let heading = browser
-        .wait_for(Locator::Css("h1"))
+        .wait_for(Locator::XPath("//h1[starts-with(., 'Merge the notes')]"))
         .await
         .text()
         .await
