@@ -569,11 +569,14 @@ fn merge(event: &Event, stored: Option<&Stored>) -> Option<Merged> {
     })
 }
 
-/// A written meetings row: its id, whether this statement created it, and its invitation.
+/// A written meetings row: its id, whether this statement created it, its invitation, and what
+/// its attendee rows copy (its start, and whether it counts as a meeting together).
 struct MeetingId {
     id: Uuid,
     created: bool,
     ical_uid: Option<String>,
+    starts_at: DateTime<Utc>,
+    counted: bool,
 }
 
 /// Inserts new events and updates known ones with one `insert … on conflict do update`: the
@@ -640,7 +643,8 @@ async fn upsert_meetings(
             updated_at = now()
             -- attendee_names: a known meeting's are refreshed after its attendee rows change
             -- (`replace_attendees`)
-         returning id, provider_event_id, xmax = 0 as "created!", ical_uid"#,
+         returning id, provider_event_id, xmax = 0 as "created!", ical_uid, starts_at,
+                   is_meeting and same_as is null as "counted!""#,
         user_id,
         calendar_id,
         round,
@@ -678,6 +682,8 @@ async fn upsert_meetings(
                 id: r.id,
                 created: r.created,
                 ical_uid: r.ical_uid,
+                starts_at: r.starts_at,
+                counted: r.counted,
             };
             (r.provider_event_id, written)
         })
@@ -805,7 +811,7 @@ async fn replace_attendees(
     ids: &[MeetingId],
     rows: &AttendeeRows<'_>,
 ) -> sqlx::Result<()> {
-    let meetings: Vec<Uuid> = rows.events.iter().map(|&k| ids[k].id).collect();
+    let meetings: Vec<&MeetingId> = rows.events.iter().map(|&k| &ids[k]).collect();
     // Rows this batch just created have no attendees to remove, nor names to refresh.
     let known: Vec<Uuid> = written
         .iter()
@@ -823,7 +829,7 @@ async fn replace_attendees(
              returning a.meeting_id",
             user_id,
             known.as_slice(),
-            meetings.as_slice(),
+            &meetings.iter().map(|m| m.id).collect::<Vec<_>>(),
             rows.people.as_slice(),
         )
         .fetch_all(&mut **tx)
@@ -851,23 +857,28 @@ async fn replace_attendees(
 async fn upsert_attendees(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
-    meetings: &[Uuid],
+    meetings: &[&MeetingId],
     rows: &AttendeeRows<'_>,
     known: &[Uuid],
 ) -> sqlx::Result<Vec<Uuid>> {
     // The meeting's start is copied onto its attendee rows (a person's meetings are read in
     // time order from them), and whether it counts as a meeting together (a meeting, and the
-    // canonical copy of its invitation); joined here in one pass instead of looked up row by row. A row
-    // that exists is updated only when its response or role changed.
+    // canonical copy of its invitation): both as the meetings upsert returned them, so the
+    // statement reads no meetings row (joining them hashed a scan of every meeting the listing
+    // had written so far, for each batch). A row that exists is updated only when its response
+    // or role changed.
+    let ids: Vec<Uuid> = meetings.iter().map(|m| m.id).collect();
+    let starts: Vec<DateTime<Utc>> = meetings.iter().map(|m| m.starts_at).collect();
+    let counted: Vec<bool> = meetings.iter().map(|m| m.counted).collect();
     sqlx::query_scalar!(
         r#"with written as (
              insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer,
                                     is_optional, starts_at, counted)
-             select u.meeting, u.person, $1, u.response, u.organizer, u.optional, m.starts_at,
-                    m.is_meeting and m.same_as is null
-             from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[])
-                  as u(meeting, person, response, organizer, optional)
-             join meetings m on m.id = u.meeting
+             select u.meeting, u.person, $1, u.response, u.organizer, u.optional, u.starts_at,
+                    u.counted
+             from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[],
+                         $8::timestamptz[], $9::bool[])
+                  as u(meeting, person, response, organizer, optional, starts_at, counted)
              on conflict (meeting_id, person_id) do update
                 set response_status = excluded.response_status,
                     is_organizer = excluded.is_organizer,
@@ -877,13 +888,15 @@ async fn upsert_attendees(
              returning meeting_id)
          select distinct meeting_id as "meeting_id!" from written where meeting_id = any($7)"#,
         user_id,
-        meetings,
+        ids.as_slice(),
         rows.people.as_slice(),
         // An explicit slice type: the macro checks `text[]` against `&[String]` otherwise.
         rows.responses.as_slice() as &[&str],
         rows.organizers.as_slice(),
         rows.optional.as_slice(),
         known,
+        starts.as_slice(),
+        counted.as_slice(),
     )
     .fetch_all(&mut **tx)
     .await
