@@ -218,6 +218,10 @@ pub struct Writer<'a> {
     round: Uuid,
     pending: Vec<Change>,
     applied: usize,
+    /// Per person, the meetings together the listing's inserted attendee rows add: written to
+    /// `person_stats` once in [`Writer::finish`] (migrations/0026). Grows with the people of a
+    /// calendar, not its events.
+    meetings_together: HashMap<Uuid, i32>,
 }
 
 impl<'a> Writer<'a> {
@@ -243,6 +247,7 @@ impl<'a> Writer<'a> {
             round: Uuid::new_v4(),
             pending: Vec::new(),
             applied: 0,
+            meetings_together: HashMap::new(),
         })
     }
 
@@ -278,6 +283,21 @@ impl<'a> Writer<'a> {
             .await?;
             changed |= !swept.is_empty();
             regroup(&mut self.tx, calendar.user_id, swept).await?;
+        }
+        if !self.meetings_together.is_empty() {
+            // Sorted, so that two writers of the same people lock their rows in one order.
+            let mut counts: Vec<(Uuid, i32)> = self.meetings_together.drain().collect();
+            counts.sort_unstable();
+            let (people, added): (Vec<Uuid>, Vec<i32>) = counts.into_iter().unzip();
+            sqlx::query!(
+                "update person_stats s set meeting_count = s.meeting_count + d.n
+                 from unnest($1::uuid[], $2::int4[]) as d(person, n)
+                 where s.person_id = d.person",
+                people.as_slice(),
+                added.as_slice(),
+            )
+            .execute(&mut *self.tx)
+            .await?;
         }
         // The cursor, and the user's data version when the listing changed anything: the
         // version triggers stand aside for this transaction (migrations/0024), so cached pages
@@ -374,7 +394,15 @@ impl Batch<'_> {
 
         // Attendee lists replace the stored ones.
         if written.iter().any(|e| e.attendees.is_some()) {
-            replace_attendees(&mut w.tx, user_id, &written, &ids, &rows).await?;
+            replace_attendees(
+                &mut w.tx,
+                &mut w.meetings_together,
+                user_id,
+                &written,
+                &ids,
+                &rows,
+            )
+            .await?;
         }
 
         let mut uids: Vec<Option<String>> = ids.into_iter().map(|m| m.ical_uid).collect();
@@ -803,15 +831,17 @@ fn slice_index(n: usize) -> i32 {
 /// index entry, counter or attendee summary moves. (Deleting and re-inserting every row of each
 /// edited event made 110 edits cost over a second.) Then refreshes who attends
 /// (`meetings.attendee_names`) on the known meetings whose rows changed; new meetings got theirs
-/// in their insert.
+/// in their insert. The meetings together that inserted rows add are summed in `together`.
 async fn replace_attendees(
     tx: &mut Transaction<'static, Postgres>,
+    together: &mut HashMap<Uuid, i32>,
     user_id: Uuid,
     written: &[&Event],
     ids: &[MeetingId],
     rows: &AttendeeRows<'_>,
 ) -> sqlx::Result<()> {
     let meetings: Vec<&MeetingId> = rows.events.iter().map(|&k| &ids[k]).collect();
+    let meeting_ids: Vec<Uuid> = meetings.iter().map(|m| m.id).collect();
     // Rows this batch just created have no attendees to remove, nor names to refresh.
     let known: Vec<Uuid> = written
         .iter()
@@ -829,14 +859,21 @@ async fn replace_attendees(
              returning a.meeting_id",
             user_id,
             known.as_slice(),
-            &meetings.iter().map(|m| m.id).collect::<Vec<_>>(),
+            meeting_ids.as_slice(),
             rows.people.as_slice(),
         )
         .fetch_all(&mut **tx)
         .await?;
     }
     if !meetings.is_empty() {
-        refresh.extend(upsert_attendees(tx, user_id, &meetings, rows, &known).await?);
+        let written = upsert_attendees(tx, user_id, &meeting_ids, &meetings, rows, &known).await?;
+        for row in written {
+            match (row.meeting_id, row.person_id) {
+                (Some(meeting), _) => refresh.push(meeting),
+                (None, Some(person)) => *together.entry(person).or_default() += row.meetings,
+                (None, None) => {}
+            }
+        }
     }
     if !refresh.is_empty() {
         refresh.sort_unstable();
@@ -852,25 +889,35 @@ async fn replace_attendees(
     Ok(())
 }
 
-/// Inserts new attendee rows and updates changed ones; returns the meetings among `known` that
-/// had a row inserted or updated.
+/// What [`upsert_attendees`] wrote: a meeting among `known` that had a row inserted or updated,
+/// or a person with the meetings together their inserted rows count.
+struct AttendeesWritten {
+    meeting_id: Option<Uuid>,
+    person_id: Option<Uuid>,
+    meetings: i32,
+}
+
+/// Inserts new attendee rows and updates changed ones (`meetings` are the rows' meetings, with
+/// their ids in `ids`).
 async fn upsert_attendees(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
+    ids: &[Uuid],
     meetings: &[&MeetingId],
     rows: &AttendeeRows<'_>,
     known: &[Uuid],
-) -> sqlx::Result<Vec<Uuid>> {
+) -> sqlx::Result<Vec<AttendeesWritten>> {
     // The meeting's start is copied onto its attendee rows (a person's meetings are read in
     // time order from them), and whether it counts as a meeting together (a meeting, and the
     // canonical copy of its invitation): both as the meetings upsert returned them, so the
     // statement reads no meetings row (joining them hashed a scan of every meeting the listing
     // had written so far, for each batch). A row that exists is updated only when its response
-    // or role changed.
-    let ids: Vec<Uuid> = meetings.iter().map(|m| m.id).collect();
+    // or role changed. The rows it inserts that count are summed per person here rather than by
+    // the counting trigger, which stands aside for sync (migrations/0026).
     let starts: Vec<DateTime<Utc>> = meetings.iter().map(|m| m.starts_at).collect();
     let counted: Vec<bool> = meetings.iter().map(|m| m.counted).collect();
-    sqlx::query_scalar!(
+    sqlx::query_as!(
+        AttendeesWritten,
         r#"with written as (
              insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer,
                                     is_optional, starts_at, counted)
@@ -885,10 +932,14 @@ async fn upsert_attendees(
                     is_optional = excluded.is_optional
                 where (attendees.response_status, attendees.is_organizer, attendees.is_optional)
                       is distinct from (excluded.response_status, excluded.is_organizer, excluded.is_optional)
-             returning meeting_id)
-         select distinct meeting_id as "meeting_id!" from written where meeting_id = any($7)"#,
+             returning meeting_id, person_id, counted, xmax = 0 as inserted)
+         select distinct meeting_id as "meeting_id?", null::uuid as "person_id?", 0 as "meetings!"
+         from written where meeting_id = any($7)
+         union all
+         select null, person_id, count(*)::int4 from written where inserted and counted
+         group by person_id"#,
         user_id,
-        ids.as_slice(),
+        ids,
         rows.people.as_slice(),
         // An explicit slice type: the macro checks `text[]` against `&[String]` otherwise.
         rows.responses.as_slice() as &[&str],
