@@ -218,6 +218,10 @@ pub struct Writer<'a> {
     round: Uuid,
     pending: Vec<Change>,
     applied: usize,
+    /// Per person, the meetings together the listing's inserted attendee rows add: written to
+    /// `person_stats` once in [`Writer::finish`] (migrations/0026). Grows with the people of a
+    /// calendar, not its events.
+    meetings_together: HashMap<Uuid, i32>,
 }
 
 impl<'a> Writer<'a> {
@@ -243,6 +247,7 @@ impl<'a> Writer<'a> {
             round: Uuid::new_v4(),
             pending: Vec::new(),
             applied: 0,
+            meetings_together: HashMap::new(),
         })
     }
 
@@ -278,6 +283,21 @@ impl<'a> Writer<'a> {
             .await?;
             changed |= !swept.is_empty();
             regroup(&mut self.tx, calendar.user_id, swept).await?;
+        }
+        if !self.meetings_together.is_empty() {
+            // Sorted, so that two writers of the same people lock their rows in one order.
+            let mut counts: Vec<(Uuid, i32)> = self.meetings_together.drain().collect();
+            counts.sort_unstable();
+            let (people, added): (Vec<Uuid>, Vec<i32>) = counts.into_iter().unzip();
+            sqlx::query!(
+                "update person_stats s set meeting_count = s.meeting_count + d.n
+                 from unnest($1::uuid[], $2::int4[]) as d(person, n)
+                 where s.person_id = d.person",
+                people.as_slice(),
+                added.as_slice(),
+            )
+            .execute(&mut *self.tx)
+            .await?;
         }
         // The cursor, and the user's data version when the listing changed anything: the
         // version triggers stand aside for this transaction (migrations/0024), so cached pages
@@ -374,7 +394,15 @@ impl Batch<'_> {
 
         // Attendee lists replace the stored ones.
         if written.iter().any(|e| e.attendees.is_some()) {
-            replace_attendees(&mut w.tx, user_id, &written, &ids, &rows).await?;
+            replace_attendees(
+                &mut w.tx,
+                &mut w.meetings_together,
+                user_id,
+                &written,
+                &ids,
+                &rows,
+            )
+            .await?;
         }
 
         let mut uids: Vec<Option<String>> = ids.into_iter().map(|m| m.ical_uid).collect();
@@ -569,11 +597,14 @@ fn merge(event: &Event, stored: Option<&Stored>) -> Option<Merged> {
     })
 }
 
-/// A written meetings row: its id, whether this statement created it, and its invitation.
+/// A written meetings row: its id, whether this statement created it, its invitation, and what
+/// its attendee rows copy (its start, and whether it counts as a meeting together).
 struct MeetingId {
     id: Uuid,
     created: bool,
     ical_uid: Option<String>,
+    starts_at: DateTime<Utc>,
+    counted: bool,
 }
 
 /// Inserts new events and updates known ones with one `insert … on conflict do update`: the
@@ -640,7 +671,8 @@ async fn upsert_meetings(
             updated_at = now()
             -- attendee_names: a known meeting's are refreshed after its attendee rows change
             -- (`replace_attendees`)
-         returning id, provider_event_id, xmax = 0 as "created!", ical_uid"#,
+         returning id, provider_event_id, xmax = 0 as "created!", ical_uid, starts_at,
+                   is_meeting and same_as is null as "counted!""#,
         user_id,
         calendar_id,
         round,
@@ -678,6 +710,8 @@ async fn upsert_meetings(
                 id: r.id,
                 created: r.created,
                 ical_uid: r.ical_uid,
+                starts_at: r.starts_at,
+                counted: r.counted,
             };
             (r.provider_event_id, written)
         })
@@ -797,15 +831,17 @@ fn slice_index(n: usize) -> i32 {
 /// index entry, counter or attendee summary moves. (Deleting and re-inserting every row of each
 /// edited event made 110 edits cost over a second.) Then refreshes who attends
 /// (`meetings.attendee_names`) on the known meetings whose rows changed; new meetings got theirs
-/// in their insert.
+/// in their insert. The meetings together that inserted rows add are summed in `together`.
 async fn replace_attendees(
     tx: &mut Transaction<'static, Postgres>,
+    together: &mut HashMap<Uuid, i32>,
     user_id: Uuid,
     written: &[&Event],
     ids: &[MeetingId],
     rows: &AttendeeRows<'_>,
 ) -> sqlx::Result<()> {
-    let meetings: Vec<Uuid> = rows.events.iter().map(|&k| ids[k].id).collect();
+    let meetings: Vec<&MeetingId> = rows.events.iter().map(|&k| &ids[k]).collect();
+    let meeting_ids: Vec<Uuid> = meetings.iter().map(|m| m.id).collect();
     // Rows this batch just created have no attendees to remove, nor names to refresh.
     let known: Vec<Uuid> = written
         .iter()
@@ -823,14 +859,21 @@ async fn replace_attendees(
              returning a.meeting_id",
             user_id,
             known.as_slice(),
-            meetings.as_slice(),
+            meeting_ids.as_slice(),
             rows.people.as_slice(),
         )
         .fetch_all(&mut **tx)
         .await?;
     }
     if !meetings.is_empty() {
-        refresh.extend(upsert_attendees(tx, user_id, &meetings, rows, &known).await?);
+        let written = upsert_attendees(tx, user_id, &meeting_ids, &meetings, rows, &known).await?;
+        for row in written {
+            match (row.meeting_id, row.person_id) {
+                (Some(meeting), _) => refresh.push(meeting),
+                (None, Some(person)) => *together.entry(person).or_default() += row.meetings,
+                (None, None) => {}
+            }
+        }
     }
     if !refresh.is_empty() {
         refresh.sort_unstable();
@@ -846,44 +889,65 @@ async fn replace_attendees(
     Ok(())
 }
 
-/// Inserts new attendee rows and updates changed ones; returns the meetings among `known` that
-/// had a row inserted or updated.
+/// What [`upsert_attendees`] wrote: a meeting among `known` that had a row inserted or updated,
+/// or a person with the meetings together their inserted rows count.
+struct AttendeesWritten {
+    meeting_id: Option<Uuid>,
+    person_id: Option<Uuid>,
+    meetings: i32,
+}
+
+/// Inserts new attendee rows and updates changed ones (`meetings` are the rows' meetings, with
+/// their ids in `ids`).
 async fn upsert_attendees(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
-    meetings: &[Uuid],
+    ids: &[Uuid],
+    meetings: &[&MeetingId],
     rows: &AttendeeRows<'_>,
     known: &[Uuid],
-) -> sqlx::Result<Vec<Uuid>> {
+) -> sqlx::Result<Vec<AttendeesWritten>> {
     // The meeting's start is copied onto its attendee rows (a person's meetings are read in
     // time order from them), and whether it counts as a meeting together (a meeting, and the
-    // canonical copy of its invitation); joined here in one pass instead of looked up row by row. A row
-    // that exists is updated only when its response or role changed.
-    sqlx::query_scalar!(
+    // canonical copy of its invitation): both as the meetings upsert returned them, so the
+    // statement reads no meetings row (joining them hashed a scan of every meeting the listing
+    // had written so far, for each batch). A row that exists is updated only when its response
+    // or role changed. The rows it inserts that count are summed per person here rather than by
+    // the counting trigger, which stands aside for sync (migrations/0026).
+    let starts: Vec<DateTime<Utc>> = meetings.iter().map(|m| m.starts_at).collect();
+    let counted: Vec<bool> = meetings.iter().map(|m| m.counted).collect();
+    sqlx::query_as!(
+        AttendeesWritten,
         r#"with written as (
              insert into attendees (meeting_id, person_id, user_id, response_status, is_organizer,
                                     is_optional, starts_at, counted)
-             select u.meeting, u.person, $1, u.response, u.organizer, u.optional, m.starts_at,
-                    m.is_meeting and m.same_as is null
-             from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[])
-                  as u(meeting, person, response, organizer, optional)
-             join meetings m on m.id = u.meeting
+             select u.meeting, u.person, $1, u.response, u.organizer, u.optional, u.starts_at,
+                    u.counted
+             from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[],
+                         $8::timestamptz[], $9::bool[])
+                  as u(meeting, person, response, organizer, optional, starts_at, counted)
              on conflict (meeting_id, person_id) do update
                 set response_status = excluded.response_status,
                     is_organizer = excluded.is_organizer,
                     is_optional = excluded.is_optional
                 where (attendees.response_status, attendees.is_organizer, attendees.is_optional)
                       is distinct from (excluded.response_status, excluded.is_organizer, excluded.is_optional)
-             returning meeting_id)
-         select distinct meeting_id as "meeting_id!" from written where meeting_id = any($7)"#,
+             returning meeting_id, person_id, counted, xmax = 0 as inserted)
+         select distinct meeting_id as "meeting_id?", null::uuid as "person_id?", 0 as "meetings!"
+         from written where meeting_id = any($7)
+         union all
+         select null, person_id, count(*)::int4 from written where inserted and counted
+         group by person_id"#,
         user_id,
-        meetings,
+        ids,
         rows.people.as_slice(),
         // An explicit slice type: the macro checks `text[]` against `&[String]` otherwise.
         rows.responses.as_slice() as &[&str],
         rows.organizers.as_slice(),
         rows.optional.as_slice(),
         known,
+        starts.as_slice(),
+        counted.as_slice(),
     )
     .fetch_all(&mut **tx)
     .await

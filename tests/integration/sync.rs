@@ -945,6 +945,102 @@ async fn batched_writes_keep_the_order_of_changes_and_never_blank_absent_fields(
     );
 }
 
+/// Sync adds a listing's meetings together to `person_stats` once, before it commits
+/// (migrations/0026), while rows it deletes or stops counting come off at once: within one
+/// listing, an attendee written and then dropped, and a meeting written and then no longer a
+/// meeting, leave every counter equal to its attendee rows.
+#[tokio::test]
+async fn meetings_together_match_the_attendee_rows_after_a_listing() {
+    use docket::calendar::{
+        Attendee, Change, Event, When,
+        store::{self, Listing, Writer},
+    };
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let user_id: Uuid = scalar(&world, "select user_id from accounts").await;
+    let calendars = store::for_user(&world.app.db, user_id).await.unwrap();
+    let calendar = calendars.iter().find(|c| c.is_primary).unwrap();
+    let at = chrono::Utc::now();
+    let person = |email: &str| Attendee {
+        email: email.into(),
+        name: None,
+        response: "accepted".into(),
+        organizer: false,
+        optional: false,
+    };
+    let event = |id: &str, event_type: &str, attendees: &[&str]| {
+        Change::Upsert(Box::new(Event {
+            provider_event_id: id.into(),
+            title: Some(id.into()),
+            description: Some(String::new()),
+            location: Some(String::new()),
+            event_type: Some(event_type.into()),
+            when: Some(When::Timed {
+                start: at,
+                end: at + chrono::Duration::minutes(30),
+                time_zone: None,
+            }),
+            attendees: Some(attendees.iter().map(|e| person(e)).collect()),
+            ..Event::default()
+        }))
+    };
+    let mut writer = Writer::begin(&world.app.db, calendar).await.unwrap();
+    writer
+        .page(vec![
+            event(
+                "kept",
+                "default",
+                &["new@initech.example", "other@initech.example"],
+            ),
+            event(
+                "typed",
+                "default",
+                &["new@initech.example", "other@initech.example"],
+            ),
+            // Listed again in the same listing (another batch): one attendee dropped, and one
+            // event that is no longer a meeting.
+            event("kept", "default", &["other@initech.example"]),
+            event(
+                "typed",
+                "outOfOffice",
+                &["new@initech.example", "other@initech.example"],
+            ),
+        ])
+        .await
+        .unwrap();
+    let listing = Listing {
+        cursor: Some("cursor-1".into()),
+        full_window: None,
+    };
+    writer.finish(&listing).await.unwrap();
+
+    let counts: Vec<(String, i32)> = sqlx::query_as(
+        "select p.email, s.meeting_count from person_stats s join people p on p.id = s.person_id
+         where p.email like '%@initech.example' order by p.email",
+    )
+    .fetch_all(&world.app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        counts,
+        [
+            ("new@initech.example".into(), 0),
+            ("other@initech.example".into(), 1)
+        ]
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from person_stats s
+             where s.meeting_count <> (select count(*) from attendees a
+                                       where a.person_id = s.person_id and a.counted)"
+        )
+        .await,
+        0
+    );
+}
+
 /// Lists show who attends from a summary the database keeps on the meeting (migration 0009):
 /// it follows an attendee added or dropped by sync and a person whose name changes.
 #[tokio::test]
