@@ -17,8 +17,10 @@ use crate::{
     AppState,
     auth::session::SignedIn,
     http::{AppResult, layout::Layout, notice::PageNotice, params},
+    page_cache::Lasts,
     time,
 };
+use axum::body::Bytes;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/decisions", get(log))
@@ -124,7 +126,7 @@ async fn log(
     State(state): State<AppState>,
     user: SignedIn,
     Query(f): Query<Filter>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Html<Bytes>> {
     let html = state
         .page_cache
         .html(
@@ -151,6 +153,7 @@ async fn log_html(state: &AppState, user: &SignedIn, f: Filter) -> AppResult<Str
             user,
             "decisions",
             format!("{filter:?}/{after:?}"),
+            Lasts::UntilChange,
             log_page(&state.db, user.id, &filter, after, PAGE_SIZE + 1),
         )
         .await?;

@@ -27,8 +27,11 @@ use crate::{
         params,
     },
     kinds::ItemKind,
-    notes, people, time,
+    notes,
+    page_cache::Lasts,
+    people, time,
 };
+use axum::body::Bytes;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -342,7 +345,7 @@ async fn action_items_page(
     user: SignedIn,
     notice: PageNotice,
     Query(f): Query<Filter>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Html<Bytes>> {
     let html = state
         .page_cache
         .html(
@@ -371,6 +374,7 @@ async fn action_items_html(
             user,
             "action items",
             format!("{}/{today}/{after:?}", filter.as_str()),
+            Lasts::UntilChange,
             action_items(
                 &state.db,
                 user.id,

@@ -25,10 +25,11 @@ use crate::{
         self,
         drafts::{Draft, DraftKey, Editor},
     },
-    page_cache,
+    page_cache::Lasts,
     recap::{self, Recap, RecapSource},
     time,
 };
+use axum::body::Bytes;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -445,7 +446,7 @@ async fn list_page(
     State(state): State<AppState>,
     user: SignedIn,
     Query(q): Query<ListQuery>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Html<Bytes>> {
     let html = state
         .page_cache
         .html(
@@ -479,10 +480,10 @@ async fn list_html(state: &AppState, user: &SignedIn, q: ListQuery) -> AppResult
             upcoming_collapsed(&state.db, user.id, tz, &filter, after, PAGE_SIZE).await
         }
     };
-    let params = format!("{tz}/{filter:?}/{after:?}/{}", page_cache::minute());
+    let params = format!("{tz}/{filter:?}/{after:?}");
     let list = state
         .page_cache
-        .get_or_load(user, "meetings", params, load)
+        .get_or_load(user, "meetings", params, Lasts::ForTheMinute, load)
         .await?;
     let query_without_page = {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
@@ -778,6 +779,7 @@ async fn render_page(
             user,
             "meeting",
             id.to_string(),
+            Lasts::UntilChange,
             load(&state.db, user.id, id),
         )
         .await?;
@@ -881,7 +883,7 @@ async fn show(
         }
         AppResult::Ok(Ok(page.render().map_err(anyhow::Error::from)?))
     };
-    let shown: Result<String, Uuid> = state
+    let shown = state
         .page_cache
         .html(&user, "meeting", id.to_string(), &notice, render)
         .await?;

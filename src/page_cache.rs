@@ -15,9 +15,11 @@
 //! with the session, a notice from the address). A view whose HTML is kept costs the session
 //! statement and a copy; one a minute later renders again from the kept data.
 //!
-//! Entries of older versions are never looked up again and make room as the cache fills (it is
-//! bounded in bytes, `DOCKET_PAGE_CACHE_MIB`). Pages whose data also depends on the clock
-//! (Today, upcoming lists) put the minute in their parameters.
+//! A page with given parameters has one slot, stamped with the version (and, where the page
+//! follows the clock, the minute) it was made for: a view with another stamp loads anew and
+//! replaces it. So what is kept is bounded by the pages users look at, not by how often their
+//! data changes or how long they stay, and in bytes by `DOCKET_PAGE_CACHE_MIB`. Finished HTML
+//! is kept as shared bytes, so a view sends it without copying it.
 
 use std::{
     any::Any,
@@ -26,6 +28,7 @@ use std::{
     sync::Arc,
 };
 
+use axum::body::Bytes;
 use quick_cache::{Weighter, sync::Cache};
 use serde::Serialize;
 use uuid::Uuid;
@@ -40,7 +43,6 @@ pub struct PageCache {
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
     user: Uuid,
-    version: i64,
     page: &'static str,
     layer: Layer,
     params: String,
@@ -61,8 +63,33 @@ impl Layer {
     }
 }
 
+/// How long kept data holds: until the user's data changes, or also only within the minute
+/// (data that depends on the clock, such as what is upcoming).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Lasts {
+    UntilChange,
+    ForTheMinute,
+}
+
+impl Lasts {
+    fn stamp(self, user: &SignedIn) -> Stamp {
+        Stamp {
+            version: user.data_version,
+            minute: (self == Lasts::ForTheMinute).then(minute),
+        }
+    }
+}
+
+/// What an entry was made for; it serves only views with the same stamp.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    version: i64,
+    minute: Option<i64>,
+}
+
 #[derive(Clone)]
 struct Entry {
+    stamp: Stamp,
     value: Arc<dyn Any + Send + Sync>,
     bytes: u64,
 }
@@ -76,8 +103,9 @@ impl Weighter<Key, Entry> for ByBytes {
     }
 }
 
-/// A rough size for an entry: its JSON length, which follows the strings that dominate it.
-fn size_of(value: &impl Serialize) -> u64 {
+/// A rough size for kept data: twice its JSON length, which follows the strings that dominate
+/// it; the factor covers what JSON leaves out (string and vector headers, allocator rounding).
+fn size_of<T: Serialize>(value: &T) -> u64 {
     struct Count(u64);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -90,7 +118,7 @@ fn size_of(value: &impl Serialize) -> u64 {
     }
     let mut count = Count(0);
     serde_json::to_writer(&mut count, value).ok();
-    count.0
+    2 * count.0
 }
 
 /// Typical entries are a few kilobytes: the capacity in items is only a sizing hint.
@@ -111,24 +139,26 @@ impl PageCache {
         }
     }
 
-    /// The data of `page` with `params` for this user, from memory when the user's data has not
-    /// changed since it was loaded, otherwise from `load` (and kept). Errors are not kept.
+    /// The data of `page` with `params` for this user, from memory when it was loaded for the
+    /// same stamp (`lasts`), otherwise from `load` (and kept). Errors are not kept.
     pub async fn get_or_load<T, E, F>(
         &self,
         user: &SignedIn,
         page: &'static str,
         params: String,
+        lasts: Lasts,
         load: F,
     ) -> Result<T, E>
     where
         T: Clone + Serialize + Send + Sync + 'static,
         F: Future<Output = Result<T, E>>,
     {
-        self.cached(user, page, Layer::Data, params, load).await
+        let key = self.key(user, page, Layer::Data, params);
+        self.cached(key, lasts.stamp(user), size_of, load).await
     }
 
-    /// The page as sent (its HTML, or where it redirects), kept like its data and also keyed
-    /// by the minute, the zone and the layout's per-request parts (see the module's comment).
+    /// The page as sent (its HTML, or where it redirects), kept like its data for the minute,
+    /// and keyed also by the zone and the layout's per-request parts (see the module's comment).
     pub async fn html<T, E, F>(
         &self,
         user: &SignedIn,
@@ -136,9 +166,9 @@ impl PageCache {
         params: String,
         notice: &PageNotice,
         render: F,
-    ) -> Result<T, E>
+    ) -> Result<T::Kept, E>
     where
-        T: Clone + Serialize + Send + Sync + 'static,
+        T: Sent,
         F: Future<Output = Result<T, E>>,
     {
         let mut layout = DefaultHasher::new();
@@ -151,38 +181,48 @@ impl PageCache {
             &notice.0,
         )
             .hash(&mut layout);
-        let params = format!("{params}/{}/{:x}", minute(), layout.finish());
-        self.cached(user, page, Layer::Html, params, render).await
+        let key = self.key(
+            user,
+            page,
+            Layer::Html,
+            format!("{params}/{:x}", layout.finish()),
+        );
+        let stamp = Lasts::ForTheMinute.stamp(user);
+        let render = async { render.await.map(T::keep) };
+        self.cached(key, stamp, T::bytes, render).await
+    }
+
+    fn key(&self, user: &SignedIn, page: &'static str, layer: Layer, params: String) -> Key {
+        Key {
+            user: user.id,
+            page,
+            layer,
+            params,
+        }
     }
 
     async fn cached<T, E, F>(
         &self,
-        user: &SignedIn,
-        page: &'static str,
-        layer: Layer,
-        params: String,
+        key: Key,
+        stamp: Stamp,
+        weigh: fn(&T) -> u64,
         load: F,
     ) -> Result<T, E>
     where
-        T: Clone + Serialize + Send + Sync + 'static,
+        T: Clone + Send + Sync + 'static,
         F: Future<Output = Result<T, E>>,
     {
         let Some(entries) = &self.entries else {
             return load.await;
         };
-        let key = Key {
-            user: user.id,
-            version: user.data_version,
-            page,
-            layer,
-            params,
-        };
+        let (page, layer) = (key.page, key.layer.label());
         let outcome = |result| {
-            metrics::counter!("docket_page_cache_total", "page" => page, "layer" => layer.label(), "result" => result)
+            metrics::counter!("docket_page_cache_total", "page" => page, "layer" => layer, "result" => result)
                 .increment(1);
         };
         if let Some(hit) = entries
             .get(&key)
+            .filter(|entry| entry.stamp == stamp)
             .and_then(|entry| entry.value.downcast_ref::<T>().cloned())
         {
             outcome("hit");
@@ -190,10 +230,12 @@ impl PageCache {
         }
         outcome("miss");
         let value = load.await?;
-        let bytes = size_of(&value);
+        let bytes = weigh(&value);
+        // Replaces the slot's entry of an older stamp, if any.
         entries.insert(
             key,
             Entry {
+                stamp,
                 value: Arc::new(value.clone()),
                 bytes,
             },
@@ -202,8 +244,101 @@ impl PageCache {
     }
 }
 
-/// The current minute, for the parameters of pages that change with the clock: such a page is
-/// at most a minute behind it.
-pub fn minute() -> i64 {
+/// A page as rendered (its HTML, or for a page shown at another address, that address's id),
+/// kept with its HTML as shared bytes: a view sends them without copying them.
+pub trait Sent {
+    type Kept: Clone + Send + Sync + 'static;
+    fn keep(self) -> Self::Kept;
+    fn bytes(kept: &Self::Kept) -> u64;
+}
+
+impl Sent for String {
+    type Kept = Bytes;
+    fn keep(self) -> Bytes {
+        Bytes::from(self)
+    }
+    fn bytes(kept: &Bytes) -> u64 {
+        kept.len() as u64
+    }
+}
+
+impl Sent for Result<String, Uuid> {
+    type Kept = Result<Bytes, Uuid>;
+    fn keep(self) -> Self::Kept {
+        self.map(Bytes::from)
+    }
+    fn bytes(kept: &Self::Kept) -> u64 {
+        kept.as_ref().map_or(16, <String as Sent>::bytes)
+    }
+}
+
+/// The current minute, for the stamps of what changes with the clock: such a page is at most a
+/// minute behind it.
+fn minute() -> i64 {
     chrono::Utc::now().timestamp().div_euclid(60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(params: &str) -> Key {
+        Key {
+            user: Uuid::nil(),
+            page: "today",
+            layer: Layer::Html,
+            params: params.into(),
+        }
+    }
+
+    fn stamp(version: i64) -> Stamp {
+        Stamp {
+            version,
+            minute: Some(1),
+        }
+    }
+
+    async fn view(cache: &PageCache, key: Key, stamp: Stamp, html: &str) -> Bytes {
+        let render = async { Ok::<_, ()>(html.to_owned().keep()) };
+        cache
+            .cached(key, stamp, <String as Sent>::bytes, render)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_page_has_one_slot_whatever_how_often_its_data_changed() {
+        let cache = PageCache::new(1);
+        for version in 0..200 {
+            let page = format!("version {version}");
+            assert_eq!(view(&cache, slot("a"), stamp(version), &page).await, page);
+        }
+        view(&cache, slot("b"), stamp(0), "another page").await;
+        let entries = cache.entries.as_ref().unwrap();
+        assert_eq!(entries.len(), 2);
+        // The slot holds the newest version's page, and no longer serves an older one.
+        assert_eq!(view(&cache, slot("a"), stamp(199), "").await, "version 199");
+        assert_eq!(view(&cache, slot("a"), stamp(198), "older").await, "older");
+    }
+
+    #[tokio::test]
+    async fn a_kept_page_is_sent_without_a_copy() {
+        let cache = PageCache::new(1);
+        let first = view(&cache, slot("a"), stamp(1), "<html>…</html>").await;
+        let again = view(&cache, slot("a"), stamp(1), "not rendered").await;
+        assert_eq!(again, "<html>…</html>");
+        assert_eq!(first.as_ptr(), again.as_ptr());
+    }
+
+    #[tokio::test]
+    async fn what_is_kept_stays_within_its_bytes() {
+        let cache = PageCache::new(1);
+        let page = "x".repeat(100 * 1024);
+        for n in 0..100 {
+            view(&cache, slot(&n.to_string()), stamp(1), &page).await;
+        }
+        let entries = cache.entries.as_ref().unwrap();
+        assert!(entries.weight() <= 1024 * 1024, "{}", entries.weight());
+        assert!(entries.len() < 11, "{} pages of 100 KiB in 1 MiB", entries.len());
+    }
 }

@@ -19,10 +19,11 @@ use crate::{
     http::{AppError, AppResult, layout::Layout, notice::PageNotice, params},
     items::ItemView,
     meetings::{self, MeetingLine, MeetingRow, PAGE_SIZE},
-    page_cache,
+    page_cache::Lasts,
     picture::{self, NearOrganization, Neighbour, Picture},
     time,
 };
+use axum::body::Bytes;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -141,7 +142,7 @@ async fn index(
     State(state): State<AppState>,
     user: SignedIn,
     Query(q): Query<IndexQuery>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Html<Bytes>> {
     let html = state
         .page_cache
         .html(
@@ -164,6 +165,7 @@ async fn index_html(state: &AppState, user: &SignedIn, q: IndexQuery) -> AppResu
             user,
             "people",
             format!("{search}/{after:?}"),
+            Lasts::UntilChange,
             directory(&state.db, user.id, &search, after.as_ref(), PAGE_SIZE + 1),
         )
         .await?;
@@ -349,7 +351,7 @@ async fn person(
     notice: PageNotice,
     Path(id): Path<String>,
     Query(q): Query<PersonQuery>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Html<Bytes>> {
     let html = state
         .page_cache
         .html(
@@ -376,7 +378,7 @@ async fn person_html(
     let after = params::after_time(&q.after)?;
     let tz = time::zone(&user.time_zone);
     let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-    let params = format!("{id}/{from:?}/{to:?}/{after:?}/{}", page_cache::minute());
+    let params = format!("{id}/{from:?}/{to:?}/{after:?}");
     let load = sqlx::query_as!(
         PersonData,
         r#"select row_to_json(p) as "person!: Json<PersonRow>",
@@ -461,7 +463,7 @@ async fn person_html(
     .fetch_optional(&state.db);
     let data = state
         .page_cache
-        .get_or_load(user, "person", params, load)
+        .get_or_load(user, "person", params, Lasts::ForTheMinute, load)
         .await?
         .ok_or(AppError::NotFound)?;
     let person = data.person.0;

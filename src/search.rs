@@ -17,7 +17,9 @@ use crate::{
     AppState,
     auth::session::SignedIn,
     http::{AppError, AppResult, layout::Layout, notice::PageNotice},
+    page_cache::Lasts,
 };
+use axum::body::Bytes;
 use sqlx::types::Json;
 
 pub fn router() -> Router<AppState> {
@@ -358,7 +360,7 @@ async fn page(
     State(state): State<AppState>,
     user: SignedIn,
     Query(query): Query<SearchQuery>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Html<Bytes>> {
     let html = state
         .page_cache
         .html(
@@ -386,6 +388,7 @@ async fn page_html(state: &AppState, user: &SignedIn, query: SearchQuery) -> App
             user,
             "search",
             format!("{kind:?}/{q}"),
+            Lasts::UntilChange,
             search(&state.db, user.id, &q, kind, per_kind, PAGE_SIZE),
         )
         .await?;

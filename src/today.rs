@@ -14,7 +14,8 @@ use crate::{
     http::{AppResult, layout::Layout, notice::PageNotice},
     items::ItemView,
     meetings::{self, MeetingLine, MeetingRow},
-    page_cache, time,
+    page_cache::Lasts,
+    time,
 };
 
 /// One day of the agenda: its meetings, and the calendar entries that are not meetings (focus
@@ -82,7 +83,8 @@ async fn render(state: &AppState, user: &SignedIn, notice: PageNotice) -> AppRes
         .get_or_load(
             user,
             "today",
-            format!("{start}/{end}/{}", page_cache::minute()),
+            format!("{start}/{end}"),
+            Lasts::ForTheMinute,
             agenda(
                 &state.db,
                 user.id,
