@@ -218,6 +218,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     }));
     let shutdown = CancellationToken::new();
     store.clone().spawn_cleanup(shutdown.clone());
+    telemetry::spawn_metrics_upkeep(state.metrics.clone(), shutdown.clone());
     let router = app(state.clone());
     if state.config.sync_worker {
         sync::spawn_worker(state.clone(), shutdown.clone());

@@ -1,8 +1,9 @@
 //! Logs (tracing, JSON or pretty) and Prometheus metrics.
 
-use std::sync::OnceLock;
+use std::{sync::OnceLock, time::Duration};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
 
 use crate::config::LogFormat;
@@ -49,4 +50,23 @@ pub fn metrics_handle() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+/// How often histogram samples are folded into their buckets.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Folds the recorder's pending histogram samples into their buckets every few seconds. The
+/// recorder keeps each request's duration until then, and otherwise only drains them when
+/// `/metrics` is scraped: without a scraper, memory grew with every request served (bench/run
+/// saw about 20 MB per round of 6,000 requests/s).
+pub fn spawn_metrics_upkeep(handle: PrometheusHandle, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(METRICS_UPKEEP_EVERY);
+        loop {
+            tokio::select! {
+                _ = every.tick() => handle.run_upkeep(),
+                () = shutdown.cancelled() => return,
+            }
+        }
+    });
 }
