@@ -274,7 +274,7 @@ impl Sent for Result<String, Uuid> {
 
 /// The current minute, for the stamps of what changes with the clock: such a page is at most a
 /// minute behind it.
-fn minute() -> i64 {
+pub fn minute() -> i64 {
     chrono::Utc::now().timestamp().div_euclid(60)
 }
 
@@ -339,6 +339,10 @@ mod tests {
         }
         let entries = cache.entries.as_ref().unwrap();
         assert!(entries.weight() <= 1024 * 1024, "{}", entries.weight());
-        assert!(entries.len() < 11, "{} pages of 100 KiB in 1 MiB", entries.len());
+        assert!(
+            entries.len() < 11,
+            "{} pages of 100 KiB in 1 MiB",
+            entries.len()
+        );
     }
 }
