@@ -926,7 +926,7 @@ async fn upsert_attendees(
              from unnest($2::uuid[], $3::uuid[], $4::text[], $5::bool[], $6::bool[],
                          $8::timestamptz[], $9::bool[])
                   as u(meeting, person, response, organizer, optional, starts_at, counted)
-             on conflict (user_id, meeting_id, person_id) do update
+             on conflict (meeting_id, person_id) do update
                 set response_status = excluded.response_status,
                     is_organizer = excluded.is_organizer,
                     is_optional = excluded.is_optional
