@@ -80,8 +80,9 @@ impl Lasts {
     }
 }
 
-/// What an entry was made for; it serves only views with the same stamp.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// What an entry was made for; it serves only views with the same stamp. Stamps order by
+/// version, then minute: a later one replaces an earlier one in a slot.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Stamp {
     version: i64,
     minute: Option<i64>,
@@ -220,27 +221,43 @@ impl PageCache {
             metrics::counter!("docket_page_cache_total", "page" => page, "layer" => layer, "result" => result)
                 .increment(1);
         };
-        if let Some(hit) = entries
-            .get(&key)
-            .filter(|entry| entry.stamp == stamp)
-            .and_then(|entry| entry.value.downcast_ref::<T>().cloned())
-        {
-            outcome("hit");
-            return Ok(hit);
+        // Views that miss together load once: the first holds the slot's placeholder while it
+        // loads, the others wait for its value (a page whose data just changed, or at the turn
+        // of the minute, is not read by every request that arrives meanwhile). A failed load
+        // keeps nothing and lets the next waiter try.
+        for _ in 0..2 {
+            match entries.get_value_or_guard_async(&key).await {
+                Ok(entry) if entry.stamp == stamp => {
+                    if let Some(hit) = entry.value.downcast_ref::<T>() {
+                        outcome("hit");
+                        return Ok(hit.clone());
+                    }
+                    break;
+                }
+                // Made for an earlier stamp: it makes way (unless another view has replaced
+                // it meanwhile) and the loop loads, or waits for the view that does.
+                Ok(entry) if entry.stamp < stamp => {
+                    entries.remove_if(&key, |kept| kept.stamp < stamp);
+                }
+                // Made for a later stamp than this view's (which read an older version, or
+                // began in the previous minute): this view loads its own, without keeping it.
+                Ok(_) => break,
+                Err(placeholder) => {
+                    outcome("miss");
+                    let value = load.await?;
+                    let bytes = weigh(&value);
+                    let entry = Entry {
+                        stamp,
+                        value: Arc::new(value.clone()),
+                        bytes,
+                    };
+                    let _ = placeholder.insert(entry);
+                    return Ok(value);
+                }
+            }
         }
         outcome("miss");
-        let value = load.await?;
-        let bytes = weigh(&value);
-        // Replaces the slot's entry of an older stamp, if any.
-        entries.insert(
-            key,
-            Entry {
-                stamp,
-                value: Arc::new(value.clone()),
-                bytes,
-            },
-        );
-        Ok(value)
+        load.await
     }
 }
 
@@ -319,6 +336,44 @@ mod tests {
         // The slot holds the newest version's page, and no longer serves an older one.
         assert_eq!(view(&cache, slot("a"), stamp(199), "").await, "version 199");
         assert_eq!(view(&cache, slot("a"), stamp(198), "older").await, "older");
+    }
+
+    #[tokio::test]
+    async fn views_that_miss_together_load_once() {
+        let cache = PageCache::new(1);
+        let loads = std::sync::atomic::AtomicUsize::new(0);
+        let loaded = tokio::sync::Notify::new();
+        let view = || async {
+            let render = async {
+                loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                loaded.notified().await;
+                Ok::<_, ()>("<html>…</html>".to_owned().keep())
+            };
+            cache
+                .cached(slot("a"), stamp(1), <String as Sent>::bytes, render)
+                .await
+                .unwrap()
+        };
+        let views = futures_util::future::join_all((0..8).map(|_| view()));
+        let finish = async {
+            // Every view has started (join_all polls each once) before the load ends.
+            tokio::task::yield_now().await;
+            loaded.notify_waiters();
+        };
+        let (pages, ()) = tokio::join!(views, finish);
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(pages.iter().all(|page| page == "<html>…</html>"));
+    }
+
+    #[tokio::test]
+    async fn a_view_of_an_older_version_does_not_replace_a_newer_page() {
+        let cache = PageCache::new(1);
+        view(&cache, slot("a"), stamp(2), "version 2").await;
+        assert_eq!(
+            view(&cache, slot("a"), stamp(1), "version 1").await,
+            "version 1"
+        );
+        assert_eq!(view(&cache, slot("a"), stamp(2), "").await, "version 2");
     }
 
     #[tokio::test]
