@@ -250,12 +250,14 @@ select n.id, ctx.user_id, n.meeting_id, '',
        1, m.ends_at, m.ends_at + interval '2 hours'
 from b_note n join meetings m on m.id = n.meeting_id, ctx;
 
+-- Items are recorded when their note is first saved, as in use.
 insert into items (id, user_id, note_id, meeting_id, kind, text, done, done_at, answer, assignee_id,
-                   mention, due, hints, line, fingerprint, removed)
+                   mention, due, hints, line, fingerprint, removed, created_at, updated_at)
 select it.id, ctx.user_id, it.note_id, it.meeting_id, it.kind, it.text, it.done,
        case when it.done then (it.day + 2 + it.i % 10)::timestamp at time zone 'UTC' end,
-       null, it.assignee_id, it.mention, it.due, '{}', 4 + it.rank, lower(it.text), false
-from b_item3 it, ctx;
+       null, it.assignee_id, it.mention, it.due, '{}', 4 + it.rank, lower(it.text), false,
+       n.created_at, n.created_at
+from b_item3 it join notes n on n.id = it.note_id, ctx;
 
 commit;
 

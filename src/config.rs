@@ -120,6 +120,8 @@ pub struct Config {
     pub sync_interval: Duration,
     /// Run the background sync worker in this instance.
     pub sync_worker: bool,
+    /// Calendars of one account listed at once (each holds a database connection to its end).
+    pub sync_listings: usize,
     pub sync_days_back: i64,
     pub sync_days_ahead: i64,
     /// Requests per minute allowed to `/auth/*` from one client address.
@@ -302,6 +304,16 @@ impl Config {
         let sync_interval =
             Duration::from_secs(r.parsed("DOCKET_SYNC_INTERVAL_SECS", 300, "seconds"));
         let sync_worker = r.parsed("DOCKET_SYNC_WORKER", true, "true or false");
+        let sync_listings = r.parsed("DOCKET_SYNC_LISTINGS", 2usize, "a positive integer");
+        // Each listing keeps a connection and briefly needs a second one (its people): half the
+        // pool at most, so that listings never wait for each other's connections and pages
+        // still get theirs.
+        if sync_listings == 0 || sync_listings * 2 > db_max_connections as usize {
+            r.fail(
+                "DOCKET_SYNC_LISTINGS",
+                "must be from 1 to half of DOCKET_DB_MAX_CONNECTIONS",
+            );
+        }
         let sync_days_back = r.parsed("DOCKET_SYNC_DAYS_BACK", 90i64, "a number of days");
         let sync_days_ahead = r.parsed("DOCKET_SYNC_DAYS_AHEAD", 365i64, "a number of days");
         let auth_rate_per_minute = r.parsed("DOCKET_AUTH_RATE_PER_MINUTE", 30u32, "requests");
@@ -459,6 +471,7 @@ impl Config {
             oidc_only,
             sync_interval,
             sync_worker,
+            sync_listings,
             sync_days_back,
             sync_days_ahead,
             auth_rate_per_minute,

@@ -6,7 +6,13 @@
 //! data (see `calendar::store::Writer`).
 
 use crate::kinds::AccountStatus;
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::{
     Router,
@@ -15,6 +21,7 @@ use axum::{
     routing::post,
 };
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt as _, stream};
 use rand::Rng as _;
 use sqlx::PgPool;
 use tokio::sync::Notify;
@@ -344,13 +351,26 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
     }
 
     let window = window(state);
+    let access = Access(tokio::sync::Mutex::new(access));
+    let seen = AtomicUsize::new(0);
+    // Up to `DOCKET_SYNC_LISTINGS` calendars at once, each listing in its own transaction: on a
+    // first sync PostgreSQL's work per event is what takes the time, and one listing keeps one
+    // backend (one core) busy. A listing that stops the account (the user must act) drops the
+    // others, which then roll back.
+    // (The futures are made first: a stream of closures is not provably `Send` to the compiler.)
+    let futures: Vec<_> = calendars
+        .iter()
+        .filter(|c| c.selected && c.readable())
+        .map(|calendar| listing(state, &account, calendar, &access, window, &seen))
+        .collect();
+    let mut listings = stream::iter(futures).buffer_unordered(state.config.sync_listings);
     let mut first_transient: Option<Outcome> = None;
-    for calendar in calendars.iter().filter(|c| c.selected && c.readable()) {
-        let result = sync_calendar(state, &account, calendar, &mut access, window).await;
+    while let Some((calendar, result)) = listings.next().await {
         if let Err(outcome) = settle(state, calendar, result, &mut first_transient).await {
             return outcome;
         }
     }
+    drop(listings);
     if first_transient.is_none() && state.config.demo {
         let zone =
             sqlx::query_scalar!("select time_zone from users where id = $1", account.user_id)
@@ -362,6 +382,19 @@ async fn sync_account(state: &AppState, account_id: Uuid) -> Outcome {
         }
     }
     first_transient.unwrap_or(Outcome::Done)
+}
+
+/// [`sync_calendar`], with the calendar it was for.
+async fn listing<'c>(
+    state: &AppState,
+    account: &Account,
+    calendar: &'c CalendarRow,
+    access: &Access,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    seen: &AtomicUsize,
+) -> (&'c CalendarRow, Result<usize, CalendarFailure>) {
+    let result = sync_calendar(state, account, calendar, access, window, seen).await;
+    (calendar, result)
 }
 
 /// The window every provider lists: events from `DOCKET_SYNC_DAYS_BACK` ago to
@@ -425,6 +458,7 @@ async fn sync_connected(state: &AppState, account: &Account) -> Outcome {
     };
     let fetcher = Fetcher::new(state.config.allow_private_urls);
     let window = window(state);
+    let seen = AtomicUsize::new(0);
     match account.provider {
         Provider::Caldav => {
             let Ok(details) = serde_json::from_str::<caldav::Credentials>(&details) else {
@@ -480,7 +514,7 @@ async fn sync_connected(state: &AppState, account: &Account) -> Outcome {
                         cursor.as_deref(),
                         window,
                     ));
-                    match list_and_apply(state, account, calendar, pages).await {
+                    match list_and_apply(state, account, calendar, pages, &seen).await {
                         Err(CalendarFailure::Api(ApiError::Gone)) if !reset => {
                             tracing::info!(calendar = %calendar.name, "the server rejected the sync token; full listing");
                             if let Err(e) = store::clear_cursor(&state.db, calendar).await {
@@ -529,7 +563,7 @@ async fn sync_connected(state: &AppState, account: &Account) -> Outcome {
                     calendar.sync_cursor.as_deref(),
                     window,
                 ));
-                let result = match list_and_apply(state, account, calendar, pages).await {
+                let result = match list_and_apply(state, account, calendar, pages, &seen).await {
                     Err(CalendarFailure::Api(ApiError::Unauthorized)) => {
                         return unusable(state, account, "the address now asks for a password")
                             .await;
@@ -589,21 +623,50 @@ enum CalendarFailure {
     Db(sqlx::Error),
 }
 
+/// An account's access token, shared by the listings that run at once: the first to meet a
+/// 401 refreshes it, the others then use the new one.
+struct Access(tokio::sync::Mutex<String>);
+
+impl Access {
+    async fn current(&self) -> String {
+        self.0.lock().await.clone()
+    }
+
+    /// After a 401 with `used`: the token another listing refreshed meanwhile, or a fresh one
+    /// (at most one refresh per listing: see [`after_unauthorized`]).
+    async fn after_unauthorized(
+        &self,
+        state: &AppState,
+        account: &Account,
+        used: &str,
+        refreshed: &mut bool,
+    ) -> Result<String, Outcome> {
+        let mut token = self.0.lock().await;
+        if *token != used {
+            return Ok(token.clone());
+        }
+        *token = after_unauthorized(state, account, refreshed).await?;
+        Ok(token.clone())
+    }
+}
+
 /// Lists and applies one calendar: incremental from its cursor, a full round (with sweep) when
 /// there is none or the provider says the cursor is gone; one token refresh on 401.
 async fn sync_calendar(
     state: &AppState,
     account: &Account,
     calendar: &CalendarRow,
-    access: &mut String,
+    access: &Access,
     window: (DateTime<Utc>, DateTime<Utc>),
+    seen: &AtomicUsize,
 ) -> Result<usize, CalendarFailure> {
     let mut cursor = calendar.sync_cursor.clone();
     let mut refreshed = false;
     let mut reset = false;
     loop {
-        let pages = oauth_pages(state, account, calendar, access, cursor.as_deref(), window)?;
-        match list_and_apply(state, account, calendar, pages).await {
+        let token = access.current().await;
+        let pages = oauth_pages(state, account, calendar, &token, cursor.as_deref(), window)?;
+        match list_and_apply(state, account, calendar, pages, seen).await {
             Ok(n) => return Ok(n),
             Err(CalendarFailure::Api(ApiError::Gone)) if !reset => {
                 // The provider forgot our cursor: start a full round, swept when complete.
@@ -615,13 +678,16 @@ async fn sync_calendar(
                 reset = true;
             }
             Err(CalendarFailure::Api(ApiError::Unauthorized)) => {
-                *access = match after_unauthorized(state, account, &mut refreshed).await {
-                    Ok(t) => t,
+                match access
+                    .after_unauthorized(state, account, &token, &mut refreshed)
+                    .await
+                {
+                    Ok(_) => {}
                     Err(Outcome::Retry { error, .. }) => {
                         return Err(CalendarFailure::Api(ApiError::Transient(error)));
                     }
                     Err(_) => return Err(CalendarFailure::NeedsUser),
-                };
+                }
             }
             Err(e) => return Err(e),
         }
@@ -692,21 +758,22 @@ async fn list_and_apply(
     account: &Account,
     calendar: &CalendarRow,
     mut pages: Pages<'_>,
+    seen: &AtomicUsize,
 ) -> Result<usize, CalendarFailure> {
     let mut writer = store::Writer::begin(&state.db, calendar)
         .await
         .map_err(CalendarFailure::Db)?;
-    let mut seen = 0usize;
     let mut reported = std::time::Instant::now();
     let mut step = pages.next().await.map_err(CalendarFailure::Api)?;
     loop {
         match step {
             Step::Page { items, changes } => {
-                seen += items;
+                // The account's events so far, over the listings running at once.
+                let so_far = seen.fetch_add(items, Ordering::Relaxed) + items;
                 // At most one progress write a second: it is for people, not for accounting.
                 if reported.elapsed() >= PROGRESS_EVERY {
                     reported = std::time::Instant::now();
-                    report_progress(&state.db, account.id, seen);
+                    report_progress(&state.db, account.id, so_far);
                 }
                 // The next page is fetched while this one is written.
                 let (written, next) = tokio::join!(writer.page(changes), pages.next());

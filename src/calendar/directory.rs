@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::Attendee;
@@ -58,8 +58,8 @@ pub fn organization_name(domain: &str) -> String {
     }
 }
 
-/// Turns attendees into people and organizations within one sync transaction. It remembers
-/// the ids it has seen (memory grows with the people in a calendar, not its events).
+/// Turns attendees into people and organizations for one listing. It remembers the ids it has
+/// seen (memory grows with the people in a calendar, not its events).
 pub struct Directory {
     user_id: Uuid,
     my_emails: HashSet<String>,
@@ -116,9 +116,16 @@ impl Directory {
     /// domains, with a few statements whatever their number. People are one per lower-cased
     /// address; the best display name wins: a real name replaces a missing one (the last one
     /// listed wins), and is never replaced by a missing one.
+    ///
+    /// They are written in a short transaction of their own, one per user at a time, not in the
+    /// listing's: two listings of one user creating the same person would otherwise wait for
+    /// each other's end (the second insert of a key waits for the first to commit), and could
+    /// each wait for the other. A listing that fails later leaves these people, who then show
+    /// with no meetings until a sync lists them again; its meetings, attendees and cursor are
+    /// still all or nothing.
     pub async fn upsert_people(
         &mut self,
-        tx: &mut Transaction<'_, Postgres>,
+        db: &PgPool,
         attendees: &[&Attendee],
     ) -> sqlx::Result<()> {
         let mut at: HashMap<String, usize> = HashMap::new();
@@ -150,6 +157,22 @@ impl Directory {
         if seen.is_empty() {
             return Ok(());
         }
+        let mut tx = db.begin().await?;
+        sqlx::query_scalar!(
+            r#"select 1 as "locked!" from (select pg_advisory_xact_lock(hashtextextended('docket.people.' || $1::text, 0))) l"#,
+            self.user_id.to_string(),
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        self.write_people(&mut tx, seen).await?;
+        tx.commit().await
+    }
+
+    async fn write_people(
+        &mut self,
+        tx: &mut Transaction<'_, Postgres>,
+        mut seen: Vec<Seen<'_>>,
+    ) -> sqlx::Result<()> {
         // Who exists already, by the (user_id, lower(email)) index: only new people and real
         // changes are written, so an incremental sync locks and rewrites no unchanged person.
         let unknown: Vec<String> = seen
@@ -253,13 +276,15 @@ impl Directory {
         tx: &mut Transaction<'_, Postgres>,
         seen: &[Seen<'_>],
     ) -> sqlx::Result<()> {
-        let domains: Vec<&str> = seen
+        let mut domains: Vec<&str> = seen
             .iter()
             .filter_map(|p| p.domain.as_deref())
             .filter(|d| !self.organizations.contains_key(*d))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
+        // In one order, like every other multi-row write of shared rows.
+        domains.sort_unstable();
         if domains.is_empty() {
             return Ok(());
         }

@@ -211,36 +211,46 @@ const BATCH: usize = 2500;
 /// changes, the sweep (after a full listing only) and the new cursor. Dropping the writer
 /// before [`Writer::finish`] (a failure half-way) rolls back everything: the last good state
 /// stays.
+///
+/// Several listings of one user may run at once (`DOCKET_SYNC_LISTINGS`), so a listing takes no
+/// lock that another one needs before its end: people are written in short transactions of
+/// their own ([`Directory::upsert_people`]), the user's lock is taken in [`Writer::finish`], and
+/// what needs the other listings' rows (one meeting per invitation) or shared counters is done
+/// there, under that lock.
 pub struct Writer<'a> {
+    db: PgPool,
     tx: Transaction<'static, Postgres>,
     calendar: &'a CalendarRow,
     directory: Directory,
     round: Uuid,
     pending: Vec<Change>,
     applied: usize,
-    /// Per person, the meetings together the listing's inserted attendee rows add: written to
-    /// `person_stats` once in [`Writer::finish`] (migrations/0026). Grows with the people of a
-    /// calendar, not its events.
+    /// Per person, the meetings together the listing's attendee rows add or take away: written
+    /// to `person_stats` once in [`Writer::finish`] (migrations/0026, 0029). Grows with the
+    /// people of a calendar, not its events.
     meetings_together: HashMap<Uuid, i32>,
+    /// The invitations (iCalendar UIDs) the listing wrote or cancelled, regrouped in
+    /// [`Writer::finish`]; `None` once there are more than [`TOUCHED_KEPT`]: then they are read
+    /// back from the rows this round marked, so memory stays flat.
+    touched: Option<HashSet<String>>,
 }
+
+/// Invitations remembered by a listing before it reads them back at its end instead.
+const TOUCHED_KEPT: usize = 2000;
 
 impl<'a> Writer<'a> {
     pub async fn begin(db: &PgPool, calendar: &'a CalendarRow) -> sqlx::Result<Writer<'a>> {
         let mut tx = db.begin().await?;
-        // One listing per user at a time: two accounts of one user writing copies of the same
-        // invitation at once would not see each other's rows, and both copies would stay
-        // canonical. Taken before any row lock, so the second simply waits for the first.
-        // The same statement tells the attendee-names triggers that this transaction keeps
-        // `meetings.attendee_names` itself (migrations/0023, `Batch::write`).
+        // Tells the attendee triggers that this transaction keeps `meetings.attendee_names` and
+        // the person counters itself (migrations/0023, 0026, 0029; `Batch::write`, `finish`).
         sqlx::query_scalar!(
-            r#"select 1 as "locked!" from (select pg_advisory_xact_lock(hashtextextended('docket.sync.' || $1::text, 0)),
-                                                 set_config('docket.attendee_names', 'sync', true)) l"#,
-            calendar.user_id.to_string(),
+            r#"select set_config('docket.attendee_names', 'sync', true) as "set!""#
         )
         .fetch_one(&mut *tx)
         .await?;
         let directory = Directory::load(&mut tx, calendar.user_id).await?;
         Ok(Writer {
+            db: db.clone(),
             tx,
             calendar,
             directory,
@@ -248,7 +258,18 @@ impl<'a> Writer<'a> {
             pending: Vec::new(),
             applied: 0,
             meetings_together: HashMap::new(),
+            touched: Some(HashSet::new()),
         })
+    }
+
+    /// Remembers invitations to regroup in [`Writer::finish`].
+    fn touch(&mut self, uids: impl IntoIterator<Item = Option<String>>) {
+        if let Some(touched) = &mut self.touched {
+            touched.extend(uids.into_iter().flatten());
+            if touched.len() > TOUCHED_KEPT {
+                self.touched = None;
+            }
+        }
     }
 
     /// Takes one page of changes, writing them once a batch is full.
@@ -266,6 +287,33 @@ impl<'a> Writer<'a> {
         self.flush().await?;
         let calendar = self.calendar;
         let mut changed = self.applied > 0;
+        // From here on one listing of the user at a time: two accounts of one user writing
+        // copies of the same invitation at once would not see each other's rows, and both
+        // copies would stay canonical. Under the lock, each statement sees every listing that
+        // finished before (read committed). Nothing before needs a lock another listing holds
+        // to its end, so a listing waits here at most for another one's end.
+        sqlx::query_scalar!(
+            r#"select 1 as "locked!" from (select pg_advisory_xact_lock(hashtextextended('docket.sync.' || $1::text, 0))) l"#,
+            calendar.user_id.to_string(),
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let touched: Vec<Option<String>> = match self.touched.take() {
+            Some(uids) => uids.into_iter().map(Some).collect(),
+            None => {
+                sqlx::query_scalar!(
+                    "select distinct ical_uid from meetings
+                 where user_id = $1 and calendar_id = $2 and seen_round = $3
+                   and ical_uid is not null",
+                    calendar.user_id,
+                    calendar.id,
+                    self.round,
+                )
+                .fetch_all(&mut *self.tx)
+                .await?
+            }
+        };
+        regroup(&mut self.tx, calendar, touched).await?;
         if let Some((from, to)) = listing.full_window {
             // Mark and sweep: whatever the complete listing did not return is gone upstream.
             let swept = sqlx::query_scalar!(
@@ -282,15 +330,16 @@ impl<'a> Writer<'a> {
             .fetch_all(&mut *self.tx)
             .await?;
             changed |= !swept.is_empty();
-            regroup(&mut self.tx, calendar.user_id, swept).await?;
+            regroup(&mut self.tx, calendar, swept).await?;
         }
+        self.meetings_together.retain(|_, n| *n != 0);
         if !self.meetings_together.is_empty() {
-            // Sorted, so that two writers of the same people lock their rows in one order.
+            // Sorted, so that any two writers of the same people lock their rows in one order.
             let mut counts: Vec<(Uuid, i32)> = self.meetings_together.drain().collect();
             counts.sort_unstable();
             let (people, added): (Vec<Uuid>, Vec<i32>) = counts.into_iter().unzip();
             sqlx::query!(
-                "update person_stats s set meeting_count = s.meeting_count + d.n
+                "update person_stats s set meeting_count = greatest(s.meeting_count + d.n, 0)
                  from unnest($1::uuid[], $2::int4[]) as d(person, n)
                  where s.person_id = d.person",
                 people.as_slice(),
@@ -387,7 +436,7 @@ impl Batch<'_> {
             .flat_map(|e| e.attendees.iter().flatten())
             .collect();
         if !attendees.is_empty() {
-            w.directory.upsert_people(&mut w.tx, &attendees).await?;
+            w.directory.upsert_people(&w.db, &attendees).await?;
         }
         let rows = AttendeeRows::of(&w.directory, &written);
         let ids = upsert_meetings(&mut w.tx, user_id, calendar_id, round, &columns, &rows).await?;
@@ -405,21 +454,23 @@ impl Batch<'_> {
             .await?;
         }
 
-        let mut uids: Vec<Option<String>> = ids.into_iter().map(|m| m.ical_uid).collect();
+        w.touch(ids.into_iter().map(|m| m.ical_uid));
         if !self.cancelled.is_empty() {
             let ids: Vec<&str> = self.cancelled.into_iter().collect();
-            uids.extend(cancel(&mut w.tx, user_id, calendar_id, &ids).await?);
+            let uids = cancel(&mut w.tx, user_id, calendar_id, round, &ids).await?;
+            w.touch(uids);
         }
-        regroup(&mut w.tx, user_id, uids).await
+        Ok(())
     }
 }
 
 /// One meeting per invitation: the groups of these iCalendar UIDs (events written or cancelled)
 /// choose their canonical copy again, which the others point at and hand their notes to
-/// (`meetings_regroup`, migrations/0019).
+/// (`meetings_regroup`, migrations/0019 and 0029: an invitation with a copy that another
+/// calendar's listing is writing is left to that listing).
 async fn regroup(
     tx: &mut Transaction<'static, Postgres>,
-    user_id: Uuid,
+    calendar: &CalendarRow,
     uids: Vec<Option<String>>,
 ) -> sqlx::Result<()> {
     let mut uids: Vec<String> = uids.into_iter().flatten().collect();
@@ -430,9 +481,10 @@ async fn regroup(
     uids.dedup();
     // The function returns void, which has no Rust type: counted instead.
     sqlx::query_scalar!(
-        "select count(*) from (select meetings_regroup($1, $2)) regrouped",
-        user_id,
+        "select count(*) from (select meetings_regroup($1, $2, $3)) regrouped",
+        calendar.user_id,
         uids.as_slice(),
+        calendar.id,
     )
     .fetch_one(&mut **tx)
     .await?;
@@ -831,7 +883,8 @@ fn slice_index(n: usize) -> i32 {
 /// index entry, counter or attendee summary moves. (Deleting and re-inserting every row of each
 /// edited event made 110 edits cost over a second.) Then refreshes who attends
 /// (`meetings.attendee_names`) on the known meetings whose rows changed; new meetings got theirs
-/// in their insert. The meetings together that inserted rows add are summed in `together`.
+/// in their insert. The meetings together that inserted and deleted rows add and take away are
+/// summed in `together`.
 async fn replace_attendees(
     tx: &mut Transaction<'static, Postgres>,
     together: &mut HashMap<Uuid, i32>,
@@ -851,12 +904,12 @@ async fn replace_attendees(
         .collect();
     let mut refresh: Vec<Uuid> = Vec::new();
     if !known.is_empty() {
-        refresh = sqlx::query_scalar!(
+        let removed = sqlx::query!(
             "delete from attendees a
              where a.user_id = $1 and a.meeting_id = any($2)
                and not exists (select 1 from unnest($3::uuid[], $4::uuid[]) as kept(meeting, person)
                                where kept.meeting = a.meeting_id and kept.person = a.person_id)
-             returning a.meeting_id",
+             returning a.meeting_id, a.person_id, a.counted",
             user_id,
             known.as_slice(),
             meeting_ids.as_slice(),
@@ -864,6 +917,13 @@ async fn replace_attendees(
         )
         .fetch_all(&mut **tx)
         .await?;
+        for row in removed {
+            refresh.push(row.meeting_id);
+            // The counting trigger stands aside for sync (migrations/0029).
+            if row.counted {
+                *together.entry(row.person_id).or_default() -= 1;
+            }
+        }
     }
     if !meetings.is_empty() {
         let written = upsert_attendees(tx, user_id, &meeting_ids, &meetings, rows, &known).await?;
@@ -955,21 +1015,25 @@ async fn upsert_attendees(
 
 /// Marks events cancelled; an id that is a whole series cancels every instance of it too
 /// (Google reports cancelled instances only up to a horizon). Unknown ids are ignored. Each
-/// statement is answered by an index. Returns the invitations (iCalendar UIDs) it cancelled.
+/// statement is answered by an index. The rows are marked with the listing's round, like the
+/// rows it wrote (`Writer::finish` may read them back). Returns the invitations (iCalendar
+/// UIDs) it cancelled.
 async fn cancel(
     tx: &mut Transaction<'static, Postgres>,
     user_id: Uuid,
     calendar_id: Uuid,
+    round: Uuid,
     ids: &[&str],
 ) -> sqlx::Result<Vec<Option<String>>> {
     let mut uids = sqlx::query_scalar!(
-        "update meetings set status = 'cancelled', updated_at = now()
+        "update meetings set status = 'cancelled', updated_at = now(), seen_round = $4
          where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
            and provider_event_id = any($3)
          returning ical_uid",
         user_id,
         calendar_id,
         ids as &[&str],
+        round,
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -986,13 +1050,14 @@ async fn cancel(
     if !series.is_empty() {
         uids.extend(
             sqlx::query_scalar!(
-                "update meetings set status = 'cancelled', updated_at = now()
+                "update meetings set status = 'cancelled', updated_at = now(), seen_round = $4
                  where user_id = $1 and calendar_id = $2 and status <> 'cancelled'
                    and series_id = any($3)
                  returning ical_uid",
                 user_id,
                 calendar_id,
                 series.as_slice(),
+                round,
             )
             .fetch_all(&mut **tx)
             .await?,

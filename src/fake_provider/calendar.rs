@@ -363,6 +363,7 @@ async fn google_events(
     headers: HeaderMap,
     Query(q): Query<EventsQuery>,
 ) -> Response {
+    fake.meet(q.page_token.is_none()).await;
     let mut state = fake.lock();
     let call = format!(
         "google events {calendar_id} sync={} page={}",

@@ -22,7 +22,7 @@ use std::{
 
 use axum::Router;
 
-pub use calendar::{FakeCalendar, FakeEvent, When};
+pub use calendar::{FakeAttendee, FakeCalendar, FakeEvent, When};
 pub use oauth::IdTokenTweak;
 
 /// Which provider a fake identity belongs to.
@@ -61,6 +61,10 @@ pub struct Faults {
     pub token_outage: bool,
     /// Every revocation call answers 503 until cleared.
     pub revoke_outage: bool,
+    /// Google event listings meet: a page after a listing's first waits until this many
+    /// listings have asked for their first page (at most 5 s: [`FakeProvider::rendezvous_missed`]
+    /// tells whether one gave up). Only listings that run at once can all meet.
+    pub rendezvous: Option<usize>,
 }
 
 pub(crate) struct State {
@@ -75,6 +79,8 @@ pub(crate) struct State {
     pub clock: u64,
     /// Request counts per path, for tests that assert what a sync asked for.
     pub api_calls: Vec<String>,
+    /// A listing waited in vain for the others ([`Faults::rendezvous`]).
+    pub rendezvous_missed: bool,
     /// Every grant revoked through the revocation endpoint, in order.
     pub revocations: Vec<Revocation>,
 }
@@ -90,6 +96,8 @@ pub struct Revocation {
 #[derive(Clone)]
 pub struct FakeProvider {
     state: Arc<Mutex<State>>,
+    /// How many Google event listings have asked for their first page ([`Faults::rendezvous`]).
+    first_pages: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 pub const GOOGLE_CLIENT_ID: &str = "docket-demo.apps.googleusercontent.example";
@@ -115,8 +123,10 @@ impl FakeProvider {
                 faults: Faults::default(),
                 clock: 1,
                 api_calls: Vec::new(),
+                rendezvous_missed: false,
                 revocations: Vec::new(),
             })),
+            first_pages: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -218,6 +228,33 @@ impl FakeProvider {
                 *clock
             };
             change(&mut user.calendars, &mut tick);
+        }
+    }
+
+    /// Whether a listing gave up waiting for the others ([`Faults::rendezvous`]).
+    pub fn rendezvous_missed(&self) -> bool {
+        self.lock().rendezvous_missed
+    }
+
+    /// With [`Faults::rendezvous`] set: counts a listing's first page, or holds a later page
+    /// until enough listings have started.
+    pub(crate) async fn meet(&self, first_page: bool) {
+        let Some(listings) = self.lock().faults.rendezvous else {
+            return;
+        };
+        if first_page {
+            self.first_pages.send_modify(|n| *n += 1);
+            return;
+        }
+        let mut started = self.first_pages.subscribe();
+        let met = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            started.wait_for(|n| *n >= listings),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok());
+        if !met {
+            self.lock().rendezvous_missed = true;
         }
     }
 

@@ -559,6 +559,73 @@ async fn search_finds_prefixes_stems_and_a_meeting_by_title_and_note_words() {
     );
 }
 
+/// Search takes its candidates year by year, newest first (migrations/0028): a kind that has
+/// enough in recent years reads no older year, and one that has not goes on back through the
+/// whole history.
+#[tokio::test]
+async fn search_takes_the_newest_matches_first_and_reaches_back_through_the_years() {
+    let world = world_with(&[]).await;
+    let browser = signed_in(&world, ADA, "google").await;
+    sync(&world).await;
+    let db = &world.app.db;
+    let (meeting, user): (Uuid, Uuid) = sqlx::query_as(
+        "select id, user_id from meetings where title = 'Q1 planning review'
+         order by starts_at limit 1",
+    )
+    .fetch_one(db)
+    .await
+    .unwrap();
+    save_meeting_note(
+        &browser,
+        meeting,
+        "- [ ] order the zanzibar spices\n- [ ] taste the zanzibar spices\n- [ ] pay for the zanzibar spices",
+    )
+    .await;
+    // Recorded six, three and zero years ago.
+    for (years, verb) in [(6, "order"), (3, "taste")] {
+        sqlx::query(
+            "update items set created_at = now() - make_interval(years => $3)
+             where user_id = $1 and meeting_id = $2 and text like $4",
+        )
+        .bind(user)
+        .bind(meeting)
+        .bind(years)
+        .bind(format!("{verb} %"))
+        .execute(db)
+        .await
+        .unwrap();
+    }
+    let candidates = |per_kind: i64| async move {
+        let texts: Vec<String> = sqlx::query_scalar(
+            "select i.text from search_candidates($1, search_query('zanzibar', ''), $2) c
+             join items i on i.id = c.source where c.kind = 'action'",
+        )
+        .bind(user)
+        .bind(per_kind)
+        .fetch_all(db)
+        .await
+        .unwrap();
+        texts
+    };
+    assert_eq!(candidates(1).await, ["pay for the zanzibar spices"]);
+    let mut two = candidates(2).await;
+    two.sort();
+    assert_eq!(
+        two,
+        ["pay for the zanzibar spices", "taste the zanzibar spices"]
+    );
+    assert_eq!(candidates(10).await.len(), 3);
+
+    // The page finds the oldest one too, and another user's search never does.
+    let (_, titles) = search(&browser, "order zanzibar").await;
+    assert!(
+        titles.iter().any(|t| t == "order the zanzibar spices"),
+        "{titles:?}"
+    );
+    let grace = signed_in(&world, GRACE, "microsoft").await;
+    assert!(search(&grace, "zanzibar").await.1.is_empty());
+}
+
 #[tokio::test]
 async fn the_search_language_is_configurable() {
     let world = world_with(&[("DOCKET_SEARCH_LANGUAGE", "simple")]).await;

@@ -750,13 +750,23 @@ async fn a_listing_larger_than_a_write_batch_is_still_all_or_nothing() {
         f.script = [vec![None; 23], vec![Some(503)]].concat();
     });
     sync(&world).await;
-    for table in ["meetings", "attendees", "people", "organizations", "series"] {
+    for table in ["meetings", "attendees", "series"] {
         assert_eq!(
             scalar::<i64>(&world, &format!("select count(*) from {table}")).await,
             0,
             "nothing of the failed listing is stored in {table}"
         );
     }
+    // People are written in transactions of their own (so that listings running at once never
+    // wait for each other): those the listing met stay, with no meeting together.
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from person_stats where meeting_count <> 0"
+        )
+        .await,
+        0
+    );
     sync(&world).await;
     assert_eq!(
         scalar::<i64>(
@@ -1193,4 +1203,118 @@ async fn an_edit_rewrites_only_the_attendee_rows_that_changed() {
             assert_eq!(xmin, old_xmin, "{email}'s row is untouched");
         }
     }
+}
+
+/// A user's calendars are listed at once (`DOCKET_SYNC_LISTINGS`, 2 by default), each in its
+/// own transaction: two listings that both bring the same new people and the same invitation
+/// neither wait for each other nor duplicate anything. The fake holds every listing's second
+/// page until two listings have started, so listings run one after the other would miss.
+#[tokio::test]
+async fn calendars_are_listed_at_once_and_share_new_people_and_invitations() {
+    use docket::fake_provider::FakeAttendee;
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    // A second calendar with events of its own, as a project calendar would hold them.
+    edit(&world.fake, ADA, |calendars, _| {
+        let mut projects = calendars[0].clone();
+        projects.id = "projects@group.calendar.example".into();
+        projects.name = "Projects".into();
+        projects.primary = false;
+        projects.events.clear();
+        calendars.push(projects);
+    });
+    sync(&world).await;
+    sqlx::query("update calendars set selected = true where name = 'Projects'")
+        .execute(&world.app.db)
+        .await
+        .unwrap();
+    // Both calendars gain events with the same three people nobody has met yet, and one
+    // invitation is on both.
+    edit(&world.fake, ADA, |calendars, tick| {
+        let mut model = calendars[0].events[0].clone();
+        model.event_type = "default".into();
+        model.cancelled = false;
+        let guests: Vec<FakeAttendee> = ["ann", "bob", "cy"]
+            .iter()
+            .map(|name| FakeAttendee {
+                email: format!("{name}@umbrella.example"),
+                name: String::new(),
+                response: "accepted".into(),
+                resource: false,
+                organizer: false,
+            })
+            .collect();
+        for calendar in [0, 3] {
+            for n in 0..3 {
+                let mut event = model.copy_with_id(&format!("umbrella-{calendar}-{n}"));
+                event.ical_uid = format!("umbrella-{calendar}-{n}@example");
+                event.series = None;
+                event.attendees = guests.clone();
+                event.changed = tick();
+                calendars[calendar].events.push(event);
+            }
+            let mut shared = model.copy_with_id(&format!("umbrella-shared-{calendar}"));
+            shared.ical_uid = "umbrella-shared@example".into();
+            shared.series = None;
+            shared.attendees = guests.clone();
+            shared.changed = tick();
+            calendars[calendar].events.push(shared);
+        }
+    });
+    world.fake.faults(|f| {
+        f.page_size = Some(1);
+        f.rendezvous = Some(2);
+    });
+    sync(&world).await;
+    assert!(
+        !world.fake.rendezvous_missed(),
+        "the calendars were not listed at once"
+    );
+    assert_eq!(
+        scalar::<Option<String>>(&world, "select last_error from sync_state").await,
+        None
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from meetings where provider_event_id like 'umbrella-%'"
+        )
+        .await,
+        8
+    );
+    // One person per address, one organization, one canonical copy of the shared invitation.
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from people where email like '%@umbrella.example'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from organizations where domain = 'umbrella.example'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        scalar::<i64>(
+            &world,
+            "select count(*) from meetings where ical_uid = 'umbrella-shared@example' and same_as is null"
+        )
+        .await,
+        1
+    );
+    // Each of them met in 7 meetings (3 + 3, and the shared one once).
+    let counts: Vec<i32> = sqlx::query_scalar(
+        "select s.meeting_count from person_stats s join people p on p.id = s.person_id
+         where p.email like '%@umbrella.example' order by p.email",
+    )
+    .fetch_all(&world.app.db)
+    .await
+    .unwrap();
+    assert_eq!(counts, [7, 7, 7]);
 }
