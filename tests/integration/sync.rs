@@ -1318,3 +1318,86 @@ async fn calendars_are_listed_at_once_and_share_new_people_and_invitations() {
     .unwrap();
     assert_eq!(counts, [7, 7, 7]);
 }
+
+/// Attendee rows check their references once per statement (migrations/0030), with what the
+/// foreign keys they replace guaranteed: a row names its own owner's meeting and person, and
+/// deleting either one deletes the rows.
+#[tokio::test]
+async fn attendee_rows_name_their_owners_meeting_and_person_and_go_with_them() {
+    let world = world().await;
+    signed_in(&world, "google", ADA).await;
+    signed_in(&world, "microsoft", GRACE).await;
+    sync(&world).await;
+    let db = &world.app.db;
+    let ada: Uuid = sqlx::query_scalar("select id from users where email = $1")
+        .bind(ADA)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    let grace: Uuid = sqlx::query_scalar("select id from users where email = $1")
+        .bind(GRACE)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    let refused = |meeting_owner: Uuid, person_owner: Uuid| async move {
+        let error = sqlx::query(
+            "insert into attendees (meeting_id, person_id, user_id, response_status,
+                                    is_organizer, is_optional)
+             select (select id from meetings where user_id = $1 limit 1),
+                    (select id from people where user_id = $2 and not is_me limit 1),
+                    $3, 'accepted', false, false",
+        )
+        .bind(meeting_owner)
+        .bind(person_owner)
+        .bind(ada)
+        .execute(db)
+        .await
+        .expect_err("a row naming another user's meeting or person is refused");
+        error
+            .as_database_error()
+            .and_then(|e| e.code())
+            .map(|c| c.into_owned())
+    };
+    assert_eq!(refused(grace, ada).await.as_deref(), Some("23503"));
+    assert_eq!(refused(ada, grace).await.as_deref(), Some("23503"));
+
+    // Deleting a person takes their attendee rows, and nobody else's.
+    let (person, before): (Uuid, i64) = sqlx::query_as(
+        "select a.person_id, count(*) from attendees a join people p on p.id = a.person_id
+         where a.user_id = $1 and not p.is_me group by a.person_id order by count(*) desc limit 1",
+    )
+    .bind(ada)
+    .fetch_one(db)
+    .await
+    .unwrap();
+    assert!(before > 0);
+    let total: i64 = scalar(&world, "select count(*) from attendees").await;
+    sqlx::query("delete from people where id = $1")
+        .bind(person)
+        .execute(db)
+        .await
+        .unwrap();
+    assert_eq!(
+        scalar::<i64>(&world, "select count(*) from attendees").await,
+        total - before
+    );
+
+    // Deleting Ada's calendars takes their meetings and those meetings' attendee rows.
+    sqlx::query("delete from calendars where user_id = $1")
+        .bind(ada)
+        .execute(db)
+        .await
+        .unwrap();
+    let left: i64 = sqlx::query_scalar("select count(*) from attendees where user_id = $1")
+        .bind(ada)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let graces: i64 = sqlx::query_scalar("select count(*) from attendees where user_id = $1")
+        .bind(grace)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert!(graces > 0);
+}
