@@ -679,63 +679,21 @@ struct MeetingPage {
 /// of a copy of an invitation (the same meeting on another calendar) gives its canonical
 /// meeting: the returned `id` then differs from the one asked for.
 pub async fn load(db: &PgPool, user_id: Uuid, id: Uuid) -> AppResult<MeetingData> {
+    // The statement lives in `meeting_page` (migrations/0031), which keeps one plan for every
+    // meeting: planning it for each call's values cost more than running it at scale 10.
     sqlx::query_as!(
         MeetingData,
-        r#"select m.id, m.title, m.description, m.location, m.starts_at, m.ends_at, m.all_day,
-        m.start_date, m.end_date, m.status as "status: MeetingStatus", m.join_url, m.html_link, m.series_id,
-        s.title as "series_title?",
-        array(select c.name from meetings e join calendars c on c.id = e.calendar_id
-              where e.user_id = $1 and (e.id = m.id or e.same_as = m.id)
-              order by e.same_as is not null, c.name) as "calendar_names!",
-        n.id as "note_id?", n.body as "note_body?", n.version as "note_version?",
-        n.updated_at as "note_updated_at?",
-        -- The user's unsaved draft of the note, if the editor kept one.
-        d.title as "draft_title?", d.body as "draft_body?", d.base_version as "draft_base_version?",
-        d.saved_at as "draft_saved_at?",
-        -- Attendees of every copy: a copy may be the only one to list someone (a private copy
-        -- on a shared calendar lists nobody).
-        coalesce((select json_agg(a order by a.is_organizer desc, a.is_me, a.name) from (
-            select distinct on (p.id) p.id as person_id, coalesce(p.name, p.email) as name, p.email,
-                   a.response_status, a.is_organizer, p.is_me, o.name as organization
-            from meetings e
-            join attendees a on a.user_id = $1 and a.meeting_id = e.id
-            join people p on p.id = a.person_id
-            left join organizations o on o.id = p.organization_id
-            where e.user_id = $1 and (e.id = m.id or e.same_as = m.id)
-            order by p.id, e.same_as is not null) a), '[]') as "attendees!: Json<Vec<AttendeeView>>",
-        coalesce((select json_agg(i) from (
-            select * from item_rows i
-            where i.user_id = $1 and i.meeting_id = m.id and not i.removed
-            order by i.line) i), '[]') as "items!: Json<Vec<ItemView>>",
-        -- What carries forward (the agenda of an upcoming meeting): open items, open questions
-        -- and recent decisions from the last meetings of the series first, then what the other
-        -- attendees still owe from anywhere.
-        coalesce((select json_agg(c) from (
-            select i.* from meeting_agenda($1, m.id, $3, $4) r
-            join item_rows i on i.id = r.id
-            where i.user_id = $1 and not i.removed and i.meeting_at < m.starts_at
-              and ((i.kind in ('action', 'question') and not i.done)
-                   or (i.kind = 'decision' and i.meeting_at > m.starts_at - interval '60 days'))
-            order by r.rank, i.kind = 'decision', i.due nulls last, i.meeting_at desc, i.line
-            limit 30) c), '[]') as "carried!: Json<Vec<ItemView>>",
-        (select t.body from series_templates t
-         where t.user_id = $1 and t.series_id = m.series_id) as "template_body?",
-        m.recap_sent_at,
-        (select json_build_object('id', coalesce(e.same_as, e.id), 'starts_at', e.starts_at) from meetings e
-         where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
-           and e.starts_at < m.starts_at
-         order by e.starts_at desc limit 1) as "previous: Json<Neighbour>",
-        (select json_build_object('id', coalesce(e.same_as, e.id), 'starts_at', e.starts_at) from meetings e
-         where e.user_id = $1 and e.series_id = m.series_id and e.status <> 'cancelled'
-           and e.starts_at > m.starts_at
-         order by e.starts_at limit 1) as "next: Json<Neighbour>"
-     from meetings m
-     left join series s on s.id = m.series_id
-     left join notes n on n.user_id = m.user_id and n.meeting_id = m.id
-     left join drafts d on d.user_id = m.user_id and d.meeting_id = m.id
-     where m.id = coalesce((select asked.same_as from meetings asked
-                            where asked.id = $2 and asked.user_id = $1), $2)
-       and m.user_id = $1"#,
+        r#"select id as "id!", title as "title!", description as "description!",
+                  location as "location!", starts_at as "starts_at!", ends_at as "ends_at!",
+                  all_day as "all_day!", start_date, end_date, status as "status!: MeetingStatus",
+                  join_url, html_link, series_id, series_title,
+                  calendar_names as "calendar_names!", note_id, note_body, note_version,
+                  note_updated_at, draft_title, draft_body, draft_base_version, draft_saved_at,
+                  attendees as "attendees!: Json<Vec<AttendeeView>>",
+                  items as "items!: Json<Vec<ItemView>>", carried as "carried!: Json<Vec<ItemView>>",
+                  template_body, recap_sent_at, previous as "previous: Json<Neighbour>",
+                  next as "next: Json<Neighbour>"
+           from meeting_page($1, $2, $3, $4)"#,
         user_id,
         id,
         CARRIED_FROM_SERIES,
