@@ -102,9 +102,9 @@ pub async fn log_page(
     from items i left join meetings m on m.id = i.meeting_id
     where i.user_id = $1 and i.kind = 'decision' and not i.removed
       and ($2::uuid is null or exists (select 1 from attendees a
-            where a.meeting_id = i.meeting_id and a.person_id = $2))
+            where a.user_id = $1 and a.meeting_id = i.meeting_id and a.person_id = $2))
       and ($3::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
-            where a.meeting_id = i.meeting_id and p.organization_id = $3))
+            where a.user_id = $1 and a.meeting_id = i.meeting_id and p.organization_id = $3))
       and ($4::uuid is null or m.series_id = $4)
       and ($5::timestamptz is null or (i.created_at, i.id) < ($5, $6))
     order by i.created_at desc, i.id desc

@@ -409,7 +409,8 @@ async fn person_html(
             select * from item_rows i
             where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
               and i.assignee_id = (select me.id from people me where me.user_id = $1 and me.is_me limit 1)
-              and exists (select 1 from attendees a where a.meeting_id = i.meeting_id and a.person_id = p.id)
+              and exists (select 1 from attendees a
+                          where a.user_id = $1 and a.meeting_id = i.meeting_id and a.person_id = p.id)
             order by i.due nulls last limit $10) i), '[]') as "i_owe!: Json<Vec<ItemView>>",
         -- Decisions of their latest meetings.
         coalesce((select json_agg(d) from (

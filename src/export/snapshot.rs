@@ -109,7 +109,7 @@ pub async fn meeting_notes(
                           order by a.is_organizer desc, lower(coalesce(p.name, p.email)), p.id), '[]')
                    from attendees a join people p on p.id = a.person_id
                    left join organizations o on o.id = p.organization_id
-                   where a.meeting_id = m.id) as "attendees!: Json<Vec<Attendee>>"
+                   where a.user_id = m.user_id and a.meeting_id = m.id) as "attendees!: Json<Vec<Attendee>>"
            from (select m.id, n.id as note_id,
                         sum(octet_length(n.body)) over (order by m.starts_at, m.id)
                             - octet_length(n.body) as bytes_before
