@@ -34,6 +34,7 @@ use crate::{
     accounts::{self, AccessError, Account},
     auth::{provider::Provider, session::SignedIn},
     calendar::{
+        Change,
         api::ApiError,
         caldav,
         fetch::Fetcher,
@@ -763,29 +764,47 @@ async fn list_and_apply(
     let mut writer = store::Writer::begin(&state.db, calendar)
         .await
         .map_err(CalendarFailure::Db)?;
-    let mut reported = std::time::Instant::now();
-    let mut step = pages.next().await.map_err(CalendarFailure::Api)?;
-    loop {
-        match step {
-            Step::Page { items, changes } => {
-                // The account's events so far, over the listings running at once.
-                let so_far = seen.fetch_add(items, Ordering::Relaxed) + items;
-                // At most one progress write a second: it is for people, not for accounting.
-                if reported.elapsed() >= PROGRESS_EVERY {
-                    reported = std::time::Instant::now();
-                    report_progress(&state.db, account.id, so_far);
+    // Pages are fetched and parsed while earlier ones are written: the writer sends a batch of
+    // pages in a few statements, and would otherwise wait for the provider (and Docket parse)
+    // every page of the next batch with PostgreSQL idle. At most PAGES_AHEAD pages wait, so
+    // memory stays flat. Whichever side fails first ends both, and dropping the writer rolls
+    // the listing back.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Change>>(PAGES_AHEAD);
+    let fetch = async move {
+        let mut reported = std::time::Instant::now();
+        loop {
+            match pages.next().await.map_err(CalendarFailure::Api)? {
+                Step::Page { items, changes } => {
+                    // The account's events so far, over the listings running at once.
+                    let so_far = seen.fetch_add(items, Ordering::Relaxed) + items;
+                    // At most one progress write a second: it is for people, not for accounting.
+                    if reported.elapsed() >= PROGRESS_EVERY {
+                        reported = std::time::Instant::now();
+                        report_progress(&state.db, account.id, so_far);
+                    }
+                    if sender.send(changes).await.is_err() {
+                        // Only once the writer failed, whose error `try_join!` returns first.
+                        return Err(CalendarFailure::Api(ApiError::Transient(
+                            "the listing's writer stopped".into(),
+                        )));
+                    }
                 }
-                // The next page is fetched while this one is written.
-                let (written, next) = tokio::join!(writer.page(changes), pages.next());
-                written.map_err(CalendarFailure::Db)?;
-                step = next.map_err(CalendarFailure::Api)?;
-            }
-            Step::End(listing) => {
-                return writer.finish(&listing).await.map_err(CalendarFailure::Db);
+                Step::End(listing) => return Ok(listing),
             }
         }
-    }
+    };
+    let write = async {
+        while let Some(changes) = receiver.recv().await {
+            writer.page(changes).await.map_err(CalendarFailure::Db)?;
+        }
+        Ok(())
+    };
+    let (listing, ()) = tokio::try_join!(fetch, write)?;
+    writer.finish(&listing).await.map_err(CalendarFailure::Db)
 }
+
+/// Pages a listing fetches ahead of its writer (Google's hold up to 250 events, Graph's 100).
+const PAGES_AHEAD: usize = 16;
 
 /// How often a running sync reports how many events it has seen.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
