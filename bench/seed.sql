@@ -207,7 +207,8 @@ select it.*,
        case when it.kind <> 'action' then null
             when it.ua < 0.35 then ctx.me_id
             when it.ua < 0.90 then (select a.person_id from attendees a
-                                    where a.meeting_id = it.meeting_id and a.person_id <> ctx.me_id
+                                    where a.user_id = ctx.user_id and a.meeting_id = it.meeting_id
+                                      and a.person_id <> ctx.me_id
                                     order by pg_temp.u(a.person_id::text || it.i) limit 1)
        end as assignee_id,
        case when it.kind = 'action' and it.ud < 0.7 then it.day + 1 + it.i % 21 end as due,
