@@ -410,7 +410,10 @@ async fn person_html(
             where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
               and i.assignee_id = (select me.id from people me where me.user_id = $1 and me.is_me limit 1)
               and exists (select 1 from attendees a
-                          where a.user_id = $1 and a.meeting_id = i.meeting_id and a.person_id = p.id)
+                          where a.user_id = $1 and a.meeting_id = i.meeting_id and a.person_id = p.id
+                          -- A probe per item, in due order, until the page is full: as a join,
+                          -- the plan read every open item of the user's.
+                          offset 0)
             order by i.due nulls last limit $10) i), '[]') as "i_owe!: Json<Vec<ItemView>>",
         -- Decisions of their latest meetings.
         coalesce((select json_agg(d) from (
@@ -442,7 +445,10 @@ async fn person_html(
                   join attendees a2 on a2.user_id = $1 and a2.meeting_id = recent.meeting_id
                   where a2.person_id <> p.id
                   group by a2.person_id) c
-            join people q on q.id = c.person_id and not q.is_me
+            -- A primary-key probe per person counted (the plan hashed all of the user's people).
+            cross join lateral (select q.id, q.name, q.email, q.organization_id, q.is_me
+                                from people q where q.id = c.person_id offset 0) q
+            where not q.is_me
             order by c.together desc, q.id limit $14) nb), '[]') as "neighbours!: Json<Vec<Neighbour>>"
      from person_rows p
      where p.user_id = $1 and p.id = $2"#,
