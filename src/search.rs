@@ -264,17 +264,18 @@ pub async fn search(
         r#"with q as (select search_query($2, $3) as query),
      candidates as (select c.* from q cross join lateral search_candidates($1, q.query, $4) c),
      -- A meeting's note is found as its meeting (its title and its note's words together).
+     -- One result per (kind, key): its best-ranked candidate. A sort of the few hundred
+     -- candidates; grouping with array_agg spilled its hash table to disk (8 kB of state per group).
      results as (
-         select r.kind, r.key, max(r.rank) as rank,
-                case when r.kind = 'meeting' then r.key else (array_agg(r.id))[1] end as id,
-                (array_agg(r.meeting_id))[1] as meeting_id
+         select distinct on (r.kind, r.key) r.kind, r.key, r.rank,
+                case when r.kind = 'meeting' then r.key else r.id end as id, r.meeting_id
          from (select case when c.kind = 'note' and c.meeting_id is not null then 'meeting'
                            else c.kind end as kind,
                       case when c.kind in ('meeting', 'note') and c.meeting_id is not null
                            then c.meeting_id else c.source end as key,
                       c.rank, c.id, c.meeting_id
                from candidates c) r
-         group by r.kind, r.key),
+         order by r.kind, r.key, r.rank desc),
      counts as (select kind, count(*) as count from results group by kind),
      best as (
          select * from (

@@ -280,8 +280,10 @@ async fn agenda(
                        m.recap_sent_at is not null as recap_sent
                 from meetings m
                 left join notes n on n.user_id = $1 and n.meeting_id = m.id
+                -- Began before now, too: the index range then ends at now, not at the last
+                -- meeting of the calendar months ahead (every one read backwards before these).
                 where m.user_id = $1 and m.starts_at >= $5::timestamptz - interval '7 days'
-                  and m.ends_at <= $5 and m.is_meeting and m.same_as is null and not m.all_day and m.status <> 'cancelled'
+                  and m.starts_at < $5 and m.ends_at <= $5 and m.is_meeting and m.same_as is null and not m.all_day and m.status <> 'cancelled'
                   and (n.id is null or n.body = '' or m.recap_sent_at is null)
                   and m.attendee_names <> ''
                 order by m.starts_at desc, m.id limit $8) w), '[]') as "wrap_up!: Json<Vec<WrapUp>>",
