@@ -404,17 +404,15 @@ async fn person_html(
             where i.user_id = $1 and i.assignee_id = p.id and i.kind = 'action'
               and not i.done and not i.removed
             order by i.due nulls last limit $10) i), '[]') as "they_owe!: Json<Vec<ItemView>>",
-        -- What the user owes them: the user's open items from meetings this person attended.
+        -- What the user owes them: the user's open items from meetings this person attended,
+        -- kept as rows by the database (migrations/0034).
         coalesce((select json_agg(i) from (
-            select * from item_rows i
-            where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
-              and i.assignee_id = (select me.id from people me where me.user_id = $1 and me.is_me limit 1)
-              and exists (select 1 from attendees a
-                          where a.user_id = $1 and a.meeting_id = i.meeting_id and a.person_id = p.id
-                          -- A probe per item, in due order, until the page is full: as a join,
-                          -- the plan read every open item of the user's.
-                          offset 0)
-            order by i.due nulls last limit $10) i), '[]') as "i_owe!: Json<Vec<ItemView>>",
+            select i.* from (select o.item_id, o.due from owed_items o
+                             where o.user_id = $1 and o.person_id = p.id
+                             order by o.due nulls last, o.item_id limit $10) o
+            join item_rows i on i.id = o.item_id
+            where i.user_id = $1
+            order by o.due nulls last, o.item_id) i), '[]') as "i_owe!: Json<Vec<ItemView>>",
         -- Decisions of their latest meetings.
         coalesce((select json_agg(d) from (
             select i.* from (

@@ -235,63 +235,15 @@ async fn agenda(
     due_by: NaiveDate,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Agenda> {
+    // The statement lives in `today_page` (migrations/0035), which keeps one plan for every
+    // call: planning it for each call's values cost more than running it at scale 10.
     sqlx::query_as!(
         Agenda,
-        r#"select
-            coalesce((select json_agg(a) from (
-                select * from meeting_rows m
-                where m.user_id = $1 and m.status <> 'cancelled' and m.same_as is null
-                  and m.id in (
-                      -- Began at most a day before the window: the start-time index.
-                      select e.id from meetings e
-                      where e.user_id = $1 and e.starts_at >= $2::timestamptz - interval '24 hours'
-                        and e.starts_at < $3 and e.ends_at > $2
-                      union all
-                      -- Longer than a day, began before that, still running: their own index
-                      -- (migrations/0025).
-                      select e.id from meetings e
-                      where e.user_id = $1 and e.ends_at - e.starts_at > interval '24 hours'
-                        and e.ends_at > $2 and e.starts_at < $2::timestamptz - interval '24 hours')
-                order by m.all_day desc, m.starts_at limit 500) a), '[]') as "agenda!: Json<Vec<MeetingRow>>",
-            coalesce((select json_agg(f) from (
-                select * from item_rows i
-                where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
-                  and i.due <= $4
-                order by i.due, i.line limit $9) f), '[]') as "follow_up!: Json<Vec<ItemView>>",
-            -- The next meeting (or the one under way) with its ranked agenda.
-            (select json_build_object('id', n.id, 'title', n.title, 'starts_at', n.starts_at,
-                    'people', n.people, 'items', coalesce((select json_agg(i) from (
-                        select i.* from meeting_agenda($1, n.id, $6, $7) r
-                        join item_rows i on i.id = r.id
-                        where i.user_id = $1 and not i.removed and i.meeting_at < n.starts_at
-                          and i.kind in ('action', 'question') and not i.done
-                        order by r.rank, i.due nulls last, i.meeting_at desc, i.line
-                        limit 30) i), '[]'))
-             from (select * from meeting_rows n
-                   where n.user_id = $1 and n.is_meeting and n.same_as is null and not n.all_day and n.status <> 'cancelled'
-                     -- Under way or next: a meeting, so shorter than a day.
-                     and n.starts_at >= $5::timestamptz - interval '24 hours'
-                     and n.starts_at < $3 and n.ends_at > $5
-                   order by n.starts_at, n.id limit 1) n) as "prep: Json<Prep>",
-            -- The last week's meetings with other people that still lack notes or a recap.
-            coalesce((select json_agg(w) from (
-                select m.id, m.title, m.starts_at,
-                       coalesce(n.body <> '', false) as has_notes,
-                       m.recap_sent_at is not null as recap_sent
-                from meetings m
-                left join notes n on n.user_id = $1 and n.meeting_id = m.id
-                -- Began before now, too: the index range then ends at now, not at the last
-                -- meeting of the calendar months ahead (every one read backwards before these).
-                where m.user_id = $1 and m.starts_at >= $5::timestamptz - interval '7 days'
-                  and m.starts_at < $5 and m.ends_at <= $5 and m.is_meeting and m.same_as is null and not m.all_day and m.status <> 'cancelled'
-                  and (n.id is null or n.body = '' or m.recap_sent_at is null)
-                  and m.attendee_names <> ''
-                order by m.starts_at desc, m.id limit $8) w), '[]') as "wrap_up!: Json<Vec<WrapUp>>",
-            (select count(*) from (
-                select 1 from items i
-                where i.user_id = $1 and i.kind = 'action' and not i.done and not i.removed
-                  and i.due <= $4
-                limit $10) c) as "follow_up_counted!""#,
+        r#"select agenda as "agenda!: Json<Vec<MeetingRow>>",
+                  follow_up as "follow_up!: Json<Vec<ItemView>>", prep as "prep: Json<Prep>",
+                  wrap_up as "wrap_up!: Json<Vec<WrapUp>>",
+                  follow_up_counted as "follow_up_counted!"
+           from today_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
         user_id,
         start,
         end,

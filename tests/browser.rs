@@ -565,6 +565,10 @@ async fn ticking_an_item_shows_done_with_an_undo_that_reopens_it() {
             "//form[.//textarea[@id='body']]//button[@type='submit']",
         ))
         .await;
+    // The saved item on the meeting page: right after the click the old page (which links to
+    // Charles too) is still there, and clicking its link as the page goes is a stale element.
+    let saved = "//span[@class='item-text'][contains(., 'send the budget deck')]";
+    browser.wait_for(Locator::XPath(saved)).await;
     browser.click(Locator::LinkText("Charles Babbage")).await;
     let tick = "//button[@aria-label='Mark “send the budget deck” done']";
     browser.click(Locator::XPath(tick)).await;

@@ -1401,3 +1401,91 @@ async fn attendee_rows_name_their_owners_meeting_and_person_and_go_with_them() {
         .unwrap();
     assert!(graces > 0);
 }
+
+/// What a person's page lists under "You owe them".
+async fn owed_to(browser: &Browser, person: Uuid) -> Vec<String> {
+    let doc = browser.get_html(&format!("/people/{person}")).await;
+    texts(&doc, ".grid .panel:nth-child(2) .item-text")
+}
+
+/// "You owe them" on a person's page (kept as rows since migrations/0034) follows the items and
+/// who attended: an open item assigned to the user shows on each attendee's page, leaves when
+/// a sync takes the person off the meeting or the item is ticked done, and comes back when a
+/// sync adds them again or it is reopened.
+#[tokio::test]
+async fn what_you_owe_someone_follows_the_items_and_who_attends() {
+    let world = world().await;
+    let ada = signed_in(&world, "google", ADA).await;
+    sync(&world).await;
+    let globex: Uuid = scalar(
+        &world,
+        "select id from meetings where title = 'Globex renewal'",
+    )
+    .await;
+    let (guest, guest_email): (Uuid, String) = sqlx::query_as(
+        "select p.id, p.email from attendees a join people p on p.id = a.person_id
+         where a.meeting_id = $1 and not p.is_me order by p.email limit 1",
+    )
+    .bind(globex)
+    .fetch_one(&world.app.db)
+    .await
+    .unwrap();
+    crate::common::save_meeting_note(
+        &ada,
+        globex,
+        "- [ ] @ada send the signed contract\n- [x] @ada book the room\n",
+    )
+    .await;
+    let contract = vec!["send the signed contract".to_owned()];
+    assert_eq!(
+        owed_to(&ada, guest).await,
+        contract,
+        "open, mine, from a meeting together"
+    );
+
+    let mut removed = None;
+    edit(&world.fake, ADA, |calendars, tick| {
+        let event = calendars[0]
+            .events
+            .iter_mut()
+            .find(|e| e.title == "Globex renewal")
+            .unwrap();
+        removed = event
+            .attendees
+            .iter()
+            .find(|a| a.email == guest_email)
+            .cloned();
+        event.attendees.retain(|a| a.email != guest_email);
+        event.changed = tick();
+    });
+    let removed = removed.expect("the guest attends the fake's event");
+    sync(&world).await;
+    assert!(
+        owed_to(&ada, guest).await.is_empty(),
+        "no longer at the meeting"
+    );
+
+    edit(&world.fake, ADA, |calendars, tick| {
+        let event = calendars[0]
+            .events
+            .iter_mut()
+            .find(|e| e.title == "Globex renewal")
+            .unwrap();
+        event.attendees.push(removed);
+        event.changed = tick();
+    });
+    sync(&world).await;
+    assert_eq!(owed_to(&ada, guest).await, contract, "back at the meeting");
+
+    let item: Uuid = scalar(
+        &world,
+        "select id from items where text like '%send the signed contract%'",
+    )
+    .await;
+    ada.post_form(&format!("/items/{item}/done"), &[("done", "true")])
+        .await;
+    assert!(owed_to(&ada, guest).await.is_empty(), "done");
+    ada.post_form(&format!("/items/{item}/done"), &[("done", "false")])
+        .await;
+    assert_eq!(owed_to(&ada, guest).await, contract, "reopened");
+}
