@@ -49,16 +49,20 @@ async fn write_a_note(world: &World, browser: &Browser, user: Uuid, title: &str)
             .fetch_one(&world.app.db)
             .await
             .unwrap();
+    // The user's own item too (what they owe the attendees is kept per attendee).
+    let me: String =
+        sqlx::query_scalar("select split_part(email, '@', 1) from users where id = $1")
+            .bind(user)
+            .fetch_one(&world.app.db)
+            .await
+            .unwrap();
+    let body = format!(
+        "- [ ] @hank send terms due:2030-01-01\n- [ ] @{me} countersign\nDecision: renew\n?? who signs"
+    );
     let response = browser
         .post_form(
             &format!("/meetings/{meeting}/notes"),
-            &[
-                (
-                    "body",
-                    "- [ ] @hank send terms due:2030-01-01\nDecision: renew\n?? who signs",
-                ),
-                ("base_version", "0"),
-            ],
+            &[("body", body.as_str()), ("base_version", "0")],
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "note saved");
