@@ -274,9 +274,17 @@ impl Browser {
         }
     }
 
-    /// Waits for an element, then clicks it as a person would.
+    /// Waits for an element, then clicks it as a person would. An element found on a page that
+    /// was going away is gone by the click: like a person, look again on the page that came.
     pub async fn click(&self, locator: Locator<'_>) {
-        self.wait_for(locator).await.click().await.unwrap();
+        let started = Instant::now();
+        loop {
+            match self.wait_for(locator).await.click().await {
+                Ok(()) => return,
+                Err(e) if e.is_stale_element_reference() && started.elapsed() < PATIENCE => {}
+                Err(e) => panic!("clicking {locator:?}: {e}"),
+            }
+        }
     }
 
     /// Saves what the window shows as `target/screenshots/<name>.png`.
