@@ -379,77 +379,16 @@ async fn person_html(
     let tz = time::zone(&user.time_zone);
     let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
     let params = format!("{id}/{from:?}/{to:?}/{after:?}");
+    // The statement lives in `person_page` (migrations/0036), which keeps one plan for every
+    // call: planning it for each call's values cost as much as running it.
     let load = sqlx::query_as!(
         PersonData,
-        r#"select row_to_json(p) as "person!: Json<PersonRow>",
-        coalesce((select json_agg(u) from (
-            select m.* from (
-                select a.meeting_id from attendees a
-                where a.user_id = $1 and a.person_id = p.id
-                  and a.starts_at >= $3::timestamptz - make_interval(days => $12)
-                order by a.starts_at limit $8::bigint + 10) a
-            join meeting_rows m on m.id = a.meeting_id
-            where m.status <> 'cancelled' and m.is_meeting and m.same_as is null and m.ends_at >= $3
-            order by m.starts_at limit $8) u), '[]') as "upcoming!: Json<Vec<MeetingRow>>",
-        coalesce((select json_agg(pm) from (
-            select m.* from attendees a join meeting_rows m on m.id = a.meeting_id
-            where a.user_id = $1 and a.person_id = p.id and a.starts_at < $3
-              and ($4::timestamptz is null or a.starts_at >= $4)
-              and ($5::timestamptz is null or a.starts_at < $5)
-              and ($6::timestamptz is null or (a.starts_at, a.meeting_id) < ($6, $7))
-              and m.status <> 'cancelled' and m.is_meeting and m.same_as is null
-            order by a.starts_at desc, a.meeting_id desc limit $9) pm), '[]') as "past!: Json<Vec<MeetingRow>>",
-        coalesce((select json_agg(i) from (
-            select * from item_rows i
-            where i.user_id = $1 and i.assignee_id = p.id and i.kind = 'action'
-              and not i.done and not i.removed
-            order by i.due nulls last limit $10) i), '[]') as "they_owe!: Json<Vec<ItemView>>",
-        -- What the user owes them: the user's open items from meetings this person attended,
-        -- kept as rows by the database (migrations/0034).
-        coalesce((select json_agg(i) from (
-            select i.* from (select o.item_id, o.due from owed_items o
-                             where o.user_id = $1 and o.person_id = p.id
-                             order by o.due nulls last, o.item_id limit $10) o
-            join item_rows i on i.id = o.item_id
-            where i.user_id = $1
-            order by o.due nulls last, o.item_id) i), '[]') as "i_owe!: Json<Vec<ItemView>>",
-        -- Decisions of their latest meetings.
-        coalesce((select json_agg(d) from (
-            select i.* from (
-                select a.meeting_id from attendees a
-                where a.user_id = $1 and a.person_id = p.id and a.starts_at < $3
-                order by a.starts_at desc limit 50) a
-            join item_rows i on i.user_id = $1 and i.meeting_id = a.meeting_id
-            where i.kind = 'decision' and not i.removed
-            order by i.meeting_at desc, i.line limit $11) d), '[]') as "decisions!: Json<Vec<ItemView>>",
-        -- Notes with an item assigned to them, or whose text mentions their address (the
-        -- `simple` parser keeps an address as one token, so the text index finds candidates).
-        coalesce((select json_agg(n) from (
-            select n.meeting_id, n.id as note_id,
-                   coalesce(nullif(m.title, ''), nullif(n.title, ''), 'Untitled note') as title, n.updated_at
-            from notes n left join meetings m on m.id = n.meeting_id
-            -- Bounded: exact for anyone mentioned in fewer notes than these limits.
-            where n.user_id = $1 and n.id in (select * from notes_mentioning($1, p.id, 50, 200))
-            order by n.updated_at desc limit $13::bigint + 1) n), '[]') as "mentions!: Json<Vec<NoteMention>>",
-        -- The picture: who was in their latest meetings most often, and their organizations.
-        coalesce((select json_agg(nb) from (
-            select q.id, coalesce(q.name, q.email) as name, q.organization_id,
-                   (select o.name from organizations o where o.id = q.organization_id) as organization,
-                   c.together
-            from (select a2.person_id, count(*) as together
-                  from (select a.meeting_id from attendees a
-                        where a.user_id = $1 and a.person_id = p.id and a.starts_at < $3
-                        order by a.starts_at desc limit 50) recent
-                  join attendees a2 on a2.user_id = $1 and a2.meeting_id = recent.meeting_id
-                  where a2.person_id <> p.id
-                  group by a2.person_id) c
-            -- A primary-key probe per person counted (the plan hashed all of the user's people).
-            cross join lateral (select q.id, q.name, q.email, q.organization_id, q.is_me
-                                from people q where q.id = c.person_id offset 0) q
-            where not q.is_me
-            order by c.together desc, q.id limit $14) nb), '[]') as "neighbours!: Json<Vec<Neighbour>>"
-     from person_rows p
-     where p.user_id = $1 and p.id = $2"#,
+        r#"select person as "person!: Json<PersonRow>", upcoming as "upcoming!: Json<Vec<MeetingRow>>",
+                  past as "past!: Json<Vec<MeetingRow>>", they_owe as "they_owe!: Json<Vec<ItemView>>",
+                  i_owe as "i_owe!: Json<Vec<ItemView>>", decisions as "decisions!: Json<Vec<ItemView>>",
+                  mentions as "mentions!: Json<Vec<NoteMention>>",
+                  neighbours as "neighbours!: Json<Vec<Neighbour>>"
+           from person_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#,
         user.id,
         id,
         Utc::now(),
