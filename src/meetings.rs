@@ -372,46 +372,14 @@ pub async fn upcoming_collapsed(
     let from = filter.from.map(|d| day_start(d, tz));
     let until = filter.to.map(|d| day_start(d + Duration::days(1), tz));
     let (after_at, after_id) = (after.map(|(at, _)| at), after.map(|(_, id)| id));
-    // `matching` is written once and inlined wherever it is used, so a series' earlier meeting
-    // and its count are index probes on (user_id, series_id, starts_at).
+    // The statement lives in `meetings_page` (migrations/0037), which keeps one plan for every
+    // call. There `matching` is written once and inlined wherever it is used, so a series'
+    // earlier meeting and its count are index probes on (user_id, series_id, starts_at).
     let data = sqlx::query_as!(
         CollapsedData,
-        r#"with matching as not materialized (
-    select m.id, m.series_id, m.starts_at from meetings m
-    where m.user_id = $1 and m.status <> 'cancelled' and m.is_meeting and m.same_as is null
-      and m.starts_at >= $2::timestamptz - make_interval(days => $9) and m.ends_at >= $2
-      and ($3::timestamptz is null or m.starts_at >= $3)
-      and ($4::timestamptz is null or m.starts_at < $4)
-      and ($5::uuid is null or exists (select 1 from attendees a
-            where a.user_id = $1 and a.meeting_id = m.id and a.person_id = $5))
-      and ($6::uuid is null or exists (select 1 from attendees a join people p on p.id = a.person_id
-            where a.user_id = $1 and a.meeting_id = m.id and p.organization_id = $6))
-), shown as materialized (
-    -- Read lazily in start order: the page stops looking once it has its rows.
-    select c.* from (
-        select * from matching
-        where $7::timestamptz is null or (starts_at, id) > ($7, $8)
-        order by starts_at, id limit $10) c
-    where c.series_id is null or not exists (
-        select 1 from matching e
-        where e.series_id = c.series_id and (e.starts_at, e.id) < (c.starts_at, c.id))
-    order by c.starts_at, c.id limit $11
-)
-select
-    coalesce((select json_agg(r) from (
-        select m.*, case when s.series_id is not null then
-                   (select count(*) from (select 1 from matching e where e.series_id = s.series_id
-                                          limit $12) n) end as in_series
-        from shown s join meeting_rows m on m.id = s.id
-        order by m.starts_at, m.id) r), '[]') as "rows!: Json<Vec<MeetingRow>>",
-    -- A page short of rows ended the list, or looked as far as it may: then the last meeting
-    -- it looked at is where the next page starts.
-    case when (select count(*) from shown) <= $11 - 1 then (
-        select json_build_array(starts_at, id) from matching
-        where $7::timestamptz is null or (starts_at, id) > ($7, $8)
-        order by starts_at, id offset $10 - 1 limit 1) end as "scan_end: Json<MeetingCursor>",
-    (select coalesce(name, email) from people where user_id = $1 and id = $5) as person,
-    (select name from organizations where user_id = $1 and id = $6) as organization"#,
+        r#"select listed as "rows!: Json<Vec<MeetingRow>>", scan_end as "scan_end: Json<MeetingCursor>",
+                  person_name as person, organization_name as organization
+           from meetings_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"#,
         user_id,
         now,
         from,
