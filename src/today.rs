@@ -123,9 +123,8 @@ async fn render(state: &AppState, user: &SignedIn, notice: PageNotice) -> AppRes
     }
 
     let follow_up = data.follow_up.0;
-    let prep = data.prep.map(|Json(mut prep)| {
-        let more = prep.items.len().saturating_sub(PREP_SHOWN);
-        prep.items.truncate(PREP_SHOWN);
+    let prep = data.prep.map(|Json(prep)| {
+        let more = prep.more;
         let date = time::local_date(prep.starts_at, tz);
         let day = match (date - today).num_days() {
             0 => "today".to_owned(),
@@ -135,10 +134,12 @@ async fn render(state: &AppState, user: &SignedIn, notice: PageNotice) -> AppRes
         let when = format!("{day} at {}", time::clock(prep.starts_at, tz));
         (prep, when, more)
     });
-    let mut wrap_up = data.wrap_up.0;
-    let wrap_up_more = wrap_up.len().saturating_sub(WRAP_UP_SHOWN);
-    wrap_up.truncate(WRAP_UP_SHOWN);
-    let wrap_up = wrap_up
+    let wrap_up_more = usize::try_from(data.wrap_up_total)
+        .unwrap_or(0)
+        .saturating_sub(data.wrap_up.0.len());
+    let wrap_up = data
+        .wrap_up
+        .0
         .into_iter()
         .map(|m| {
             let day = time::day(time::local_date(m.starts_at, tz));
@@ -160,7 +161,7 @@ async fn render(state: &AppState, user: &SignedIn, notice: PageNotice) -> AppRes
         prep,
         wrap_up,
         wrap_up_more,
-        wrap_up_capped: wrap_up_more + WRAP_UP_SHOWN >= WRAP_UP_COUNTED as usize,
+        wrap_up_capped: data.wrap_up_total >= WRAP_UP_COUNTED,
         follow_up_more,
         next_meeting,
         back: "/".into(),
@@ -175,7 +176,10 @@ struct Agenda {
     agenda: Json<Vec<MeetingRow>>,
     follow_up: Json<Vec<ItemView>>,
     prep: Option<Json<Prep>>,
+    /// The first [`WRAP_UP_SHOWN`] meetings waiting for a wrap-up, and how many wait, counted up
+    /// to [`WRAP_UP_COUNTED`].
     wrap_up: Json<Vec<WrapUp>>,
+    wrap_up_total: i64,
     /// The items due by then, counted up to [`FOLLOW_UP_COUNTED`] (an index range).
     follow_up_counted: i64,
 }
@@ -187,7 +191,10 @@ pub struct Prep {
     pub title: String,
     pub starts_at: DateTime<Utc>,
     pub people: String,
+    /// The first [`PREP_SHOWN`] items of its agenda, and how many more it has (up to
+    /// [`PREP_COUNTED`] in all).
     pub items: Vec<ItemView>,
+    pub more: usize,
 }
 
 /// A recent meeting still waiting for its notes or its recap.
@@ -219,10 +226,11 @@ impl WrapUp {
 }
 
 /// Today's prep lists this many agenda items of the next meeting before "N more".
-const PREP_SHOWN: usize = 5;
+const PREP_SHOWN: i32 = 5;
+const PREP_COUNTED: i32 = 30;
 /// Meetings of the last week waiting for notes or a recap: this many shown, "N more" up to
 /// [`WRAP_UP_COUNTED`] counted.
-const WRAP_UP_SHOWN: usize = 5;
+const WRAP_UP_SHOWN: i64 = 5;
 const WRAP_UP_COUNTED: i64 = 50;
 
 /// Meetings that overlap `[start, end)`: a range of the start-time index from a day before it,
@@ -241,9 +249,9 @@ async fn agenda(
         Agenda,
         r#"select agenda as "agenda!: Json<Vec<MeetingRow>>",
                   follow_up as "follow_up!: Json<Vec<ItemView>>", prep as "prep: Json<Prep>",
-                  wrap_up as "wrap_up!: Json<Vec<WrapUp>>",
+                  wrap_up as "wrap_up!: Json<Vec<WrapUp>>", wrap_up_total as "wrap_up_total!",
                   follow_up_counted as "follow_up_counted!"
-           from today_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
+           from today_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"#,
         user_id,
         start,
         end,
@@ -251,6 +259,9 @@ async fn agenda(
         now,
         meetings::CARRIED_FROM_SERIES,
         meetings::CARRIED_PER_PERSON,
+        PREP_SHOWN,
+        PREP_COUNTED,
+        WRAP_UP_SHOWN,
         WRAP_UP_COUNTED,
         FOLLOW_UP_SHOWN,
         FOLLOW_UP_COUNTED,
