@@ -293,12 +293,12 @@ pub async fn search(
             cross join lateral (
                 select m.title,
                        concat_ws(' · ', m.title,
-                                 search_plain((select n.body from notes n
-                                               where n.user_id = $1 and n.meeting_id = m.id)),
+                                 (select n.plain_body from notes n
+                                  where n.user_id = $1 and n.meeting_id = m.id),
                                  nullif(search_plain(m.description), ''), nullif(m.location, '')) as text
                 from meetings m where b.kind = 'meeting' and m.id = b.key
                 union all
-                select coalesce(nullif(n.title, ''), 'Untitled note'), search_plain(n.body)
+                select coalesce(nullif(n.title, ''), 'Untitled note'), n.plain_body
                 from notes n where b.kind = 'note' and n.id = b.key
                 union all
                 select i.text, search_plain(i.text)
