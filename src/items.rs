@@ -323,6 +323,27 @@ pub async fn action_items(
     Ok(items)
 }
 
+/// The first page of the open action items, whoever they are assigned to: nearly every view
+/// of the action items page. Its own statement, without [`action_items`]' optional filters and
+/// with the page size written out (51 = `PAGE_SIZE + 1`), so that PostgreSQL plans it once per
+/// connection: with a bound `limit`, the plan for any value assumes a tenth of the table and
+/// loses to a plan for the value, so every view was planned again (at bench scale 10,
+/// PostgreSQL's time per view went from 2.6 to 1.6–2.0 ms).
+async fn open_actions_first_page(db: &sqlx::PgPool, user_id: Uuid) -> sqlx::Result<Vec<ItemView>> {
+    const _: () = assert!(PAGE_SIZE + 1 == 51, "the statement below says `limit 51`");
+    let Json(items) = sqlx::query_scalar!(
+        r#"select coalesce(json_agg(r), '[]') as "items!: Json<Vec<ItemView>>" from (
+    select * from item_rows i
+    where i.user_id = $1 and i.kind = 'action' and not i.removed and not i.done
+    order by i.due nulls last, i.id
+    limit 51) r"#,
+        user_id,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(items)
+}
+
 /// An action item of the user's, as lists show it (removed ones are not found).
 pub async fn action_item(
     db: &sqlx::PgPool,
@@ -375,15 +396,22 @@ async fn action_items_html(
             "action items",
             format!("{}/{today}/{after:?}", filter.as_str()),
             Lasts::UntilChange,
-            action_items(
-                &state.db,
-                user.id,
-                filter,
-                None,
-                today,
-                after,
-                PAGE_SIZE + 1,
-            ),
+            async {
+                if filter == ActionFilter::Open && after.is_none() {
+                    open_actions_first_page(&state.db, user.id).await
+                } else {
+                    action_items(
+                        &state.db,
+                        user.id,
+                        filter,
+                        None,
+                        today,
+                        after,
+                        PAGE_SIZE + 1,
+                    )
+                    .await
+                }
+            },
         )
         .await?;
     let next = params::next_cursor(&mut items, PAGE_SIZE, item_cursor);

@@ -557,3 +557,74 @@ async fn a_long_series_meeting_reads_no_more_than_a_short_ones() {
         "100 earlier notes read {long_rows} rows, 10 read {short_rows} (bound {bound})"
     );
 }
+
+/// Every row of a long list, walked page by page through its "next" links on a heavy user's
+/// data: each row once, none left out, none of the other tenant's. The first page of People,
+/// of the action items and of the decision log has a statement of its own (planned once per
+/// connection); the pages after it are keyset pages of the general statement, so the two must
+/// agree on the order to the row.
+#[tokio::test]
+async fn first_pages_and_the_pages_after_them_list_every_row_once() {
+    let counter = StatementCounter::start().await;
+    let (_world, browser, admin) = heavy_users(&counter).await;
+    const ADA: &str = "(select id from users where email = 'ada@northwind.example')";
+    let lists = [
+        (
+            "/people",
+            "main tr a[href^='/people/']",
+            "href",
+            format!("select count(*) from people where user_id = {ADA} and not is_me"),
+        ),
+        (
+            "/action-items",
+            "main li.item-edit form.inline-form",
+            "action",
+            format!(
+                "select count(*) from items where user_id = {ADA} and kind = 'action'
+                 and not done and not removed"
+            ),
+        ),
+        (
+            "/decisions",
+            "main tr[id^='decision-']",
+            "id",
+            format!(
+                "select count(*) from items where user_id = {ADA} and kind = 'decision' and not removed"
+            ),
+        ),
+    ];
+    let links = Selector::parse("main a").unwrap();
+    for (first, row_selector, key, expected) in lists {
+        let row_selector = Selector::parse(row_selector).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        let mut pages = 0;
+        let mut next = Some(first.to_owned());
+        while let Some(path) = next.take() {
+            pages += 1;
+            assert!(pages <= 1000, "{first}: more pages than the seed has rows");
+            let doc = browser.get_html(&path).await;
+            let shown: Vec<String> = doc
+                .select(&row_selector)
+                .map(|row| row.value().attr(key).unwrap().to_owned())
+                .collect();
+            assert!(!shown.is_empty(), "{path} shows no rows");
+            for row in shown {
+                assert!(seen.insert(row.clone()), "{path} repeats {row}");
+            }
+            next = doc
+                .select(&links)
+                .find(|a| a.text().collect::<String>().ends_with('→'))
+                .and_then(|a| a.value().attr("href").map(str::to_owned));
+        }
+        let expected: i64 = sqlx::query_scalar(&expected)
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+        assert!(pages > 2, "{first}: the seed should fill several pages");
+        assert_eq!(
+            seen.len() as i64,
+            expected,
+            "{first}: rows listed over {pages} pages"
+        );
+    }
+}
